@@ -1,0 +1,31 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// On Apple platforms BLAS comes from Accelerate; elsewhere from OpenBLAS through the CBLAS shim.
+let blasDependency: [Target.Dependency] = [.target(name: "CBLAS", condition: .when(platforms: [.linux, .windows, .android]))]
+
+let package = Package(
+    name: "Synapse",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Synapse", targets: ["Synapse"]),
+        .executable(name: "synapse", targets: ["SynapseCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
+        .target(name: "Synapse", dependencies: blasDependency + ["CZlib", "CPNG"]),
+        .executableTarget(name: "SynapseCLI", dependencies: [
+            "Synapse",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "SynapseTests", dependencies: ["Synapse"], resources: [.copy("Fixtures")]),
+    ]
+)

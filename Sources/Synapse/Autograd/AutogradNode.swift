@@ -1,0 +1,33 @@
+/// One vertex of the computation graph.
+///
+/// A leaf (a parameter, or any tensor whose `requiresGrad` was set) has no `backward` and keeps its accumulated
+/// `grad`. An op result keeps the nodes of its inputs and a closure that maps the gradient of its output to the
+/// gradients of its inputs — the local derivative of the op, written next to its forward rule in `Ops/`.
+final class AutogradNode: @unchecked Sendable {
+    /// The op that made this node ("matmul", "add", …); "leaf" for leaves. Used in error messages.
+    let op: String
+    /// Input nodes, aligned with the array `backward` returns; `nil` where that input needs no gradient.
+    let inputs: [AutogradNode?]
+    /// Maps ∂L/∂output to ∂L/∂input for each input (entries may be `nil` when that input needs no gradient).
+    let backward: ((Tensor) -> [Tensor?])?
+    /// The shape of the tensor this node belongs to; gradients must match it.
+    let shape: [Int]
+    /// The accumulated gradient of a leaf; for interior nodes, the gradient in flight during one `backward()`.
+    var grad: Tensor?
+
+    init(leafWithShape shape: [Int]) {
+        op = "leaf"
+        inputs = []
+        backward = nil
+        self.shape = shape
+    }
+
+    init(op: String, inputs: [AutogradNode?], shape: [Int], backward: @escaping (Tensor) -> [Tensor?]) {
+        self.op = op
+        self.inputs = inputs
+        self.shape = shape
+        self.backward = backward
+    }
+
+    var isLeaf: Bool { backward == nil }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+import Synapse
+
+@main
+struct SynapseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synapse",
+        abstract: "Synapse: train and inspect neural networks.",
+        version: Synapse.version,
+        subcommands: [])
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import Synapse
+
+@Test func versionIsSet() {
+    #expect(!Synapse.version.isEmpty)
+}

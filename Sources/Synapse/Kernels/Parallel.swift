@@ -1,0 +1,49 @@
+import Dispatch
+
+/// Splits index ranges across the cores when the work is large enough to pay for the threads.
+enum Parallel {
+    /// Number of worker chunks used for large loops (the machine's active processor count).
+    static let coreCount = max(1, ProcessInfoShim.activeProcessorCount)
+
+    /// Below this many elements a memory-bound loop runs on the calling thread.
+    static let elementwiseThreshold = 1 << 16
+
+    /// Calls `body` on disjoint sub-ranges covering `0..<count`, in parallel when `count >= threshold`.
+    /// The closure runs once per chunk, never per element.
+    @inline(__always)
+    static func forRanges(_ count: Int, threshold: Int = elementwiseThreshold, _ body: (Range<Int>) -> Void) {
+        let chunks = count >= threshold ? min(coreCount, count / max(1, threshold / 2)) : 1
+        if chunks <= 1 {
+            body(0..<count)
+            return
+        }
+        // Chunk boundaries are multiples of 16 so SIMD loops see aligned, full vectors except in the last chunk.
+        let per = ((count + chunks - 1) / chunks + 15) & ~15
+        withoutActuallyEscaping(body) { body in
+            // Kernels hand raw pointers to their chunks; the chunks touch disjoint ranges, so this is race-free.
+            let work = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let start = chunk * per
+                let end = min(count, start + per)
+                if start < end { work.value(start..<end) }
+            }
+        }
+    }
+}
+
+/// Carries a value into a `@Sendable` closure when the caller guarantees the accesses do not race.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+#if canImport(Darwin)
+import Darwin
+#elseif canImport(Glibc)
+import Glibc
+#endif
+
+/// The processor count without importing Foundation into the kernels.
+enum ProcessInfoShim {
+    static var activeProcessorCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+}

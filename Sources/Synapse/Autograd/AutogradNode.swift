@@ -7,7 +7,7 @@ final class AutogradNode: @unchecked Sendable {
     /// The op that made this node ("matmul", "add", …); "leaf" for leaves. Used in error messages.
     let op: String
     /// Input nodes, aligned with the array `backward` returns; `nil` where that input needs no gradient.
-    let inputs: [AutogradNode?]
+    private(set) var inputs: [AutogradNode?]
     /// Maps ∂L/∂output to ∂L/∂input for each input (entries may be `nil` when that input needs no gradient).
     let backward: ((Tensor) -> [Tensor?])?
     /// The shape of the tensor this node belongs to; gradients must match it.
@@ -30,4 +30,19 @@ final class AutogradNode: @unchecked Sendable {
     }
 
     var isLeaf: Bool { backward == nil }
+
+    /// Releases a long chain of nodes iteratively: Swift would otherwise free each input from inside the previous
+    /// node's deinit and overflow the stack on graphs tens of thousands of ops deep. (Ops capture detached tensors in
+    /// their backward closures, so `inputs` is the only path from a node to the nodes below it.)
+    deinit {
+        guard !inputs.isEmpty else { return }
+        var pending = inputs.compactMap { $0 }
+        inputs = []
+        while var next = pending.popLast() {
+            if isKnownUniquelyReferenced(&next) {
+                pending.append(contentsOf: next.inputs.compactMap { $0 })
+                next.inputs = []
+            }
+        }
+    }
 }

@@ -13,7 +13,7 @@
 /// ```
 public struct Tensor: @unchecked Sendable {
     /// The extent of each dimension; `[]` for a scalar.
-    public private(set) var shape: [Int]
+    public internal(set) var shape: [Int]
     var storage: TensorStorage
     /// The autograd record: a leaf for parameters, an op node for results; `nil` when no gradient is tracked.
     var node: AutogradNode?

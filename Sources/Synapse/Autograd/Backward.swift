@@ -1,0 +1,119 @@
+/// Reverse-mode differentiation: the chain rule applied in reverse topological order.
+extension Tensor {
+    /// Whether gradients flow to this tensor. Setting it on a tensor makes it a leaf that accumulates `grad`.
+    public var requiresGrad: Bool {
+        get { node != nil }
+        set {
+            if newValue {
+                if node == nil { node = AutogradNode(leafWithShape: shape) }
+            } else {
+                node = nil
+            }
+        }
+    }
+
+    /// A copy that requires grad (a fresh leaf): `let w = Tensor.randn([3, 3]).requiringGrad()`.
+    public func requiringGrad(_ flag: Bool = true) -> Tensor {
+        var copy = self
+        copy.node = flag ? AutogradNode(leafWithShape: shape) : nil
+        return copy
+    }
+
+    /// Whether this tensor is a leaf of the graph (it was not produced by a recorded op).
+    public var isLeaf: Bool { node?.isLeaf ?? true }
+
+    /// The name of the op that produced this tensor, or "leaf".
+    public var gradientOp: String? { node?.op }
+
+    /// The gradient accumulated by `backward()` (leaves only), `nil` before the first backward.
+    public var grad: Tensor? {
+        get { node?.grad }
+        nonmutating set {
+            precondition(node != nil || newValue == nil, "grad: tensor of shape \(shape) does not require grad")
+            if let newValue {
+                precondition(newValue.shape == shape, "grad: gradient of shape \(newValue.shape) for tensor of shape \(shape)")
+            }
+            node?.grad = newValue
+        }
+    }
+
+    /// Clears the accumulated gradient (`zero_grad(set_to_none=True)`).
+    public func zeroGrad() { node?.grad = nil }
+
+    /// The same values, cut from the graph: no gradient flows through the result.
+    public func detached() -> Tensor {
+        var copy = self
+        copy.node = nil
+        return copy
+    }
+
+    /// Back-propagates from this tensor: `gradient` is ∂L/∂self (defaults to 1 for a one-element tensor).
+    ///
+    /// The walk is iterative (no recursion limit on deep graphs). Each node receives the sum of the gradients of all
+    /// its uses (a tensor used twice gets both contributions); leaves add the result into `grad`.
+    public func backward(_ gradient: Tensor? = nil) {
+        guard let root = node else {
+            preconditionFailure("backward: tensor of shape \(shape) does not require grad (set requiresGrad on an input)")
+        }
+        let seed: Tensor
+        if let gradient {
+            precondition(gradient.shape == shape,
+                         "backward: gradient of shape \(gradient.shape) for a tensor of shape \(shape)")
+            seed = gradient.detached()
+        } else {
+            precondition(count == 1, "backward: tensor of shape \(shape) is not a scalar; pass the upstream gradient")
+            seed = Tensor.ones(shape)
+        }
+        let order = Self.topologicalOrder(from: root)
+        noGrad {
+            if root.isLeaf {
+                root.grad = root.grad.map { $0 + seed } ?? seed
+                return
+            }
+            root.grad = seed
+            for node in order.reversed() {
+                guard let backward = node.backward else { continue }
+                guard let outputGrad = node.grad else { continue }
+                node.grad = nil  // interior gradients are not kept, as in PyTorch
+                let inputGrads = backward(outputGrad)
+                for (input, inputGrad) in zip(node.inputs, inputGrads) {
+                    guard let input, let inputGrad else { continue }
+                    precondition(inputGrad.shape == input.shape,
+                                 "backward of \(node.op): gradient shape \(inputGrad.shape) for input of shape \(input.shape)")
+                    input.grad = input.grad.map { $0 + inputGrad } ?? inputGrad
+                }
+            }
+        }
+    }
+
+    /// Post-order of the graph below `root` (inputs before the nodes that use them), without recursion.
+    static func topologicalOrder(from root: AutogradNode) -> [AutogradNode] {
+        var order: [AutogradNode] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(node: AutogradNode, expanded: Bool)] = [(root, false)]
+        while let (node, expanded) = stack.popLast() {
+            if expanded {
+                order.append(node)
+                continue
+            }
+            guard visited.insert(ObjectIdentifier(node)).inserted else { continue }
+            stack.append((node, true))
+            for case let input? in node.inputs where !visited.contains(ObjectIdentifier(input)) {
+                stack.append((input, false))
+            }
+        }
+        return order
+    }
+
+    /// Attaches the graph record of an op to its freshly computed `result`.
+    ///
+    /// `backward` maps ∂L/∂result to ∂L/∂input for each of `inputs` (same order); it is called only when at least one
+    /// input requires grad, and may return `nil` for inputs that do not.
+    static func record(_ result: Tensor, op: String, inputs: [Tensor],
+                       backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+        guard GradMode.isEnabled, inputs.contains(where: { $0.node != nil }) else { return result }
+        var output = result
+        output.node = AutogradNode(op: op, inputs: inputs.map(\.node), shape: result.shape, backward: backward)
+        return output
+    }
+}

@@ -1,0 +1,86 @@
+#if canImport(Darwin)
+import Darwin
+#elseif canImport(Glibc)
+import Glibc
+#endif
+
+/// Softmax and log-softmax in one pass per row: subtract the row maximum (so exp never overflows), exponentiate,
+/// normalise. The tensor is viewed as [outer, axis, inner].
+extension Kernels {
+    static func softmax(_ x: UnsafePointer<Float>, outer: Int, axis: Int, inner: Int,
+                        _ out: UnsafeMutablePointer<Float>, log: Bool) {
+        let block = axis * inner
+        Parallel.forRanges(outer, threshold: max(1, Parallel.elementwiseThreshold / max(block, 1))) { r in
+            if inner == 1 {
+                for o in r { softmaxRow(x + o * axis, out + o * axis, axis, log: log) }
+                return
+            }
+            var maxima = [Float](repeating: 0, count: inner)
+            var sums = [Float](repeating: 0, count: inner)
+            maxima.withUnsafeMutableBufferPointer { mx in
+                sums.withUnsafeMutableBufferPointer { sm in
+                    let m = mx.baseAddress!, s = sm.baseAddress!
+                    for o in r {
+                        let src = x + o * block, dst = out + o * block
+                        m.update(from: src, count: inner)
+                        for k in 1..<max(axis, 1) {
+                            let row = src + k * inner
+                            for i in 0..<inner where row[i] > m[i] || row[i].isNaN { m[i] = row[i] }
+                        }
+                        for k in 0..<axis {
+                            let row = src + k * inner, o2 = dst + k * inner
+                            for i in 0..<inner { o2[i] = row[i] - m[i] }
+                        }
+                        if log {
+                            // Keep the shifted values; exponentiate into scratch rows only to sum them.
+                            s.update(repeating: 0, count: inner)
+                            var scratch = [Float](repeating: 0, count: inner)
+                            scratch.withUnsafeMutableBufferPointer { sc in
+                                for k in 0..<axis {
+                                    VectorMath.exp(dst + k * inner, sc.baseAddress!, inner)
+                                    for i in 0..<inner { s[i] += sc[i] }
+                                }
+                            }
+                            for i in 0..<inner { s[i] = logf(s[i]) }
+                            for k in 0..<axis {
+                                let o2 = dst + k * inner
+                                for i in 0..<inner { o2[i] -= s[i] }
+                            }
+                        } else {
+                            VectorMath.exp(dst, dst, block)
+                            s.update(repeating: 0, count: inner)
+                            for k in 0..<axis {
+                                let o2 = dst + k * inner
+                                for i in 0..<inner { s[i] += o2[i] }
+                            }
+                            for i in 0..<inner { s[i] = 1 / s[i] }
+                            for k in 0..<axis {
+                                let o2 = dst + k * inner
+                                for i in 0..<inner { o2[i] *= s[i] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Softmax (or log-softmax) of one contiguous row.
+    @inline(__always)
+    static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, log: Bool) {
+        var m = -Float.infinity
+        for i in 0..<n where x[i] > m || x[i].isNaN { m = x[i] }
+        if m == -.infinity { m = 0 }  // an all −∞ row: avoid (−∞) − (−∞) = NaN before the sum
+        for i in 0..<n { y[i] = x[i] - m }
+        if log {
+            // exp into the output to sum, then overwrite with the shifted logits minus log-sum-exp.
+            VectorMath.exp(y, y, n)
+            let logSum = logf(sumContiguous(y, n))
+            for i in 0..<n { y[i] = (x[i] - m) - logSum }
+        } else {
+            VectorMath.exp(y, y, n)
+            let scale = 1 / sumContiguous(y, n)
+            for i in 0..<n { y[i] *= scale }
+        }
+    }
+}

@@ -59,7 +59,8 @@ extension Tensor {
         let (shapeA, shapeB, needA, needB) = (a.shape, b.shape, a.requiresGrad, b.requiresGrad)
         return record(out, op: "matmul", inputs: [a, b]) { g in
             var ga: Tensor?, gb: Tensor?
-            let gp = g.storage.pointer
+            // Read the saved operands through the tensors captured here, which keep their storage alive.
+            let (gp, ap, bp) = (g.storage.pointer, ae.storage.pointer, be.storage.pointer)
             if needA {
                 let t = Tensor(uninitializedShape: batchShape + [m, k])
                 for i in 0..<batches {

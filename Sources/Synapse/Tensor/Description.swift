@@ -39,7 +39,7 @@ extension Tensor: CustomStringConvertible, CustomDebugStringConvertible {
             let n = t.shape[axis]
             var indices = Array(0..<n)
             var elided = false
-            if n > 2 * edgeItems { indices = Array(0..<edgeItems) + Array((n - edgeItems)..<n); elided = true }
+            if edgeItems < n && n - edgeItems > edgeItems { indices = Array(0..<edgeItems) + Array((n - edgeItems)..<n); elided = true }
             var parts: [String] = []
             for (j, i) in indices.enumerated() {
                 if elided && j == edgeItems { parts.append("...") }

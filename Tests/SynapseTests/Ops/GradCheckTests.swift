@@ -124,3 +124,37 @@ import Testing
         expectPasses([vector, b], "vector × matrix") { x in x[0].matmul(x[1]).pow(2).sum() }
     }
 }
+
+@Suite struct LinearOpTests {
+    @Test func matchesMatmulPlusBias() {
+        var rng = RandomGenerator(seed: 5)
+        let x = Tensor.randn([4, 3], generator: &rng), w = Tensor.randn([5, 3], generator: &rng), b = Tensor.randn([5], generator: &rng)
+        let fused = x.linear(weight: w, bias: b)
+        let reference = x.matmul(w.transposed()) + b
+        for (a, e) in zip(fused.scalars, reference.scalars) { #expect(abs(a - e) < 1e-5) }
+        let report = GradCheck.check([x, w, b]) { t in t[0].linear(weight: t[1], bias: t[2]).tanh().sum() }
+        #expect(report.passed, "\(report)")
+        let batched = GradCheck.check([Tensor.randn([2, 3, 3], generator: &rng), w]) { t in t[0].linear(weight: t[1]).pow(2).sum() }
+        #expect(batched.passed, "\(batched)")
+    }
+}
+
+@Suite struct CrossEntropyOpTests {
+    @Test func matchesTheUnfusedDefinitionAndFiniteDifferences() {
+        var rng = RandomGenerator(seed: 11)
+        let logits = Tensor.randn([5, 4], generator: &rng) * 2
+        let targets = [0, 3, 1, 1, 2]
+        let picked = Tensor(shape: [5, 4], scalars: (0..<20).map { $0 % 4 == targets[$0 / 4] ? 1 : 0 })
+        let reference = -(logits.logSoftmax(axis: 1) * picked).sum() / 5
+        #expect(abs(logits.crossEntropy(targets: targets).item - reference.item) < 1e-5)
+        let weights: [Float] = [1, 2, 0.5, 3]
+        for reduction in [Tensor.Reduction.mean, .sum] {
+            let report = GradCheck.check([logits]) { x in
+                x[0].crossEntropy(targets: [0, 3, 1, -100, 2], classWeights: weights, ignoreIndex: -100, reduction: reduction)
+            }
+            #expect(report.passed, "\(report)")
+        }
+        let none = GradCheck.check([logits]) { x in (x[0].crossEntropy(targets: targets, reduction: .none) * Tensor([1, 2, 3, 4, 5])).sum() }
+        #expect(none.passed, "\(none)")
+    }
+}

@@ -27,7 +27,7 @@ extension Module {
             let label = indent + (name.isEmpty ? "" : name + " ") + "(\(type(of: module)))"
             if let sequential = module as? Sequential {
                 let rowIndex = rows.count
-                rows.append((label, "", ""))
+                rows.append((label, input == nil ? "-" : "", ""))
                 var x = input
                 for (childName, child) in sequential.namedChildren() {
                     x = describe(child, name: childName, input: x, depth: depth + 1)

@@ -40,6 +40,11 @@ public enum SafeTensorsError: Error, Equatable, Sendable, CustomStringConvertibl
     case dtypeMismatch(file: String, tensor: String, stored: SafeTensorsDType, requested: SafeTensorsDType)
 
     public var description: String {
+        // Names come from untrusted headers: escape control characters so the message stays on one line.
+        func name(_ text: String) -> String {
+            let escaped = JSONValue.escaped(text).dropFirst().dropLast()
+            return escaped.count > 200 ? escaped.prefix(200) + "…" : String(escaped)
+        }
         switch self {
         case let .io(file, reason):
             return "\(file): \(reason)"
@@ -52,32 +57,27 @@ public enum SafeTensorsError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .invalidHeader(file, reason):
             return "\(file): invalid header: \(reason)"
         case let .invalidEntry(file, tensor, reason):
-            return "\(file): tensor '\(tensor)': \(reason)"
+            return "\(file): tensor '\(name(tensor))': \(reason)"
         case let .unsupportedDType(file, tensor, dtype):
             let supported = SafeTensorsDType.allCases.map(\.rawValue).joined(separator: ", ")
             let kind = SafeTensorsDType.formatNames.contains(dtype) ? "is not supported" : "is not a safetensors dtype"
-            return "\(file): tensor '\(tensor)' has dtype \(quoted(dtype)), which \(kind) (supported: \(supported))"
+            return "\(file): tensor '\(name(tensor))' has dtype \"\(name(dtype))\", which \(kind) (supported: \(supported))"
         case let .shapeOverflow(file, tensor, shape, dtype):
-            return "\(file): tensor '\(tensor)' shape \(shape) of \(dtype) is too large to address"
+            return "\(file): tensor '\(name(tensor))' shape \(shape) of \(dtype) is too large to address"
         case let .sizeMismatch(file, tensor, offsets, dtype, shape, expected):
-            return "\(file): tensor '\(tensor)' data_offsets \(offsets) do not match dtype \(dtype) and shape \(shape) (\(expected) bytes)"
+            return "\(file): tensor '\(name(tensor))' data_offsets \(offsets) do not match dtype \(dtype) and shape \(shape) (\(expected) bytes)"
         case let .offsetsOutOfBounds(file, tensor, offsets, bufferByteCount):
-            return "\(file): tensor '\(tensor)' data_offsets \(offsets) reach past the end of the \(bufferByteCount)-byte data buffer"
+            return "\(file): tensor '\(name(tensor))' data_offsets \(offsets) reach past the end of the \(bufferByteCount)-byte data buffer"
         case let .overlappingTensors(file, first, second):
-            return "\(file): tensors '\(first)' and '\(second)' overlap in the data buffer"
+            return "\(file): tensors '\(name(first))' and '\(name(second))' overlap in the data buffer"
         case let .uncoveredBytes(file, range):
             return "\(file): data bytes \(range.lowerBound)..<\(range.upperBound) belong to no tensor (gaps and trailing bytes are not allowed)"
         case let .invalidMetadata(file, key, reason):
-            return "\(file): __metadata__ entry '\(key)': \(reason)"
+            return "\(file): __metadata__ entry '\(name(key))': \(reason)"
         case let .tensorNotFound(file, tensor):
-            return "\(file): no tensor named '\(tensor)'"
+            return "\(file): no tensor named '\(name(tensor))'"
         case let .dtypeMismatch(file, tensor, stored, requested):
-            return "\(file): tensor '\(tensor)' is stored as \(stored), not \(requested)"
+            return "\(file): tensor '\(name(tensor))' is stored as \(stored), not \(requested)"
         }
-    }
-
-    /// A dtype string from the file, escaped so control characters cannot garble a terminal.
-    private func quoted(_ text: String) -> String {
-        JSONValue.escaped(String(text.prefix(64)))
     }
 }

@@ -47,7 +47,7 @@ struct SafeTensorsLayout: Sendable {
         var metadata: [String: String] = [:]
         var items: [Item] = []
         items.reserveCapacity(members.count)
-        for (name, value) in members {
+        for (name, value) in members.members {
             if name == "__metadata__" {
                 metadata = try parseMetadata(value, file: file)
             } else {
@@ -83,7 +83,7 @@ struct SafeTensorsLayout: Sendable {
             return [:]  // the Rust reader treats a null __metadata__ as absent
         case let .object(entries):
             var metadata: [String: String] = [:]
-            for (key, entry) in entries {
+            for (key, entry) in entries.members {
                 guard case let .string(text) = entry else {
                     throw .invalidMetadata(file: file, key: key, reason: "value is \(entry.kindName), expected a string")
                 }
@@ -99,7 +99,7 @@ struct SafeTensorsLayout: Sendable {
         guard case let .object(fields) = value else {
             throw .invalidEntry(file: file, tensor: name, reason: "entry is \(value.kindName), expected an object")
         }
-        for key in fields.keys.sorted() where !["dtype", "shape", "data_offsets"].contains(key) {
+        for key in fields.keys where !["dtype", "shape", "data_offsets"].contains(key) {
             throw .invalidEntry(file: file, tensor: name, reason: "unexpected field \(JSONValue.escaped(key))")
         }
         guard let dtypeValue = fields["dtype"] else { throw .invalidEntry(file: file, tensor: name, reason: "missing field \"dtype\"") }

@@ -3,7 +3,7 @@
 /// Numbers keep their source text so that callers decide how to read them (safetensors offsets are 64-bit
 /// integers, which a `Double` would round).
 enum JSONValue: Equatable, Sendable {
-    case object([String: JSONValue])
+    case object(JSONObject)
     case array([JSONValue])
     case string(String)
     case number(String)
@@ -21,6 +21,28 @@ enum JSONValue: Equatable, Sendable {
         case .null: "null"
         }
     }
+}
+
+/// A JSON object that remembers the order of its keys, so that whoever walks it (and reports errors) does so in
+/// the order of the text rather than in a hash order that changes from run to run.
+struct JSONObject: Equatable, Sendable {
+    private(set) var keys: [String] = []
+    private(set) var values: [String: JSONValue] = [:]
+
+    var count: Int { keys.count }
+
+    subscript(key: String) -> JSONValue? { values[key] }
+
+    /// Adds a member; returns false (and changes nothing) when the key is already present.
+    mutating func insert(_ value: JSONValue, forKey key: String) -> Bool {
+        guard values[key] == nil else { return false }
+        keys.append(key)
+        values[key] = value
+        return true
+    }
+
+    /// The members in text order.
+    var members: [(key: String, value: JSONValue)] { keys.map { ($0, values[$0]!) } }
 }
 
 /// Why a text is not strict JSON, and at which byte offset.
@@ -119,7 +141,7 @@ enum StrictJSON {
         mutating func parseObject(depth: Int) throws(JSONSyntaxError) -> JSONValue {
             guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth) levels") }
             position += 1  // {
-            var members: [String: JSONValue] = [:]
+            var members = JSONObject()
             skipWhitespace()
             if !atEnd && bytes[position] == UInt8(ascii: "}") { position += 1; return .object(members) }
             while true {
@@ -133,8 +155,8 @@ enum StrictJSON {
                 try expect(UInt8(ascii: ":"), "':' after an object key")
                 skipWhitespace()
                 let value = try parseValue(depth: depth)
-                if members.updateValue(value, forKey: key) != nil {
-                    throw JSONSyntaxError(reason: "duplicate key \"\(key)\"", offset: keyOffset)
+                if !members.insert(value, forKey: key) {
+                    throw JSONSyntaxError(reason: "duplicate key \(JSONValue.escaped(String(key.prefix(200))))", offset: keyOffset)
                 }
                 skipWhitespace()
                 guard !atEnd else { throw fail("unterminated object") }

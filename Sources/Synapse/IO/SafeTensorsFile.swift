@@ -166,6 +166,11 @@ public struct SafeTensorsFile: Sendable {
         self.sourceName = sourceName
     }
 
+    /// A file holding `tensors` (e.g. a module's `stateDict()`), all stored as `dtype`.
+    public init(floatTensors tensors: [String: Tensor], dtype: SafeTensorsDType = .f32, metadata: [String: String] = [:]) {
+        self.init(tensors: tensors.mapValues { Entry($0, dtype: dtype) }, metadata: metadata)
+    }
+
     /// Parses an in-memory safetensors file; `sourceName` names it in error messages.
     public init(bytes: [UInt8], sourceName: String = "safetensors data") throws {
         let headerLength = try bytes.withUnsafeBytes { raw in
@@ -217,6 +222,11 @@ public struct SafeTensorsFile: Sendable {
     public func floatTensor(_ name: String) throws -> Tensor {
         guard let entry = tensors[name] else { throw SafeTensorsError.tensorNotFound(file: sourceName, tensor: name) }
         return entry.floatTensor()
+    }
+
+    /// Every tensor converted to `Float`, by name (for `load(stateDict:)`).
+    public func floatTensors() -> [String: Tensor] {
+        tensors.mapValues { $0.floatTensor() }
     }
 
     /// The named tensor's elements, which must be stored as `Scalar`'s dtype (e.g. `Int8` for I8 data).

@@ -55,6 +55,17 @@ private func temporaryDirectory() throws -> URL {
         }
     }
 
+    @Test func stateDictConveniences() throws {
+        let state = ["fc.weight": Tensor([[1, 2], [3, 4]]), "fc.bias": Tensor([0.5, -0.5])]
+        let file = SafeTensorsFile(floatTensors: state, dtype: .bf16, metadata: ["format": "pt"])
+        #expect(file.tensors["fc.weight"]?.dtype == .bf16)
+        let loaded = try SafeTensorsFile(bytes: file.serialized()).floatTensors()
+        #expect(loaded.keys.sorted() == ["fc.bias", "fc.weight"])
+        #expect(loaded["fc.weight"]?.shape == [2, 2])
+        #expect(loaded["fc.weight"]?.scalars == [1, 2, 3, 4])
+        #expect(loaded["fc.bias"]?.scalars == [0.5, -0.5])
+    }
+
     @Test func narrowingRoundsToNearestEven() throws {
         let entry = SafeTensorsFile.Entry(Tensor([1.0 / 3.0, 70000, 1e-8]), dtype: .f16)
         #expect(entry.bytes == [0x55, 0x35, 0x00, 0x7C, 0x00, 0x00])

@@ -39,6 +39,10 @@ open class Module {
     /// Maps Swift property labels to state-dict keys where they differ, e.g. `["runningMean": "running_mean"]`.
     open class var stateKeyOverrides: [String: String] { [:] }
 
+    /// Keys of this module's own buffers that PyTorch stores as integers (`num_batches_tracked`): `save(to:)` writes
+    /// them as I64 so the file matches PyTorch's dtypes.
+    open class var integerStateKeys: Set<String> { [] }
+
     // MARK: Discovery
 
     /// The tensors and children stored directly in this module, in declaration order (superclass fields first).
@@ -212,6 +216,8 @@ public struct StateDictError: Error, CustomStringConvertible, Equatable, Sendabl
     /// Keys in the checkpoint that the module does not have.
     public var unexpectedKeys: [String] = []
     public var shapeMismatches: [ShapeMismatch] = []
+    /// The checkpoint file, when the state dict came from one (`load(from:)`).
+    public var file: String?
 
     public var description: String {
         var parts: [String] = []
@@ -220,7 +226,7 @@ public struct StateDictError: Error, CustomStringConvertible, Equatable, Sendabl
         for m in shapeMismatches {
             parts.append("shape mismatch for \(m.key): checkpoint has \(m.found), the model expects \(m.expected)")
         }
-        return "load(stateDict:): " + parts.joined(separator: "; ") +
+        return (file.map { "\($0): " } ?? "load(stateDict:): ") + parts.joined(separator: "; ") +
             " (check that the checkpoint was saved from the same architecture)"
     }
 }

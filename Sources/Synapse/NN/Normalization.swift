@@ -59,6 +59,8 @@ public final class BatchNorm1d: Module {
         ["runningMean": "running_mean", "runningVar": "running_var", "numBatchesTracked": "num_batches_tracked"]
     }
 
+    public override class var integerStateKeys: Set<String> { ["num_batches_tracked"] }
+
     public init(_ features: Int, eps: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true,
                 trackRunningStatistics: Bool = true) {
         precondition(features > 0, "BatchNorm1d: feature count must be positive, got \(features)")

@@ -7,6 +7,7 @@
 /// max(0, x).
 public final class ReLU: Module {
     public override init() { super.init() }
+    public override func members() -> ModuleMembers { ModuleMembers() }
     public override func callAsFunction(_ input: Tensor) -> Tensor { input.relu() }
 }
 
@@ -17,18 +18,21 @@ public final class LeakyReLU: Module {
         self.negativeSlope = negativeSlope
         super.init()
     }
+    public override func members() -> ModuleMembers { ModuleMembers() }
     public override func callAsFunction(_ input: Tensor) -> Tensor { input.leakyRelu(negativeSlope: negativeSlope) }
 }
 
 /// 1 / (1 + e⁻ˣ): squashes to (0, 1).
 public final class Sigmoid: Module {
     public override init() { super.init() }
+    public override func members() -> ModuleMembers { ModuleMembers() }
     public override func callAsFunction(_ input: Tensor) -> Tensor { input.sigmoid() }
 }
 
 /// tanh x: squashes to (−1, 1).
 public final class Tanh: Module {
     public override init() { super.init() }
+    public override func members() -> ModuleMembers { ModuleMembers() }
     public override func callAsFunction(_ input: Tensor) -> Tensor { input.tanh() }
 }
 
@@ -39,12 +43,14 @@ public final class GELU: Module {
         self.approximate = approximate
         super.init()
     }
+    public override func members() -> ModuleMembers { ModuleMembers() }
     public override func callAsFunction(_ input: Tensor) -> Tensor { input.gelu(approximate: approximate) }
 }
 
 /// x·σ(x), also called swish.
 public final class SiLU: Module {
     public override init() { super.init() }
+    public override func members() -> ModuleMembers { ModuleMembers() }
     public override func callAsFunction(_ input: Tensor) -> Tensor { input.silu() }
 }
 
@@ -55,5 +61,6 @@ public final class Softmax: Module {
         self.axis = axis
         super.init()
     }
+    public override func members() -> ModuleMembers { ModuleMembers() }
     public override func callAsFunction(_ input: Tensor) -> Tensor { input.softmax(axis: axis) }
 }

@@ -19,6 +19,8 @@ public final class Dropout: Module {
         super.init()
     }
 
+    public override func members() -> ModuleMembers { ModuleMembers() }
+
     public override func callAsFunction(_ input: Tensor) -> Tensor {
         guard isTraining, probability > 0 else { return input }
         if probability == 1 { return input * Tensor.zeros(input.shape) }

@@ -44,6 +44,10 @@ public final class Linear: Module {
         super.init()
     }
 
+    public override func members() -> ModuleMembers {
+        ModuleMembers(tensors: bias.map { [("weight", weight), ("bias", $0)] } ?? [("weight", weight)])
+    }
+
     public override func callAsFunction(_ input: Tensor) -> Tensor {
         input.linear(weight: weight, bias: bias)
     }

@@ -45,44 +45,48 @@ open class Module {
 
     // MARK: Discovery
 
-    /// The tensors and children stored directly in this module, in declaration order (superclass fields first).
-    private func reflectedMembers() -> (tensors: [(name: String, tensor: Tensor)], children: [(name: String, module: Module)]) {
+    /// The tensors stored directly in this module and its direct children, in declaration order.
+    ///
+    /// The default reflects over the stored properties (`reflectedMembers()`). Built-in layers override it with the
+    /// same answer written out, because reflection costs microseconds per module and `parameters()` and
+    /// `zeroGrad()` run every training step; custom modules normally leave it alone.
+    open func members() -> ModuleMembers { reflectedMembers() }
+
+    /// The members found by `Mirror`: superclass fields first, `stateKeyOverrides` applied, optionals unwrapped.
+    public func reflectedMembers() -> ModuleMembers {
         var mirrors: [Mirror] = []
         var mirror: Mirror? = Mirror(reflecting: self)
-        while let current = mirror {
+        // Module's own stored properties (the training flag) are not state.
+        while let current = mirror, current.subjectType != Module.self {
             mirrors.append(current)
             mirror = current.superclassMirror
         }
         let overrides = type(of: self).stateKeyOverrides
-        var tensors: [(String, Tensor)] = []
-        var children: [(String, Module)] = []
+        var found = ModuleMembers()
         for current in mirrors.reversed() {
             for case let (label?, rawValue) in current.children {
-                guard let value = Self.unwrapOptional(rawValue) else { continue }
+                var value = rawValue
+                if let optional = value as? AnyOptional {
+                    guard let wrapped = optional.wrappedAny else { continue }
+                    value = wrapped
+                }
                 let name = overrides[label] ?? label
                 if let tensor = value as? Tensor {
-                    tensors.append((name, tensor))
+                    found.tensors.append((name, tensor))
                 } else if let module = value as? Module {
-                    children.append((name, module))
+                    found.children.append((name, module))
                 } else if let modules = value as? [Module] {
-                    for (index, module) in modules.enumerated() { children.append(("\(name).\(index)", module)) }
+                    for (index, module) in modules.enumerated() { found.children.append(("\(name).\(index)", module)) }
                 } else if let list = value as? [Tensor] {
-                    for (index, tensor) in list.enumerated() { tensors.append(("\(name).\(index)", tensor)) }
+                    for (index, tensor) in list.enumerated() { found.tensors.append(("\(name).\(index)", tensor)) }
                 }
             }
         }
-        return (tensors, children)
+        return found
     }
 
-    private static func unwrapOptional(_ value: Any) -> Any? {
-        let mirror = Mirror(reflecting: value)
-        guard mirror.displayStyle == .optional else { return value }
-        guard let wrapped = mirror.children.first?.value else { return nil }
-        return unwrapOptional(wrapped)
-    }
-
-    /// The direct sub-modules with their names. `Sequential` overrides this to name its layers "0", "1", ….
-    open func namedChildren() -> [(name: String, module: Module)] { reflectedMembers().children }
+    /// The direct sub-modules with their names ("fc1", "layers.0"; "0", "1", … in a `Sequential`).
+    public func namedChildren() -> [(name: String, module: Module)] { members().children }
 
     /// The direct sub-modules.
     public var children: [Module] { namedChildren().map(\.module) }
@@ -99,8 +103,9 @@ open class Module {
     /// Every tensor of the tree (parameters and buffers, duplicates included), in PyTorch's `state_dict` order:
     /// a module's own tensors first, then each child's.
     private func namedTensors() -> [(name: String, tensor: Tensor)] {
-        var result = reflectedMembers().tensors
-        for (name, child) in namedChildren() {
+        let own = members()
+        var result = own.tensors
+        for (name, child) in own.children {
             result += child.namedTensors().map { (Self.join(name, $0.name), $0.tensor) }
         }
         return result
@@ -118,8 +123,21 @@ open class Module {
             .map { ($0.name, $0.tensor) }
     }
 
-    /// Trainable tensors (what an optimizer updates).
-    public func parameters() -> [Tensor] { namedParameters().map(\.parameter) }
+    /// Trainable tensors (what an optimizer updates), in `namedParameters()` order.
+    public func parameters() -> [Tensor] {
+        // The same walk as namedParameters() without building the dotted names: it runs every training step.
+        var result: [Tensor] = []
+        var seen = Set<ObjectIdentifier>()
+        func collect(_ module: Module) {
+            let own = module.members()
+            for (_, tensor) in own.tensors where tensor.requiresGrad && seen.insert(tensor.storageIdentifier).inserted {
+                result.append(tensor)
+            }
+            for (_, child) in own.children { collect(child) }
+        }
+        collect(self)
+        return result
+    }
 
     /// Non-trainable state with dotted names (running statistics and the like).
     public func namedBuffers() -> [(name: String, buffer: Tensor)] {
@@ -228,5 +246,36 @@ public struct StateDictError: Error, CustomStringConvertible, Equatable, Sendabl
         }
         return (file.map { "\($0): " } ?? "load(stateDict:): ") + parts.joined(separator: "; ") +
             " (check that the checkpoint was saved from the same architecture)"
+    }
+}
+
+/// What a module holds directly: its own tensors (parameters and buffers) and its direct sub-modules, with the names
+/// they have in the state dict.
+///
+/// ```swift
+/// override func members() -> ModuleMembers {
+///     ModuleMembers(tensors: [("weight", weight)], children: [("norm", norm)])
+/// }
+/// ```
+public struct ModuleMembers {
+    public var tensors: [(name: String, tensor: Tensor)]
+    public var children: [(name: String, module: Module)]
+
+    public init(tensors: [(name: String, tensor: Tensor)] = [], children: [(name: String, module: Module)] = []) {
+        self.tensors = tensors
+        self.children = children
+    }
+}
+
+/// Lets reflection look inside an `Optional` stored in `Any` without a second `Mirror`.
+private protocol AnyOptional {
+    var wrappedAny: Any? { get }
+}
+
+extension Optional: AnyOptional {
+    var wrappedAny: Any? {
+        guard case .some(let wrapped) = self else { return nil }
+        if let inner = wrapped as? AnyOptional { return inner.wrappedAny }
+        return wrapped
     }
 }

@@ -28,6 +28,10 @@ public final class LayerNorm: Module {
         self.init([features], eps: eps, elementwiseAffine: elementwiseAffine, bias: bias)
     }
 
+    public override func members() -> ModuleMembers {
+        ModuleMembers(tensors: [("weight", weight), ("bias", bias)].compactMap { name, t in t.map { (name, $0) } })
+    }
+
     public override func callAsFunction(_ input: Tensor) -> Tensor {
         input.layerNorm(normalizedShape: normalizedShape, weight: weight, bias: bias, eps: eps)
     }
@@ -75,6 +79,12 @@ public final class BatchNorm1d: Module {
             numBatchesTracked = Tensor(0)
         }
         super.init()
+    }
+
+    public override func members() -> ModuleMembers {
+        let state = [("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVar),
+                     ("num_batches_tracked", numBatchesTracked)]
+        return ModuleMembers(tensors: state.compactMap { name, t in t.map { (name, $0) } })
     }
 
     public override func callAsFunction(_ input: Tensor) -> Tensor {

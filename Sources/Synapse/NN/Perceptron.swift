@@ -52,6 +52,8 @@ public final class Perceptron: Module {
         return z > 0 ? 1 : 0
     }
 
+    public override func members() -> ModuleMembers { ModuleMembers(tensors: [("weight", weight), ("bias", bias)]) }
+
     /// The step outputs for a batch [N, inputs] → [N].
     public override func callAsFunction(_ input: Tensor) -> Tensor {
         precondition(input.rank == 2 && input.shape[1] == weight.count,

@@ -14,6 +14,8 @@ public final class Flatten: Module {
         super.init()
     }
 
+    public override func members() -> ModuleMembers { ModuleMembers() }
+
     public override func callAsFunction(_ input: Tensor) -> Tensor {
         let start = Shape.normalize(axis: startAxis, rank: input.rank, op: "Flatten")
         let end = Shape.normalize(axis: endAxis, rank: input.rank, op: "Flatten")
@@ -30,5 +32,6 @@ public final class Flatten: Module {
 /// ```
 public final class Identity: Module {
     public override init() { super.init() }
+    public override func members() -> ModuleMembers { ModuleMembers() }
     public override func callAsFunction(_ input: Tensor) -> Tensor { input }
 }

@@ -29,8 +29,14 @@ open class Sequential: Module {
     /// The number of layers.
     public var count: Int { layers.count }
 
-    open override func namedChildren() -> [(name: String, module: Module)] {
-        layers.enumerated().map { (String($0.offset), $0.element) }
+    open override func members() -> ModuleMembers {
+        let indexed = layers.enumerated().map { (name: String($0.offset), module: $0.element) }
+        guard type(of: self) != Sequential.self else { return ModuleMembers(children: indexed) }
+        // A subclass may add its own state; its layers still go by index only.
+        var own = reflectedMembers()
+        own.children.removeAll { $0.name.hasPrefix("layers.") }
+        own.children = indexed + own.children
+        return own
     }
 
     open override func callAsFunction(_ input: Tensor) -> Tensor {

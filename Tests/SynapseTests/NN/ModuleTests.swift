@@ -148,6 +148,31 @@ private final class Tower: Module {
         #expect(custom.contains("(Tower)") && custom.contains("[2, 2]") && custom.contains("blocks.1 (Block)"))
     }
 
+    @Test func builtInMemberListsAgreeWithReflection() {
+        let layers: [Module] = [Linear(3, 2), Linear(3, 2, bias: false), LayerNorm(4), LayerNorm(4, elementwiseAffine: false),
+                                LayerNorm(4, bias: false), BatchNorm1d(3), BatchNorm1d(3, affine: false, trackRunningStatistics: false),
+                                ReLU(), LeakyReLU(), Sigmoid(), Tanh(), GELU(), SiLU(), Softmax(), Dropout(), Flatten(),
+                                Identity(), Perceptron(inputCount: 2)]
+        for layer in layers {
+            let fast = layer.members(), reflected = layer.reflectedMembers()
+            #expect(fast.tensors.map(\.name) == reflected.tensors.map(\.name), "\(type(of: layer))")
+            #expect(fast.tensors.map(\.tensor.storageIdentifier) == reflected.tensors.map(\.tensor.storageIdentifier))
+            #expect(fast.children.isEmpty && reflected.children.isEmpty)
+        }
+        let sequential = Sequential(Linear(2, 2), ReLU())
+        #expect(sequential.members().children.map { ObjectIdentifier($0.module) }
+                == sequential.reflectedMembers().children.map { ObjectIdentifier($0.module) })
+    }
+
+    @Test func sequentialSubclassKeepsItsOwnState() {
+        final class Scaled: Sequential {
+            var gain = Tensor([3]).requiringGrad()
+            let tail = Linear(2, 1)
+        }
+        let model = Scaled([Linear(2, 2), ReLU()])
+        #expect(model.orderedStateDict().map(\.key) == ["gain", "0.weight", "0.bias", "tail.weight", "tail.bias"])
+    }
+
     @Test func groupedNumbers() {
         #expect(Module.grouped(0) == "0")
         #expect(Module.grouped(999) == "999")

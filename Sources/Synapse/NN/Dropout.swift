@@ -28,10 +28,12 @@ public final class Dropout: Module {
         // Compare the top 24 bits of each draw with an integer threshold: one draw per element, no Float division.
         let threshold = UInt64((Double(probability) * 16_777_216).rounded())
         var mask = Tensor.zeros(input.shape)
+        var rng = generator  // a local copy: no exclusivity check on the stored property per element
         mask.withUnsafeMutableBufferPointer { buffer in
             guard let m = buffer.baseAddress else { return }
-            for i in 0..<buffer.count where generator.next() >> 40 >= threshold { m[i] = scale }
+            for i in 0..<buffer.count where rng.next() >> 40 >= threshold { m[i] = scale }
         }
+        generator = rng
         return input * mask
     }
 }

@@ -65,6 +65,6 @@ import Testing
     }
 }
 
-extension Double {
+private extension Double {
     var float: Float { Float(self) }
 }

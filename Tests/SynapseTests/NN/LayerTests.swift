@@ -19,6 +19,13 @@ import Testing
         #expect(Linear(3, 2, bias: false).bias == nil)
     }
 
+    @Test func linearRunsOnTheFusedOp() {
+        let layer = Linear(4, 3)
+        let y = layer(Tensor.randn([2, 4]))
+        #expect(y.gradientOp == "linear")           // one sgemm with the bias as accumulator, no transposed copy
+        #expect(Linear(4, 3, bias: false)(Tensor.randn([5, 2, 4])).shape == [5, 2, 3])
+    }
+
     @Test func linearIsReproducibleFromASeed() {
         var a = RandomGenerator(seed: 11), b = RandomGenerator(seed: 11)
         #expect(Linear(6, 4, generator: &a).weight.scalars == Linear(6, 4, generator: &b).weight.scalars)

@@ -38,10 +38,10 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
         case let .corruptCompressedData(path, reason):
             return "\(path): corrupt compressed data (\(reason)); re-download the file"
         case let .badMagic(path, found):
-            let hex = found.map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: " ")
+            let hex = found.map { String($0, radix: 16).leftPadded(toWidth: 2) }.joined(separator: " ")
             return "\(path): wrong magic number [\(hex)], expected an IDX file starting 00 00 <type> <rank>"
         case let .unsupportedElementType(path, code):
-            return "\(path): unsupported IDX element type 0x\(String(code, radix: 16).leftPadded(to: 2)); only unsigned bytes (0x08) are supported"
+            return "\(path): unsupported IDX element type 0x\(String(code, radix: 16).leftPadded(toWidth: 2)); only unsigned bytes (0x08) are supported"
         case let .truncated(path, expected, actual):
             return "\(path): truncated: header promises \(expected) bytes, file has \(actual); re-download the file"
         case let .trailingBytes(path, expected, actual):
@@ -57,7 +57,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
 }
 
 extension String {
-    func leftPadded(to width: Int, with pad: Character = "0") -> String {
+    func leftPadded(toWidth width: Int, with pad: Character = "0") -> String {
         count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }

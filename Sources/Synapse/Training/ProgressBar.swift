@@ -162,7 +162,7 @@ public final class ProgressBar {
             parts.append("[" + ProgressBar.bar(fraction: total == 0 ? 1 : Double(completed) / Double(total), width: barWidth) + "]")
         }
         let digits = String(total).count
-        parts.append(String(completed).leftPadded(to: digits, with: " ") + "/" + String(total))
+        parts.append(String(completed).leftPadded(toWidth: digits, with: " ") + "/" + String(total))
         parts.append(ProgressBar.formatRate(rate, unit: unit))
         if final || completed == total {
             parts.append(ProgressBar.formatDuration(seconds))
@@ -187,8 +187,8 @@ public final class ProgressBar {
         guard seconds.isFinite, seconds >= 0 else { return "-:--" }
         let whole = Int(seconds.rounded())
         let (h, m, s) = (whole / 3600, whole / 60 % 60, whole % 60)
-        let ss = String(s).leftPadded(to: 2)
-        return h > 0 ? "\(h):\(String(m).leftPadded(to: 2)):\(ss)" : "\(m):\(ss)"
+        let ss = String(s).leftPadded(toWidth: 2)
+        return h > 0 ? "\(h):\(String(m).leftPadded(toWidth: 2)):\(ss)" : "\(m):\(ss)"
     }
 
     /// Items per second with sensible precision; below one per second, seconds per item.

@@ -124,7 +124,7 @@ public struct ConfusionMatrixChart: Sendable {
     static func ramp(_ t: Double, to end: (Double, Double, Double)) -> (String, String) {
         let t = min(max(t, 0), 1)
         let r = 255 + (end.0 - 255) * t, g = 255 + (end.1 - 255) * t, b = 255 + (end.2 - 255) * t
-        let hex = "#" + [r, g, b].map { String(Int($0.rounded()), radix: 16).leftPadded(to: 2) }.joined()
+        let hex = "#" + [r, g, b].map { String(Int($0.rounded()), radix: 16).leftPadded(toWidth: 2) }.joined()
         let luminance = 0.299 * r + 0.587 * g + 0.114 * b
         return (hex, luminance < 140 ? "#ffffff" : "#222222")
     }

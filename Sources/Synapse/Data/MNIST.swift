@@ -64,11 +64,18 @@ public struct MNIST: Sendable {
         }
 
         /// The first `n` samples (all when there are fewer): quick experiments on a slice of the data.
-        public func prefix(_ n: Int) -> Samples {
-            let n = min(max(n, 0), count)
+        public func prefix(_ n: Int) -> Samples { slice(0..<min(max(n, 0), count)) }
+
+        /// The samples in `range` (copied), e.g. to hold out a validation set:
+        /// `let validation = train.slice(55000..<60000)`.
+        public func slice(_ range: Range<Int>) -> Samples {
+            precondition(range.lowerBound >= 0 && range.upperBound <= count,
+                         "MNIST.Samples.slice: range \(range) outside 0..<\(count)")
             let width = images.shape[1]
-            let scalars = images.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[0..<(n * width)])) }
-            return Samples(images: Tensor(shape: [n, width], scalars: scalars), labels: Array(labels[0..<n]))
+            let scalars = images.withUnsafeBufferPointer {
+                Array(UnsafeBufferPointer(rebasing: $0[(range.lowerBound * width)..<(range.upperBound * width)]))
+            }
+            return Samples(images: Tensor(shape: [range.count, width], scalars: scalars), labels: Array(labels[range]))
         }
     }
 

@@ -112,7 +112,7 @@ public final class ProgressBar {
             if now - lastDraw >= 1 / redrawsPerSecond {
                 lastDraw = now
                 drewTerminalLine = true
-                write("\r" + fitted(line(now: now)) + "\u{1B}[K")
+                write("\r" + fittedLine(now: now, final: false) + "\u{1B}[K")
             }
         case .plain:
             if completed >= nextPlainReport && completed < total {
@@ -131,16 +131,19 @@ public final class ProgressBar {
         finished = true
         let now = clock()
         switch mode {
-        case .terminal: write("\r" + fitted(line(now: now, final: true)) + "\u{1B}[K\n")
+        case .terminal: write("\r" + fittedLine(now: now, final: true) + "\u{1B}[K\n")
         case .plain: write(line(now: now, final: true) + "\n")
         case .off, .automatic: break
         }
     }
 
-    /// A line longer than the terminal would wrap, and `\r` would then redraw only its last row: cut it instead.
-    private func fitted(_ text: String) -> String {
+    /// A line longer than the terminal would wrap, and `\r` would then redraw only its last row: drop the bar
+    /// first, then cut the end.
+    private func fittedLine(now: Double, final: Bool) -> String {
+        let text = line(now: now, final: final)
         guard let columns = terminalColumns, text.count >= columns else { return text }
-        return String(text.prefix(max(columns - 1, 0)))
+        let compact = line(now: now, final: final, showBar: false)
+        return compact.count < columns ? compact : String(compact.prefix(max(columns - 1, 0)))
     }
 
     private lazy var terminalColumns: Int? = {
@@ -153,12 +156,12 @@ public final class ProgressBar {
     public var elapsed: Double { clock() - startTime }
 
     /// The text of the progress line at time `now` (without control characters).
-    public func line(now: Double, final: Bool = false) -> String {
+    public func line(now: Double, final: Bool = false, showBar: Bool = true) -> String {
         let seconds = now - startTime
         let rate = seconds > 0 ? Double(completed) / seconds : 0
         var parts: [String] = []
         if !label.isEmpty { parts.append(label) }
-        if mode == .terminal {
+        if mode == .terminal && showBar {
             parts.append("[" + ProgressBar.bar(fraction: total == 0 ? 1 : Double(completed) / Double(total), width: barWidth) + "]")
         }
         let digits = String(total).count

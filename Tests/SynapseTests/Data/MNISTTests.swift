@@ -26,6 +26,9 @@ import Testing
         #expect(mnist.train.labelTensor.shape == [12])
         #expect(mnist.train.prefix(4).images.shape == [4, 784])
         #expect(mnist.train.prefix(4).labels == [0, 1, 2, 3])
+        let held = mnist.train.slice(10..<12)
+        #expect(held.labels == [0, 1] && held.images.shape == [2, 784])
+        #expect(abs(held.images[1, 0] - Float(11) / 255) < 1e-7)
     }
 
     @Test func acceptsDottedFileNames() throws {
@@ -122,5 +125,8 @@ import Testing
         for label in fashion.train.labels { counts[label] += 1 }
         #expect(counts == [Int](repeating: 6000, count: 10))
         #expect(MNIST.Variant.fashion.classNames[9] == "Ankle boot")
+        try keepForInspection({
+            try ImageGrid(columns: 10, scale: 2).write(ImageGrid.tiles(from: fashion.test.prefix(30).images, width: 28, height: 28), to: $0)
+        }, name: "grid-fashion.png")
     }
 }

@@ -47,6 +47,7 @@ final class ProgressHarness {
         bar.update(completed: 1236)
         // 1236 items in 3 s = 412 it/s; 639 left => 1.55 s => 0:02.
         #expect(h.output.last == "\repoch 2/5  [██████░░░░]  1236/1875  412 it/s  ETA 0:02  loss 0.231\u{1B}[K")
+        #expect(bar.line(now: h.now, showBar: false) == "epoch 2/5  1236/1875  412 it/s  ETA 0:02  loss 0.231")
         bar.set("loss", 0.2)
         bar.set("acc", 0.9)
         #expect(bar.fields.map(\.name) == ["loss", "acc"])

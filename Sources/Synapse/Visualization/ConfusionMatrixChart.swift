@@ -1,3 +1,5 @@
+import Foundation
+
 /// A confusion matrix as an SVG heat map: rows are true classes, columns predicted ones, each cell shows its count
 /// and is shaded by the fraction of its row, so mistakes stand out even for small classes. A last column gives
 /// each class's recall; the title gives the overall accuracy.
@@ -48,7 +50,7 @@ public struct ConfusionMatrixChart: Sendable {
         return total == 0 ? 0 : Double(correct) / Double(total)
     }
 
-    public func write(to path: String) throws { try AtomicFileWriter.write(text: svg(), to: path) }
+    public func write(to path: String) throws { try AtomicFile.write(text: svg(), to: URL(fileURLWithPath: path)) }
 
     public func svg() -> String {
         let c = SVGText.coordinate

@@ -51,7 +51,8 @@ public enum PNG {
     /// Writes `bitmap` as an 8-bit PNG (grey, RGB or RGBA by its channel count), atomically.
     public static func write(_ bitmap: Bitmap, to path: String) throws {
         guard bitmap.width > 0, bitmap.height > 0 else { throw ImageError.zeroSize(path: path) }
-        try AtomicFileWriter.write(to: path) { temporary in
+        try AtomicFile.write(to: URL(fileURLWithPath: path)) { temporaryURL in
+            let temporary = temporaryURL.path
             var image = png_image()
             image.version = UInt32(PNG_IMAGE_VERSION)
             image.width = UInt32(bitmap.width)

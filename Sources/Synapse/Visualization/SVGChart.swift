@@ -82,7 +82,7 @@ public struct LineChart: Sendable {
     }
 
     /// Writes the SVG atomically.
-    public func write(to path: String) throws { try AtomicFileWriter.write(text: svg(), to: path) }
+    public func write(to path: String) throws { try AtomicFile.write(text: svg(), to: URL(fileURLWithPath: path)) }
 
     /// The whole chart as an SVG document.
     public func svg() -> String {

@@ -46,9 +46,10 @@ import Testing
     }
 
     @Test func unwritableDirectoryIsAnError() {
-        #expect(throws: ImageError.self) {
+        let error = #expect(throws: AtomicFile.WriteError.self) {
             try PNG.write(Bitmap(width: 1, height: 1, channels: 1, bytes: [0]), to: "/nonexistent-dir/x.png")
         }
+        #expect(error?.description == "/nonexistent-dir/x.png: cannot write: directory /nonexistent-dir does not exist")
         #expect(throws: ImageError.zeroSize(path: "/tmp/empty.png")) {
             try PNG.write(Bitmap(width: 0, height: 3, channels: 1), to: "/tmp/empty.png")
         }

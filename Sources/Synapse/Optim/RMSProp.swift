@@ -48,23 +48,25 @@ public final class RMSProp: Optimizer {
             let buf = useMomentum ? s.buffers[1].optimizerStatePointer : square
             let avg = centered ? s.buffers[useMomentum ? 2 : 1].optimizerStatePointer : square
             Parallel.forRanges(b.count) { r in
-                for i in r {
-                    let gi = g[i] + wd * p[i]
-                    let si = alpha * square[i] + oneMinusAlpha * gi * gi
-                    square[i] = si
+                FusedLoop.blocks(r) { i, n in
+                    let w = FusedLoop.load(p, i, n)
+                    let gi = FusedLoop.load(g, i, n) + wd * w
+                    let si = alpha * FusedLoop.load(square, i, n) + oneMinusAlpha * gi * gi
+                    FusedLoop.store(si, square, i, n)
                     var variance = si
                     if centered {
-                        let ai = avg[i] + oneMinusAlpha * (gi - avg[i])
-                        avg[i] = ai
+                        let aOld = FusedLoop.load(avg, i, n)
+                        let ai = aOld + oneMinusAlpha * (gi - aOld)
+                        FusedLoop.store(ai, avg, i, n)
                         variance = si - ai * ai
                     }
                     let root = variance.squareRoot() + eps
                     if useMomentum {
-                        let bi = mu * buf[i] + gi / root
-                        buf[i] = bi
-                        p[i] -= lr * bi
+                        let bi = mu * FusedLoop.load(buf, i, n) + gi / root
+                        FusedLoop.store(bi, buf, i, n)
+                        FusedLoop.store(w - lr * bi, p, i, n)
                     } else {
-                        p[i] -= lr * gi / root
+                        FusedLoop.store(w - lr * (gi / root), p, i, n)
                     }
                 }
             }

@@ -45,7 +45,10 @@ public final class SGD: Optimizer {
             let (p, g, lr, wd) = (b.parameter, b.gradient, group.learningRate, group.weightDecay)
             if mu == 0 {
                 Parallel.forRanges(b.count) { r in
-                    for i in r { p[i] -= lr * (g[i] + wd * p[i]) }
+                    FusedLoop.blocks(r) { i, n in
+                        let w = FusedLoop.load(p, i, n)
+                        FusedLoop.store(w - lr * (FusedLoop.load(g, i, n) + wd * w), p, i, n)
+                    }
                 }
                 return
             }
@@ -53,12 +56,12 @@ public final class SGD: Optimizer {
             let first = s.step == 1
             let keep = 1 - damp
             Parallel.forRanges(b.count) { r in
-                for i in r {
-                    var d = g[i] + wd * p[i]
-                    let m = first ? d : mu * buf[i] + keep * d
-                    buf[i] = m
-                    d = nesterov ? d + mu * m : m
-                    p[i] -= lr * d
+                FusedLoop.blocks(r) { i, n in
+                    let w = FusedLoop.load(p, i, n)
+                    let d = FusedLoop.load(g, i, n) + wd * w
+                    let m = first ? d : mu * FusedLoop.load(buf, i, n) + keep * d
+                    FusedLoop.store(m, buf, i, n)
+                    FusedLoop.store(w - lr * (nesterov ? d + mu * m : m), p, i, n)
                 }
             }
         }

@@ -58,14 +58,15 @@ public enum OptimizerStateError: Error, CustomStringConvertible, Equatable {
 /// }
 /// ```
 open class Optimizer {
-    /// The groups, each with its own learning rate and weight decay. Parameters may be appended between steps.
+    /// The groups, each with its own learning rate and weight decay. State is kept by position, so parameters and
+    /// groups may be appended between steps but not reordered or removed.
     public var parameterGroups: [ParameterGroup]
 
-    /// State of one parameter: how many updates it has had and its running buffers (momentum, moments, …).
-    /// Buffers are tensors owned by the optimizer only, written in place through `withSharedMutableStorage`.
-    final class ParameterState {
-        var step = 0
-        var buffers: [Tensor]
+    /// State of one parameter: how many updates it has had and its running buffers (momentum, moments, …), zero at
+    /// first. Buffers are tensors owned by the optimizer only, written in place through `withSharedMutableStorage`.
+    public final class ParameterState {
+        public internal(set) var step = 0
+        public internal(set) var buffers: [Tensor]
         init(buffers: [Tensor]) { self.buffers = buffers }
     }
 
@@ -194,18 +195,34 @@ open class Optimizer {
     }
 }
 
-/// Raw pointers to a parameter, its gradient and its state buffers for one fused update loop.
-struct UpdateBuffers {
-    let parameter: UnsafeMutablePointer<Float>
-    let gradient: UnsafePointer<Float>
-    let count: Int
+/// Raw pointers to a parameter and its gradient for one fused update loop.
+public struct UpdateBuffers {
+    /// The parameter's elements, shared with the module that owns it: write the update here.
+    public let parameter: UnsafeMutablePointer<Float>
+    public let gradient: UnsafePointer<Float>
+    public let count: Int
 }
 
 extension Optimizer {
-    /// Calls `update` for every parameter with a gradient: its pointers, its state (already advanced by one step)
-    /// and its group. The body runs the fused loop, splitting large tensors across cores with `Parallel.forRanges`.
+    /// Calls `update` for every parameter with a gradient: its pointers, its state (`step` already counts this
+    /// update) and its group. The built-in optimizers run their fused loop in the body; a custom one can too:
+    ///
+    /// ```swift
+    /// final class SignSGD: Optimizer {     // p ← p − η·sign(g)
+    ///     init(parameters: [Tensor], learningRate: Float) {
+    ///         super.init(groups: [ParameterGroup(parameters: parameters, learningRate: learningRate)], bufferNames: [])
+    ///     }
+    ///     override func step() {
+    ///         forEachParameterWithGradient { b, _, group in
+    ///             for i in 0..<b.count {
+    ///                 b.parameter[i] -= group.learningRate * (b.gradient[i] > 0 ? 1 : (b.gradient[i] < 0 ? -1 : 0))
+    ///             }
+    ///         }
+    ///     }
+    /// }
+    /// ```
     @inline(__always)
-    func forEachParameterWithGradient(_ update: (UpdateBuffers, ParameterState, ParameterGroup) -> Void) {
+    public func forEachParameterWithGradient(_ update: (UpdateBuffers, ParameterState, ParameterGroup) -> Void) {
         for g in parameterGroups.indices {
             let group = parameterGroups[g]
             for (i, parameter) in group.parameters.enumerated() {

@@ -135,3 +135,27 @@ import Testing
         #expect(p.grad!.scalars[1] == 1)
     }
 }
+
+/// The extension point for optimizers written outside the library.
+final class SignSGD: Optimizer {
+    init(parameters: [Tensor], learningRate: Float) {
+        super.init(groups: [ParameterGroup(parameters: parameters, learningRate: learningRate)], bufferNames: ["unused"])
+    }
+    override func step() {
+        forEachParameterWithGradient { b, state, group in
+            #expect(state.buffers.count == 1 && state.buffers[0].count == b.count)
+            for i in 0..<b.count {
+                b.parameter[i] -= group.learningRate * (b.gradient[i] > 0 ? 1 : (b.gradient[i] < 0 ? -1 : 0))
+            }
+        }
+    }
+}
+
+@Test func customOptimizerUsesTheSharedMachinery() {
+    let p = Tensor([1, -2, 0]).requiringGrad()
+    let optimizer = SignSGD(parameters: [p], learningRate: 0.5)
+    (p * Tensor([3, -1, 0])).sum().backward()
+    optimizer.step()
+    #expect(p.scalars == [0.5, -1.5, 0])
+    #expect(optimizer.stateDict()["state.0.step"]?.item == 1)
+}

@@ -219,4 +219,24 @@ import Testing
 
         #expect(throws: TrainingError.self) { try history.writeCSV(to: URL(fileURLWithPath: "/nonexistent-dir/h.csv")) }
     }
+
+    /// Batches reuse one buffer when the previous batch is gone, and never overwrite a batch someone still holds.
+    @Test func batchBuffersAreReusedButNeverOverwrittenWhileHeld() {
+        let data = TrainingData(inputs: Tensor(shape: [6, 2], scalars: (0..<12).map(Float.init)), labels: [0, 1, 2, 3, 4, 5])
+        let assembler = BatchAssembler(data: data, batchSize: 2)
+        let order = [5, 0, 3, 1, 2, 4]
+        order.withUnsafeBufferPointer { order in
+            var firstStorage: ObjectIdentifier?
+            do {
+                let first = assembler.batch(order, 0..<2)
+                #expect(first.inputs.scalars == [10, 11, 0, 1] && first.labels == [5, 0])
+                firstStorage = first.inputs.storageIdentifier
+            }
+            let second = assembler.batch(order, 2..<4)
+            #expect(second.inputs.storageIdentifier == firstStorage)
+            let third = assembler.batch(order, 4..<6)
+            #expect(second.inputs.scalars == [6, 7, 2, 3] && second.labels == [3, 1])
+            #expect(third.inputs.scalars == [4, 5, 8, 9] && third.labels == [2, 4])
+        }
+    }
 }

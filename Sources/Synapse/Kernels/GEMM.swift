@@ -19,6 +19,7 @@ extension Kernels {
             }
             return
         }
+        _ = BLASSetup.configured
         let lda = transposeA ? m : k
         let ldb = transposeB ? k : n
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,

@@ -64,11 +64,11 @@ public enum TrainingMetric: String, Codable, Sendable, CaseIterable {
 /// let history = try trainer.fit(train, validation: test, epochs: 10, batchSize: 64)
 /// try history.writeCSV(to: URL(fileURLWithPath: "runs/mlp/history.csv"))
 /// try history.writeJSON(to: URL(fileURLWithPath: "runs/mlp/history.json"))
-/// let curves = history.series        // for a chart: [("train_loss", […]), ("val_loss", […]), …]
+/// try history.chart(title: "MLP").write(to: "runs/mlp/curves.svg")
 /// ```
 ///
-/// Charts: `series` is the hook for Visualization's SVG line chart (`Visualization/SVGChart.swift`), which draws
-/// each named series against the epoch number.
+/// Charts: `chart(title:)` draws loss, accuracy and learning rate as an SVG `LineChart`; `series` gives the raw
+/// named series for other plots.
 public struct TrainingHistory: Codable, Sendable, Equatable {
     public var records: [EpochRecord] = []
     /// Set when a callback ended training before the last epoch (e.g. "early stopping: val_loss did not improve for 3 epochs").
@@ -135,9 +135,11 @@ public struct TrainingHistory: Codable, Sendable, Equatable {
 
     private static func write(_ data: Data, to url: URL) throws(TrainingError) {
         do {
-            try data.write(to: url, options: .atomic)
+            try AtomicFile.write(data, to: url)
+        } catch let error as AtomicFile.WriteError {
+            throw TrainingError.cannotWrite(path: error.path, reason: error.reason)
         } catch {
-            throw TrainingError.cannotWrite(path: url.path, reason: error.localizedDescription)
+            throw TrainingError.cannotWrite(path: url.path, reason: "\(error)")
         }
     }
 }

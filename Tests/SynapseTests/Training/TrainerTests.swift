@@ -239,4 +239,34 @@ import Testing
             #expect(third.inputs.scalars == [4, 5, 8, 9] && third.labels == [2, 4])
         }
     }
+
+    @Test func progressBarCallbackWritesOneLinePerEpochInPlainMode() throws {
+        final class Lines: @unchecked Sendable { var text: [String] = [] }  // used from this test's thread only
+        let lines = Lines()
+        var time = 0.0
+        let model = Self.mlp()
+        let progress = ProgressBarCallback(mode: .plain, clock: { time += 0.01; return time }, write: { lines.text.append($0) })
+        let trainer = Trainer(model: model, optimizer: SGD(parameters: model.parameters(), learningRate: 0.1), loss: .crossEntropy,
+                              callbacks: [progress])
+        let history = try trainer.fit(Self.blobs(32, seed: 14), validation: Self.blobs(8, seed: 15), epochs: 2, batchSize: 8)
+        #expect(lines.text.count == 2)
+        #expect(lines.text[0].hasPrefix("epoch 1/2") && lines.text[1].hasPrefix("epoch 2/2"))
+        #expect(lines.text[1].contains("32/32") && lines.text[1].contains("samples/s"))
+        #expect(lines.text[1].contains("val_acc \(ProgressBar.formatNumber(Double(history.records[1].validationAccuracy!)))"))
+        #expect(lines.text[1].contains("loss \(ProgressBar.formatNumber(Double(history.records[1].trainLoss)))"))
+    }
+
+    @Test func historyChartHasLossAccuracyAndLearningRatePanels() throws {
+        let history = TrainingHistory(records: [
+            EpochRecord(epoch: 1, trainLoss: 1.0, trainAccuracy: 0.5, validationLoss: 1.2, validationAccuracy: 0.45, learningRate: 0.1, seconds: 1),
+            EpochRecord(epoch: 2, trainLoss: 0.6, trainAccuracy: 0.7, validationLoss: 0.9, validationAccuracy: 0.6, learningRate: 0.05, seconds: 1),
+        ])
+        let chart = history.chart(title: "blobs")
+        #expect(chart.panels.map(\.title) == ["loss", "accuracy", "learning rate"])
+        #expect(chart.panels[0].series.map(\.name) == ["train", "validation"])
+        #expect(chart.panels[0].series[1].y == [Double(Float(1.2)), Double(Float(0.9))])
+        let regression = TrainingHistory(records: [EpochRecord(epoch: 1, trainLoss: 3, learningRate: 0.1, seconds: 1)])
+        #expect(regression.chart().panels.map(\.title) == ["loss", "learning rate"])
+        #expect(chart.svg().contains("<svg"))
+    }
 }

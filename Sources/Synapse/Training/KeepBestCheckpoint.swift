@@ -1,10 +1,12 @@
+import Foundation
+
 /// Keeps the weights of the best epoch by a metric: a copy in memory (restored into the model when training ends)
 /// and, optionally, a save of your choice each time the metric improves.
 ///
 /// ```swift
-/// let best = KeepBestCheckpoint(monitor: .validationAccuracy) { model, record in
-///     try model.save(to: URL(fileURLWithPath: "runs/mlp/best.safetensors"))   // Module's safetensors save
-/// }
+/// let best = KeepBestCheckpoint(monitor: .validationAccuracy,
+///                               saveTo: URL(fileURLWithPath: "runs/mlp/best.safetensors"))
+/// // or any saving code: KeepBestCheckpoint(monitor: .validationLoss) { model, record in … }
 /// let trainer = Trainer(model: model, optimizer: optimizer, loss: .crossEntropy, callbacks: [best])
 /// try trainer.fit(train, validation: test, epochs: 20, batchSize: 64)
 /// best.bestRecord?.epoch     // the epoch whose weights the model now holds
@@ -26,6 +28,16 @@ public final class KeepBestCheckpoint: TrainingCallback {
         self.monitor = monitor
         self.restoreBestWeights = restoreBestWeights
         self.save = save
+    }
+
+    /// Also writes the model's state dict to a safetensors file at `url` after each improvement (atomically; the
+    /// metadata records the epoch and the metric), loadable with `SafeTensorsFile(contentsOf:).floatTensors()`.
+    public convenience init(monitor: TrainingMetric = .validationLoss, saveTo url: URL, restoreBestWeights: Bool = true) {
+        self.init(monitor: monitor, restoreBestWeights: restoreBestWeights) { model, record in
+            var metadata = ["epoch": String(record.epoch)]
+            if let value = monitor.value(in: record) { metadata[monitor.rawValue] = String(value) }
+            try SafeTensorsFile(floatTensors: model.stateDict(), metadata: metadata).write(to: url)
+        }
     }
 
     public func trainingWillBegin(_ context: TrainingContext, hasValidation: Bool, hasLabels: Bool) throws {

@@ -269,4 +269,21 @@ import Testing
         #expect(regression.chart().panels.map(\.title) == ["loss", "learning rate"])
         #expect(chart.svg().contains("<svg"))
     }
+
+    @Test func keepBestCheckpointWritesSafetensors() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-best-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("best.safetensors")
+        let model = Self.mlp()
+        let best = KeepBestCheckpoint(monitor: .validationAccuracy, saveTo: url)
+        let trainer = Trainer(model: model, optimizer: Adam(parameters: model.parameters(), learningRate: 0.05),
+                              loss: .crossEntropy, callbacks: [best])
+        try trainer.fit(Self.blobs(64, seed: 16), validation: Self.blobs(32, seed: 17), epochs: 3, batchSize: 16)
+        let file = try SafeTensorsFile(contentsOf: url)
+        #expect(file.metadata["epoch"] == String(best.bestRecord!.epoch))
+        let saved = file.floatTensors()
+        #expect(Set(saved.keys) == ["0.weight", "0.bias", "2.weight", "2.bias"])
+        for (key, tensor) in model.stateDict() { #expect(saved[key]?.scalars == tensor.scalars, "\(key)") }
+    }
 }

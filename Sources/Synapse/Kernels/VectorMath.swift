@@ -167,14 +167,30 @@ enum VectorMath {
     /// and correctly rounded-from-p subnormals (a single rounding, in the last multiply) on underflow.
     @inline(__always)
     static func exp(_ x: Vector) -> Vector {
-        let log2e: Float = 1.442_695_0
-        let ln2Hi: Float = 0.693_359_375
-        let ln2Lo: Float = -2.121_944_4e-4
         // Outside [-104, 88.8] the result is 0 or +inf anyway; clamping keeps n in range. NaN fails both
         // comparisons and flows through (NaN · scale = NaN).
         var x = x.replacing(with: 88.8, where: x .> 88.8)
         x = x.replacing(with: -104, where: x .< -104)
+        let (er, n) = expReduced(x)
+        let n1 = n &>> 1
+        let n2 = n &- n1
+        return (er * exponentScale(n1)) * exponentScale(n2)
+    }
 
+    /// e^x for arguments the caller has already limited to about [-87, 88], where e^x is a normal float:
+    /// a single exponent scale suffices.
+    @inline(__always)
+    static func expNormalRange(_ x: Vector) -> Vector {
+        let (er, n) = expReduced(x)
+        return er * exponentScale(n)
+    }
+
+    /// The shared part of `exp`: n = round(x / ln2) as an integer vector and e^r for r = x - n·ln2.
+    @inline(__always)
+    static func expReduced(_ x: Vector) -> (expR: Vector, n: IntVector) {
+        let log2e: Float = 1.442_695_0
+        let ln2Hi: Float = 0.693_359_375
+        let ln2Lo: Float = -2.121_944_4e-4
         let shifted = x * log2e + roundingMagic
         let n = shifted - roundingMagic
         let r = (x - n * ln2Hi) - n * ln2Lo
@@ -184,14 +200,15 @@ enum VectorMath {
         p = p * r + 0.166_665_2
         p = p * r + 0.499_999_94
         let er = (p * (r * r) + r) + 1
-
-        // Integer n from the low bits of `shifted` (see `roundingMagic`), split in halves, turned into exponents.
+        // Integer n from the low bits of `shifted` (see `roundingMagic`).
         let ni = unsafeBitCast(bits(shifted) &- bits(Vector(repeating: roundingMagic)), to: IntVector.self)
-        let n1 = ni &>> 1
-        let n2 = ni &- n1
-        let scale1 = float(unsafeBitCast((n1 &+ 127) &<< 23, to: BitVector.self))
-        let scale2 = float(unsafeBitCast((n2 &+ 127) &<< 23, to: BitVector.self))
-        return (er * scale1) * scale2
+        return (er, ni)
+    }
+
+    /// 2^n for n in [-126, 127], written straight into the exponent field.
+    @inline(__always)
+    static func exponentScale(_ n: IntVector) -> Vector {
+        float(unsafeBitCast((n &+ 127) &<< 23, to: BitVector.self))
     }
 
     // MARK: - log
@@ -246,8 +263,8 @@ enum VectorMath {
     /// tanh is odd, so work on a = |x| and copy the sign back.
     /// Below 0.625: tanh a = a + a³·P(a²), P of degree 4 (fit error 4e-9 relative); here the exp route would lose
     /// bits to cancellation. From 0.625 on: tanh a = 1 - 2 / (e^(2a) + 1), where the subtraction no longer cancels
-    /// badly (the result is above 0.55). For a ≳ 9 the quotient is below half an ulp of 1, so the result is exactly 1;
-    /// for huge a, e^(2a) = inf and the quotient is 0. Both branches are computed and the right one is selected.
+    /// badly (the result is above 0.55). For a > 9.01 the quotient is below half an ulp of 1, so the result is
+    /// exactly 1. Both branches are computed and the right one is selected.
     @inline(__always)
     static func tanh(_ x: Vector) -> Vector {
         let a = abs(x)
@@ -257,7 +274,9 @@ enum VectorMath {
         p = p * z + 0.133_314_42
         p = p * z - 0.333_332_8
         let small = a + (a * z) * p
-        let large = 1 - 2 / (exp(a + a) + 1)
+        // Past a = 10 the result is 1 anyway; the clamp keeps e^(2a) normal so the cheaper exp applies.
+        let clamped = a.replacing(with: 10, where: a .> 10)
+        let large = 1 - 2 / (expNormalRange(clamped + clamped) + 1)
         return withSign(of: x, large.replacing(with: small, where: a .< 0.625))
     }
 

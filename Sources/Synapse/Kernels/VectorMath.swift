@@ -16,6 +16,10 @@
 ///
 /// `x` and `y` may be the same buffer (in-place), but must not otherwise overlap.
 ///
+/// The block functions (`exp(_: SIMD16<Float>)`, `log`, `tanh`, `sigmoid`, `erf`, the activations and their
+/// backward forms) are `@inline(__always)` and can be used directly inside fused loops, e.g. a softmax that
+/// exponentiates and sums in one pass.
+///
 /// Code-generation rules followed here (see the performance notes): no `addProduct` (it becomes an `fmaf` call per
 /// lane without FMA in the target), no `pointwiseMin`/`pointwiseMax` (per-lane scalar loops), no `Float` <-> `Int`
 /// vector conversions (they may scalarise; the "magic number" trick below does the rounding with one add).

@@ -96,6 +96,20 @@ enum VectorMath {
         map(x, gradOutput, gradInput, count) { siluBackward($0, $1) }
     }
 
+    /// `gradInput[i] = gradOutput[i] · (1 - y[i]²)` from the forward output `y = tanh x` (no transcendental needed).
+    /// `gradInput` may alias `output` or `gradOutput`.
+    static func tanhBackward(output: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                             gradInput: UnsafeMutablePointer<Float>, count: Int) {
+        map(output, gradOutput, gradInput, count) { y, g in g * (1 - y * y) }
+    }
+
+    /// `gradInput[i] = gradOutput[i] · y[i] · (1 - y[i])` from the forward output `y = sigmoid x`.
+    /// `gradInput` may alias `output` or `gradOutput`.
+    static func sigmoidBackward(output: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                gradInput: UnsafeMutablePointer<Float>, count: Int) {
+        map(output, gradOutput, gradInput, count) { y, g in g * (y * (1 - y)) }
+    }
+
     // MARK: - Block drivers
 
     /// Applies `kernel` to full 16-float blocks, then to the zero-padded tail block.

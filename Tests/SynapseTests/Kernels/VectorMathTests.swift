@@ -257,6 +257,15 @@ import Testing
              geluTanhDerivative),
             ("siluBackward", { VectorMath.siluBackward(x: $0, gradOutput: $1, gradInput: $2, count: $3) },
              siluDerivative),
+            // These two take the forward output; feed them the exact output so only the backward formula is tested.
+            ("tanhBackward", { x, g, out, n in
+                let y = (0..<n).map { Float(Foundation.tanh(Double(x[$0]))) }
+                VectorMath.tanhBackward(output: y, gradOutput: g, gradInput: out, count: n)
+             }, { 1 - Foundation.pow(Foundation.tanh($0), 2) }),
+            ("sigmoidBackward", { x, g, out, n in
+                let y = (0..<n).map { Float(Self.sigmoidReference(Double(x[$0]))) }
+                VectorMath.sigmoidBackward(output: y, gradOutput: g, gradInput: out, count: n)
+             }, { Self.sigmoidReference($0) * (1 - Self.sigmoidReference($0)) }),
         ]
         for (name, kernel, derivative) in cases {
             let out = Self.applyBackward(kernel, xs, gs)

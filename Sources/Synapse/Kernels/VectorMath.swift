@@ -238,8 +238,9 @@ enum VectorMath {
     /// exponent field of the difference equal to e (the mantissa part borrows exactly when m would fall below √½),
     /// and removing those exponent bits from x leaves m. No compare-and-select is needed (a select on m made LLVM
     /// scalarise the whole polynomial).
-    /// ln(1 + f) = f - f²/2 + f³·P(f), P of degree 7 (fit error 6e-9 relative, a tenth of an ulp). e·ln2 is added in the same
-    /// Cody–Waite halves as in `exp`, the small half first, so the result stays accurate near x = 1 (e = 0).
+    /// ln(1 + f) = f - f²/2 + f³·P(f), P of degree 7 (fit error 6e-9 relative, a tenth of an ulp).
+    /// e·ln2 is added in the same Cody–Waite halves as in `exp`, the small half first, so the result stays accurate
+    /// near x = 1 (e = 0).
     /// Subnormal inputs are first scaled by 2²³ into the normal range.
     @inline(__always)
     static func log(_ x: Vector) -> Vector {
@@ -302,7 +303,7 @@ enum VectorMath {
 
     /// sigmoid x for one block.
     ///
-    /// With e = e^-|x| in (0, 1] (never overflows): sigmoid(|x|) = 1 / (1 + e) and sigmoid(-|x|) = e / (1 + e).
+    /// With e = e^-|x| in [0, 1] (never overflows): sigmoid(|x|) = 1 / (1 + e) and sigmoid(-|x|) = e / (1 + e).
     /// The second form keeps full relative accuracy for very negative x, where 1 - sigmoid(|x|) would cancel to 0.
     /// sigmoid(-inf) = 0, sigmoid(+inf) = 1, NaN stays NaN.
     @inline(__always)

@@ -9,3 +9,9 @@ struct SynapseCommand: ParsableCommand {
         version: Synapse.version,
         subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, BenchCommand.self])
 }
+
+/// A failure the user can fix, printed as one line (without the usage text ArgumentParser adds to `ValidationError`).
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -255,16 +255,19 @@ public struct ExpressionParser {
 
     private mutating func enter() throws(ExpressionError) {
         depth += 1
-        if depth > Self.maximumDepth { throw .nestingTooDeep(position: index + 1, limit: Self.maximumDepth) }
+        // `index` is just past the opening character, i.e. its 1-based position.
+        if depth > Self.maximumDepth { throw .nestingTooDeep(position: index, limit: Self.maximumDepth) }
     }
 
     private mutating func skipSpaces() {
         while index < characters.count, characters[index].isWhitespace { index += 1 }
     }
 
+    /// The source of the value just parsed, shortened for graph labels (and so long sums stay linear time).
     private func sourceText(from start: Int) -> String {
-        let text = String(characters[start..<index]).trimmingCharacters(in: .whitespaces)
-        return text.count <= 32 ? text : String(text.prefix(31)) + "…"
+        let limit = 32
+        let text = String(characters[start..<min(index, start + limit)]).trimmingCharacters(in: .whitespaces)
+        return index - start <= limit ? text : String(text.prefix(limit - 1)) + "…"
     }
 
     private func error(_ problem: String) -> ExpressionError { .syntax(position: index + 1, problem: problem) }

@@ -80,15 +80,11 @@ public enum ValueGraph {
             let firstLine = message.split(separator: "\n").first.map(String.init) ?? "no message"
             throw ValueGraphError.graphvizFailed(status: process.terminationStatus, message: firstLine)
         }
-        do {
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-            } else {
-                try FileManager.default.moveItem(at: temporary, to: url)
-            }
-        } catch {
+        // rename(2) replaces an existing file atomically; FileManager's replace/move refuse or copy instead.
+        guard rename(temporary.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)
-            throw ValueGraphError.cannotWrite(path: url.path, reason: error.localizedDescription)
+            throw ValueGraphError.cannotWrite(path: url.path, reason: reason)
         }
     }
 

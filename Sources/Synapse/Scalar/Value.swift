@@ -39,7 +39,9 @@ public final class Value {
         self.backwardRule = nil
     }
 
-    /// A node made by `op` from `children`; `backward` applies the chain rule for this one op.
+    /// A node made by `op` from `children`; `backward` applies the chain rule for this one op. This is how to add
+    /// an op of your own: capture the children `[unowned x]` like the ops below, so that `children` stays the only
+    /// strong reference and deep graphs are still released without recursion.
     public init(_ data: Double, children: [Value], op: String, label: String = "",
                 backward: @escaping (_ out: Value) -> Void) {
         self.data = data

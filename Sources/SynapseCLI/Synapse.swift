@@ -7,7 +7,8 @@ struct SynapseCommand: ParsableCommand {
         commandName: "synapse",
         abstract: "Synapse: train and inspect neural networks.",
         version: Synapse.version,
-        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, BenchCommand.self])
+        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, GraphCommand.self,
+                      LessonCommand.self, BenchCommand.self])
 }
 
 /// A failure the user can fix, printed as one line (without the usage text ArgumentParser adds to `ValidationError`).

@@ -44,7 +44,7 @@ public final class Trainer {
         self.gradientClipNorm = gradientClipNorm
     }
 
-    /// The number of batches an epoch of `examples` examples has.
+    /// The number of batches an epoch of `examples` examples has (as `DataLoader.batchCount` without `dropLast`).
     public func batchCount(examples: Int, batchSize: Int) -> Int { (examples + batchSize - 1) / batchSize }
 
     /// Trains for `epochs` epochs (fewer if a callback stops it) and returns the per-epoch history.
@@ -67,15 +67,15 @@ public final class Trainer {
 
         let n = data.count
         let batchSize = Swift.min(batchSize, n)
+        let loader = DataLoader(inputs: data.inputs, labels: data.labels, targets: data.targets, batchSize: batchSize,
+                                shuffle: shuffle, seed: seed)
         let context = TrainingContext(model: model, optimizer: optimizer, epochs: epochs,
-                                      batchesPerEpoch: batchCount(examples: n, batchSize: batchSize), exampleCount: n)
+                                      batchesPerEpoch: loader.batchCount, exampleCount: n)
         let hasLabels = data.labels != nil
         for callback in callbacks {
             try callback.trainingWillBegin(context, hasValidation: validation != nil, hasLabels: hasLabels)
         }
         let parameters = optimizer.parameters
-        let loader = DataLoader(inputs: data.inputs, labels: data.labels, targets: data.targets, batchSize: batchSize,
-                                shuffle: shuffle, seed: seed)
 
         for epoch in stride(from: 1, through: epochs, by: 1) {
             let started = Stopwatch.now()

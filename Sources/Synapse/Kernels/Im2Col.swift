@@ -72,13 +72,14 @@ extension Kernels {
                             // Input row pointer shifted so that s[ow·stride] is x[ih, ow·stride + colOffset];
                             // only in-range positions are read.
                             let rowStart = src + ih * g.width
-                            if cols.lowerBound > 0 { d.update(repeating: 0, count: cols.lowerBound) }
-                            if cols.upperBound < g.outW {
-                                (d + cols.upperBound).update(repeating: 0, count: g.outW - cols.upperBound)
-                            }
+                            // Plain loops, not memset/memmove: rows are short (often < 32 floats) and a library
+                            // call per row costs more than the copy.
+                            for ow in 0..<cols.lowerBound { d[ow] = 0 }
+                            for ow in cols.upperBound..<g.outW { d[ow] = 0 }
                             if cols.isEmpty { continue }
                             if g.strideW == 1 {
-                                (d + cols.lowerBound).update(from: rowStart + cols.lowerBound + colOffset, count: cols.count)
+                                let shifted = rowStart + colOffset
+                                for ow in cols { d[ow] = shifted[ow] }
                             } else {
                                 let sw = g.strideW
                                 for ow in cols { d[ow] = rowStart[ow * sw + colOffset] }

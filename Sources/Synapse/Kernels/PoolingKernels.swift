@@ -15,6 +15,10 @@ extension Kernels {
     static func maxPool(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ out: UnsafeMutablePointer<Float>,
                         _ indices: UnsafeMutablePointer<Int32>) {
         let planes = g.batch * g.channels
+        if g.kernelH == 2 && g.kernelW == 2 && g.strideH == 2 && g.strideW == 2 && g.padTop == 0 && g.padLeft == 0 {
+            maxPool2x2(x, g, out, indices)
+            return
+        }
         Parallel.forRanges(planes, threshold: unitThreshold(work: g.inPlane)) { range in
             for plane in range {
                 let src = x + plane * g.inPlane
@@ -38,6 +42,47 @@ extension Kernels {
                         }
                         dst[oh * g.outW + ow] = best
                         idx[oh * g.outW + ow] = Int32(truncatingIfNeeded: bestIndex)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The common 2×2, stride-2, unpadded case with the window unrolled (same results as the general loop).
+    static func maxPool2x2(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ out: UnsafeMutablePointer<Float>,
+                           _ indices: UnsafeMutablePointer<Int32>) {
+        let (width, outH, outW) = (g.width, g.outH, g.outW)
+        Parallel.forRanges(g.batch * g.channels, threshold: unitThreshold(work: g.inPlane)) { range in
+            for plane in range {
+                let src = x + plane * g.inPlane
+                for oh in 0..<outH {
+                    let top = src + 2 * oh * width, bottom = top + width
+                    let dst = out + plane * g.outPlane + oh * outW
+                    let idx = indices + plane * g.outPlane + oh * outW
+                    let rowBase = 2 * oh * width
+                    for ow in 0..<outW {
+                        let i = 2 * ow
+                        let a = top[i], b = top[i + 1], c = bottom[i], d = bottom[i + 1]
+                        var best: Float, bestIndex: Int
+                        if (a + b + c + d).isNaN {
+                            // Rare: NaN (or ∞ − ∞) in the window; follow PyTorch's rule exactly.
+                            best = a; bestIndex = i
+                            if b > best || b.isNaN { best = b; bestIndex = i + 1 }
+                            if c > best || c.isNaN { best = c; bestIndex = width + i }
+                            if d > best || d.isNaN { best = d; bestIndex = width + i + 1 }
+                        } else {
+                            // Selects rather than branches: on real data the winner is unpredictable, and
+                            // mispredicted branches cost more than the whole window.
+                            let rightTop = b > a, rightBottom = d > c
+                            let topBest = rightTop ? b : a, bottomBest = rightBottom ? d : c
+                            let topIndex = rightTop ? i &+ 1 : i
+                            let bottomIndex = rightBottom ? width &+ i &+ 1 : width &+ i
+                            let lower = bottomBest > topBest  // strict: the earlier element wins ties
+                            best = lower ? bottomBest : topBest
+                            bestIndex = lower ? bottomIndex : topIndex
+                        }
+                        dst[ow] = best
+                        idx[ow] = Int32(truncatingIfNeeded: rowBase + bestIndex)
                     }
                 }
             }

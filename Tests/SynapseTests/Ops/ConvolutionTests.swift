@@ -107,6 +107,43 @@ import Testing
         expectClose(fast, general, rtol: 1e-5, "1×1 output")
     }
 
+    @Test func maxPoolTiesAndNaNFollowPyTorch() {
+        // Many ties: the gradient goes to the first maximum of each window in row-major order, on the unrolled 2×2
+        // path and on the general path alike; a NaN in a window wins.
+        var rng = RandomGenerator(seed: 14)
+        let values = (0..<(2 * 3 * 6 * 8)).map { _ in Float(rng.nextInt(below: 3)) }
+        let x = Tensor(shape: [2, 3, 6, 8], scalars: values)
+        for (kernel, stride) in [(Size2D(2, 2), Size2D(2, 2)), (Size2D(2, 2), Size2D(2, 1))] {
+            let leaf = x.requiringGrad()
+            let y = leaf.maxPool2d(kernelSize: kernel, stride: stride)
+            y.sum().backward()
+            var expected = [Float](repeating: 0, count: x.count)
+            var expectedValues: [Float] = []
+            for plane in 0..<6 {
+                for oh in 0..<y.shape[2] {
+                    for ow in 0..<y.shape[3] {
+                        var best = -Float.infinity, at = 0
+                        for i in 0..<2 {
+                            for j in 0..<2 {
+                                let flat = plane * 48 + (oh * stride.height + i) * 8 + ow * stride.width + j
+                                if values[flat] > best { best = values[flat]; at = flat }
+                            }
+                        }
+                        expected[at] += 1
+                        expectedValues.append(best)
+                    }
+                }
+            }
+            #expect(y.scalars == expectedValues, "max pool \(kernel) stride \(stride) values")
+            #expect(leaf.grad!.scalars == expected, "max pool \(kernel) stride \(stride) gradient")
+        }
+        var withNaN = Tensor.zeros([1, 1, 2, 4])
+        withNaN[0, 0, 1, 0] = .nan
+        withNaN[0, 0, 0, 3] = .nan
+        #expect(withNaN.maxPool2d(kernelSize: 2).scalars.allSatisfy { $0.isNaN })
+        #expect(withNaN.maxPool2d(kernelSize: 2, stride: [2, 1]).scalars.map { $0.isNaN } == [true, false, true])
+    }
+
     // MARK: Bad input
 
     @Test func channelMismatchStopsNamingShapes() async {

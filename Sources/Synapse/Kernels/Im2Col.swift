@@ -1,8 +1,8 @@
 /// Layout kernels that lower a 2-D convolution to one matrix product (im2col) and scatter the product's gradient
 /// back onto the input (col2im).
 ///
-/// The column matrix holds the whole batch: [C·kh·kw, N·Ho·Wo], row (c, ki, kj), column (n, oh, ow). With that
-/// layout a convolution is one sgemm per group however small the images are, and the rows of one group are
+/// The column matrix holds a batch (or a chunk of one): [C·kh·kw, N·Ho·Wo], row (c, ki, kj), column (n, oh, ow).
+/// With that layout a convolution is one sgemm per group however small the images are, and the rows of one group are
 /// contiguous, so grouped and depthwise convolutions are a loop of sgemms over row blocks.
 struct ConvGeometry: Sendable, Equatable {
     var batch: Int, channels: Int, height: Int, width: Int

@@ -1,9 +1,10 @@
 /// Convolutions (PyTorch's `conv2d`/`conv1d`: NCHW input, weight [out, in/groups, kh, kw]) lowered to BLAS.
 ///
-/// Forward: im2col over the whole batch into a [C·kh·kw, N·Ho·Wo] matrix, one sgemm per group, then the rows are put
-/// back in NCHW order with the bias added on the way. Backward, with G' the output gradient in the product's row order:
-/// ∂L/∂W = G'·colᵀ (one sgemm over the batch), ∂L/∂col = Wᵀ·G' scattered back by col2im, ∂L/∂b = Σ G'.
-/// A 1×1, stride-1, unpadded, ungrouped convolution is a plain product per image and skips the column matrix.
+/// Forward: im2col of a chunk of images into a [C·kh·kw, n·Ho·Wo] matrix of about 1 MiB (so it is still in cache when
+/// the sgemm reads it, and memory stays bounded for big images or batches), one sgemm per group, then the rows are put
+/// back in NCHW order with the bias added on the way. Backward, per chunk, with G' the output gradient in the product's
+/// row order: ∂L/∂W += G'·colᵀ (the chunk's columns recomputed), ∂L/∂col = Wᵀ·G' scattered back by col2im,
+/// ∂L/∂b += Σ G'. A 1×1, stride-1, unpadded, ungrouped convolution is a plain product per image and needs no columns.
 
 /// Two sizes, one per spatial dimension (height, width). Write `3` for 3×3 or `[3, 5]`.
 ///
@@ -130,57 +131,73 @@ extension Tensor {
         return y.squeezed(axis: 2)
     }
 
-    /// The general path: batched im2col, one sgemm per group, NCHW reorder with the bias.
+    /// Floats of column matrix per chunk of images: about 1 MiB, so the columns stay in cache between im2col and
+    /// the sgemm that reads them.
+    static let columnBudget = 1 << 18
+
+    /// The general path, a chunk of images at a time: im2col into a cache-sized buffer, one sgemm per group, NCHW
+    /// reorder with the bias. The backward recomputes each chunk's columns instead of keeping the whole batch's.
     static func loweredConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, groups: Int) -> Tensor {
         let o = weight.shape[0]
-        let (oPerGroup, rowsPerGroup) = (o / groups, g.channels / groups * g.kernelArea)
-        let columns = g.columns
-        let col = Tensor(uninitializedShape: [g.channels * g.kernelArea, columns])
-        Kernels.im2col(x.storage.pointer, g, col.storage.pointer)
-        // The product in row order [O, N·Ho·Wo]; a single-image batch already is NCHW.
-        let product = Tensor(uninitializedShape: [o, columns])
-        for group in 0..<groups {
-            Kernels.gemm(transposeA: false, transposeB: false, m: oPerGroup, n: columns, k: rowsPerGroup,
-                         weight.storage.pointer + group * oPerGroup * rowsPerGroup,
-                         col.storage.pointer + group * rowsPerGroup * columns,
-                         product.storage.pointer + group * oPerGroup * columns)
-        }
+        let rows = g.channels * g.kernelArea
+        let (oPerGroup, rowsPerGroup) = (o / groups, rows / groups)
+        let (plane, inImage) = (g.outPlane, g.channels * g.inPlane)
+        let chunk = Swift.max(1, Swift.min(g.batch, columnBudget / Swift.max(rows * plane, 1)))
+        let col = Tensor(uninitializedShape: [rows * chunk * plane])
+        let product = Tensor(uninitializedShape: [o * chunk * plane])
         let out = Tensor(uninitializedShape: [g.batch, o, g.outH, g.outW])
-        Kernels.channelsFirstToBatchFirst(product.storage.pointer, batch: g.batch, channels: o, plane: g.outPlane,
-                                          bias: bias?.storage.pointer, out.storage.pointer)
-        let w = weight.detached()
+        let (xp, wp, cp, pp) = (x.storage.pointer, weight.storage.pointer, col.storage.pointer, product.storage.pointer)
+        for start in stride(from: 0, to: g.batch, by: chunk) {
+            var cg = g
+            cg.batch = Swift.min(chunk, g.batch - start)
+            let columns = cg.columns
+            Kernels.im2col(xp + start * inImage, cg, cp)
+            for group in 0..<groups {
+                Kernels.gemm(transposeA: false, transposeB: false, m: oPerGroup, n: columns, k: rowsPerGroup,
+                             wp + group * oPerGroup * rowsPerGroup, cp + group * rowsPerGroup * columns,
+                             pp + group * oPerGroup * columns)
+            }
+            Kernels.channelsFirstToBatchFirst(pp, batch: cg.batch, channels: o, plane: plane,
+                                              bias: bias?.storage.pointer, out.storage.pointer + start * o * plane)
+        }
+        let (xd, w) = (x.detached(), weight.detached())
         let (needX, needW, needB) = (x.requiresGrad, weight.requiresGrad, bias?.requiresGrad ?? false)
-        // The column matrix is only needed again for the weight gradient.
-        let savedColumns: Tensor? = needW ? col : nil
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         let hasBias = bias != nil
         return Tensor.record(out, op: "conv2d", inputs: inputs) { grad in
-            let gT = Tensor(uninitializedShape: [o, columns])
-            Kernels.batchFirstToChannelsFirst(grad.storage.pointer, batch: g.batch, channels: o, plane: g.outPlane,
-                                              gT.storage.pointer)
-            var gx: Tensor?, gw: Tensor?, gb: Tensor?
-            if needW, let savedColumns {
-                let t = Tensor(uninitializedShape: w.shape)
-                for group in 0..<groups {
-                    Kernels.gemm(transposeA: false, transposeB: true, m: oPerGroup, n: rowsPerGroup, k: columns,
-                                 gT.storage.pointer + group * oPerGroup * columns,
-                                 savedColumns.storage.pointer + group * rowsPerGroup * columns,
-                                 t.storage.pointer + group * oPerGroup * rowsPerGroup)
+            let gT = Tensor(uninitializedShape: [o * chunk * plane])
+            let col = Tensor(uninitializedShape: [rows * chunk * plane])
+            let dcol: Tensor? = needX ? Tensor(uninitializedShape: [rows * chunk * plane]) : nil
+            let gw: Tensor? = needW ? Tensor(uninitializedShape: w.shape) : nil
+            let gb: Tensor? = needB ? Tensor.zeros([o]) : nil
+            let gx: Tensor? = needX ? Tensor(uninitializedShape: xd.shape) : nil
+            let chunkSums: Tensor? = needB ? Tensor(uninitializedShape: [o]) : nil
+            let (gp, tp, cp, wp) = (grad.storage.pointer, gT.storage.pointer, col.storage.pointer, w.storage.pointer)
+            for start in stride(from: 0, to: g.batch, by: chunk) {
+                var cg = g
+                cg.batch = Swift.min(chunk, g.batch - start)
+                let columns = cg.columns
+                Kernels.batchFirstToChannelsFirst(gp + start * o * plane, batch: cg.batch, channels: o, plane: plane, tp)
+                if let gw {
+                    Kernels.im2col(xd.storage.pointer + start * inImage, cg, cp)
+                    for group in 0..<groups {
+                        Kernels.gemm(transposeA: false, transposeB: true, m: oPerGroup, n: rowsPerGroup, k: columns,
+                                     tp + group * oPerGroup * columns, cp + group * rowsPerGroup * columns,
+                                     beta: start == 0 ? 0 : 1, gw.storage.pointer + group * oPerGroup * rowsPerGroup)
+                    }
                 }
-                gw = t
-            }
-            if needB { gb = Tensor.rowSums(gT, rows: o, length: columns) }
-            if needX {
-                let dcol = Tensor(uninitializedShape: [g.channels * g.kernelArea, columns])
-                for group in 0..<groups {
-                    Kernels.gemm(transposeA: true, transposeB: false, m: rowsPerGroup, n: columns, k: oPerGroup,
-                                 w.storage.pointer + group * oPerGroup * rowsPerGroup,
-                                 gT.storage.pointer + group * oPerGroup * columns,
-                                 dcol.storage.pointer + group * rowsPerGroup * columns)
+                if let gb, let chunkSums {
+                    Kernels.sum(tp, outer: o, axis: columns, inner: 1, chunkSums.storage.pointer)
+                    for k in 0..<o { gb.storage.pointer[k] += chunkSums.storage.pointer[k] }
                 }
-                let t = Tensor(uninitializedShape: [g.batch, g.channels, g.height, g.width])
-                Kernels.col2im(dcol.storage.pointer, g, t.storage.pointer)
-                gx = t
+                if let gx, let dcol {
+                    for group in 0..<groups {
+                        Kernels.gemm(transposeA: true, transposeB: false, m: rowsPerGroup, n: columns, k: oPerGroup,
+                                     wp + group * oPerGroup * rowsPerGroup, tp + group * oPerGroup * columns,
+                                     dcol.storage.pointer + group * rowsPerGroup * columns)
+                    }
+                    Kernels.col2im(dcol.storage.pointer, cg, gx.storage.pointer + start * inImage)
+                }
             }
             return hasBias ? [gx, gw, gb] : [gx, gw]
         }

@@ -107,6 +107,32 @@ import Testing
         expectClose(fast, general, rtol: 1e-5, "1×1 output")
     }
 
+    @Test func chunkedBatchMatchesImageByImage() {
+        // 16·3·3 rows × 28·28 columns per image: the column budget holds two images, so a batch of 5 runs as chunks
+        // of 2, 2 and 1, and the weight and bias gradients accumulate across chunks.
+        var rng = RandomGenerator(seed: 15)
+        let x = Tensor.randn([5, 16, 30, 30], generator: &rng).requiringGrad()
+        let w = (Tensor.randn([8, 16, 3, 3], generator: &rng) * 0.1).requiringGrad()
+        let b = Tensor.randn([8], generator: &rng).requiringGrad()
+        #expect(Tensor.columnBudget / (16 * 9 * 28 * 28) == 2)
+        let probe = Tensor.randn([5, 8, 28, 28], generator: &rng)
+        let y = x.conv2d(weight: w, bias: b)
+        (y * probe).sum().backward()
+        var gw = Tensor.zeros(w.shape), gb = Tensor.zeros([8])
+        for i in 0..<5 {
+            let xi = x.detached().slice(axis: 0, i..<(i + 1)).requiringGrad()
+            let wi = w.detached().requiringGrad(), bi = b.detached().requiringGrad()
+            let yi = xi.conv2d(weight: wi, bias: bi)
+            (yi * probe.slice(axis: 0, i..<(i + 1))).sum().backward()
+            expectClose(y.slice(axis: 0, i..<(i + 1)), yi, rtol: 1e-4, atol: 1e-5, "image \(i) output")
+            expectClose(x.grad!.slice(axis: 0, i..<(i + 1)), xi.grad!, rtol: 1e-4, atol: 1e-5, "image \(i) input gradient")
+            gw = gw + wi.grad!
+            gb = gb + bi.grad!
+        }
+        expectClose(w.grad!, gw, rtol: 1e-4, atol: 1e-3, "weight gradient")
+        expectClose(b.grad!, gb, rtol: 1e-4, atol: 1e-3, "bias gradient")
+    }
+
     @Test func maxPoolTiesAndNaNFollowPyTorch() {
         // Many ties: the gradient goes to the first maximum of each window in row-major order, on the unrolled 2×2
         // path and on the general path alike; a NaN in a window wins.

@@ -2,8 +2,10 @@
 (batch 64 by default), with the same layers, inputs that need gradients where Synapse's do, and the same timing
 rule (median of repeated runs after one warm-up). PyTorch runs on 2 threads, like the machine.
 
-usage: /tmp/torchenv/bin/python scripts/bench_conv_torch.py [--synapse .build/release/synapse] [--batch 64]
+usage: /tmp/torchenv/bin/python scripts/bench_conv_torch.py [--synapse .build/release/synapse] [--batch 64] [--repeats 3]
 Builds nothing: run `swift build -c release` first to get the comparison column. Prints a Markdown table.
+The two sides run alternately `--repeats` times and each keeps its best time per layer, so a burst of load from
+other processes on a shared machine does not land on one side only.
 """
 import argparse, json, subprocess, time
 import torch
@@ -70,19 +72,23 @@ def main():
     parser.add_argument("--synapse", default=".build/release/synapse")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=0.5)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(2)
-    theirs = torch_results(args.batch, args.seconds)
-    ours = {}
-    try:
-        out = subprocess.run([args.synapse, "bench", "cnn", "--json", "--batch", str(args.batch),
-                              "--seconds", str(args.seconds)], capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            r = json.loads(line)
-            ours[r["layer"]] = (r["forward_ms"], r["forward_backward_ms"])
-    except (OSError, subprocess.CalledProcessError) as error:
-        print(f"(no Synapse column: {error})")
-    print(f"batch {args.batch}, torch {torch.__version__}, {torch.get_num_threads()} threads; times in ms (median)\n")
+    theirs, ours = {}, {}
+    best = lambda table, name, times: table.__setitem__(name, tuple(map(min, zip(table.get(name, times), times))))
+    for _ in range(args.repeats):
+        for name, times in torch_results(args.batch, args.seconds).items():
+            best(theirs, name, times)
+        try:
+            out = subprocess.run([args.synapse, "bench", "cnn", "--json", "--batch", str(args.batch),
+                                  "--seconds", str(args.seconds)], capture_output=True, text=True, check=True).stdout
+            for line in out.splitlines():
+                r = json.loads(line)
+                best(ours, r["layer"], (r["forward_ms"], r["forward_backward_ms"]))
+        except (OSError, subprocess.CalledProcessError) as error:
+            print(f"(no Synapse column: {error})")
+    print(f"batch {args.batch}, torch {torch.__version__}, {torch.get_num_threads()} threads; times in ms (best of {args.repeats} medians)\n")
     print("| layer | PyTorch fwd | Synapse fwd | PyTorch fwd+bwd | Synapse fwd+bwd | speed-up fwd+bwd |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, (tf, tb) in theirs.items():

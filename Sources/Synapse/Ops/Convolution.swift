@@ -164,6 +164,8 @@ extension Tensor {
         let (needX, needW, needB) = (x.requiresGrad, weight.requiresGrad, bias?.requiresGrad ?? false)
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         let hasBias = bias != nil
+        // sgemm cannot spread a [O/groups, rows/groups] weight gradient with a long inner dimension over the cores.
+        let weightsByDots = oPerGroup * rowsPerGroup <= 1024
         return Tensor.record(out, op: "conv2d", inputs: inputs) { grad in
             let gT = Tensor(uninitializedShape: [o * chunk * plane])
             let col = Tensor(uninitializedShape: [rows * chunk * plane])
@@ -177,16 +179,25 @@ extension Tensor {
                 var cg = g
                 cg.batch = Swift.min(chunk, g.batch - start)
                 let columns = cg.columns
-                Kernels.batchFirstToChannelsFirst(gp + start * o * plane, batch: cg.batch, channels: o, plane: plane, tp)
-                if let gw {
-                    Kernels.im2col(xd.storage.pointer + start * inImage, cg, cp)
+                let chunkGrad = gp + start * o * plane
+                if gw != nil { Kernels.im2col(xd.storage.pointer + start * inImage, cg, cp) }
+                if weightsByDots {
+                    // Few weights per channel: dot products straight from the NCHW gradient, no reorder.
+                    Kernels.convWeightGradientByDots(
+                        grad: chunkGrad, col: cp, images: cg.batch, outChannels: o, groups: groups,
+                        rowsPerGroup: rowsPerGroup, plane: plane, accumulate: start > 0,
+                        weightGrad: gw?.storage.pointer, biasGrad: gb?.storage.pointer)
+                    if gx == nil { continue }
+                }
+                Kernels.batchFirstToChannelsFirst(chunkGrad, batch: cg.batch, channels: o, plane: plane, tp)
+                if let gw, !weightsByDots {
                     for group in 0..<groups {
                         Kernels.gemm(transposeA: false, transposeB: true, m: oPerGroup, n: rowsPerGroup, k: columns,
                                      tp + group * oPerGroup * columns, cp + group * rowsPerGroup * columns,
                                      beta: start == 0 ? 0 : 1, gw.storage.pointer + group * oPerGroup * rowsPerGroup)
                     }
                 }
-                if let gb, let chunkSums {
+                if let gb, let chunkSums, !weightsByDots {
                     Kernels.sum(tp, outer: o, axis: columns, inner: 1, chunkSums.storage.pointer)
                     for k in 0..<o { gb.storage.pointer[k] += chunkSums.storage.pointer[k] }
                 }

@@ -135,15 +135,21 @@ extension Tensor {
     /// the sgemm that reads them.
     static let columnBudget = 1 << 18
 
+    /// Largest column matrix (in floats, 64 MiB) kept from forward to backward rather than recomputed.
+    static let savedColumnsLimit = 1 << 24
+
     /// The general path, a chunk of images at a time: im2col into a cache-sized buffer, one sgemm per group, NCHW
-    /// reorder with the bias. The backward recomputes each chunk's columns instead of keeping the whole batch's.
-    static func loweredConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, groups: Int) -> Tensor {
+    /// reorder with the bias. When the weight needs a gradient, the columns of all chunks are kept for the backward if
+    /// they fit in `savedColumnsLimit` floats, and recomputed chunk by chunk otherwise.
+    static func loweredConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, groups: Int,
+                              savedColumnsLimit: Int = savedColumnsLimit) -> Tensor {
         let o = weight.shape[0]
         let rows = g.channels * g.kernelArea
         let (oPerGroup, rowsPerGroup) = (o / groups, rows / groups)
         let (plane, inImage) = (g.outPlane, g.channels * g.inPlane)
         let chunk = Swift.max(1, Swift.min(g.batch, columnBudget / Swift.max(rows * plane, 1)))
-        let col = Tensor(uninitializedShape: [rows * chunk * plane])
+        let keepColumns = weight.requiresGrad && GradMode.isEnabled && rows * plane * g.batch <= savedColumnsLimit
+        let col = Tensor(uninitializedShape: [rows * (keepColumns ? g.batch : chunk) * plane])
         let product = Tensor(uninitializedShape: [o * chunk * plane])
         let out = Tensor(uninitializedShape: [g.batch, o, g.outH, g.outW])
         let (xp, wp, cp, pp) = (x.storage.pointer, weight.storage.pointer, col.storage.pointer, product.storage.pointer)
@@ -151,10 +157,12 @@ extension Tensor {
             var cg = g
             cg.batch = Swift.min(chunk, g.batch - start)
             let columns = cg.columns
-            Kernels.im2col(xp + start * inImage, cg, cp)
+            // Kept columns: chunk after chunk, each its own [rows, images·L] matrix.
+            let chunkColumns = keepColumns ? cp + start * rows * plane : cp
+            Kernels.im2col(xp + start * inImage, cg, chunkColumns)
             for group in 0..<groups {
                 Kernels.gemm(transposeA: false, transposeB: false, m: oPerGroup, n: columns, k: rowsPerGroup,
-                             wp + group * oPerGroup * rowsPerGroup, cp + group * rowsPerGroup * columns,
+                             wp + group * oPerGroup * rowsPerGroup, chunkColumns + group * rowsPerGroup * columns,
                              pp + group * oPerGroup * columns)
             }
             Kernels.channelsFirstToBatchFirst(pp, batch: cg.batch, channels: o, plane: plane,
@@ -164,11 +172,12 @@ extension Tensor {
         let (needX, needW, needB) = (x.requiresGrad, weight.requiresGrad, bias?.requiresGrad ?? false)
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         let hasBias = bias != nil
+        let savedColumns: Tensor? = keepColumns ? col : nil
         // sgemm cannot spread a [O/groups, rows/groups] weight gradient with a long inner dimension over the cores.
         let weightsByDots = oPerGroup * rowsPerGroup <= 1024
         return Tensor.record(out, op: "conv2d", inputs: inputs) { grad in
             let gT = Tensor(uninitializedShape: [o * chunk * plane])
-            let col = Tensor(uninitializedShape: [rows * chunk * plane])
+            let col = savedColumns ?? Tensor(uninitializedShape: [rows * chunk * plane])
             let dcol: Tensor? = needX ? Tensor(uninitializedShape: [rows * chunk * plane]) : nil
             let gw: Tensor? = needW ? Tensor(uninitializedShape: w.shape) : nil
             let gb: Tensor? = needB ? Tensor.zeros([o]) : nil
@@ -180,11 +189,12 @@ extension Tensor {
                 cg.batch = Swift.min(chunk, g.batch - start)
                 let columns = cg.columns
                 let chunkGrad = gp + start * o * plane
-                if gw != nil { Kernels.im2col(xd.storage.pointer + start * inImage, cg, cp) }
+                let chunkColumns = savedColumns == nil ? cp : cp + start * rows * plane
+                if gw != nil && savedColumns == nil { Kernels.im2col(xd.storage.pointer + start * inImage, cg, cp) }
                 if weightsByDots {
                     // Few weights per channel: dot products straight from the NCHW gradient, no reorder.
                     Kernels.convWeightGradientByDots(
-                        grad: chunkGrad, col: cp, images: cg.batch, outChannels: o, groups: groups,
+                        grad: chunkGrad, col: chunkColumns, images: cg.batch, outChannels: o, groups: groups,
                         rowsPerGroup: rowsPerGroup, plane: plane, accumulate: start > 0,
                         weightGrad: gw?.storage.pointer, biasGrad: gb?.storage.pointer)
                     if gx == nil { continue }
@@ -193,7 +203,7 @@ extension Tensor {
                 if let gw, !weightsByDots {
                     for group in 0..<groups {
                         Kernels.gemm(transposeA: false, transposeB: true, m: oPerGroup, n: rowsPerGroup, k: columns,
-                                     tp + group * oPerGroup * columns, cp + group * rowsPerGroup * columns,
+                                     tp + group * oPerGroup * columns, chunkColumns + group * rowsPerGroup * columns,
                                      beta: start == 0 ? 0 : 1, gw.storage.pointer + group * oPerGroup * rowsPerGroup)
                     }
                 }

@@ -107,16 +107,20 @@ import Testing
         expectClose(fast, general, rtol: 1e-5, "1×1 output")
     }
 
-    @Test func chunkedBatchMatchesImageByImage() {
+    @Test(arguments: [true, false])
+    func chunkedBatchMatchesImageByImage(keepColumns: Bool) {
         // 16·3·3 rows × 28·28 columns per image: the column budget holds two images, so a batch of 5 runs as chunks
-        // of 2, 2 and 1, and the weight and bias gradients accumulate across chunks.
+        // of 2, 2 and 1, and the weight and bias gradients accumulate across chunks (with the forward's columns kept,
+        // or recomputed in the backward).
         var rng = RandomGenerator(seed: 15)
         let x = Tensor.randn([5, 16, 30, 30], generator: &rng).requiringGrad()
         let w = (Tensor.randn([8, 16, 3, 3], generator: &rng) * 0.1).requiringGrad()
         let b = Tensor.randn([8], generator: &rng).requiringGrad()
         #expect(Tensor.columnBudget / (16 * 9 * 28 * 28) == 2)
         let probe = Tensor.randn([5, 8, 28, 28], generator: &rng)
-        let y = x.conv2d(weight: w, bias: b)
+        let g = ConvGeometry(batch: 5, channels: 16, height: 30, width: 30, kernelH: 3, kernelW: 3, strideH: 1,
+                             strideW: 1, padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1, outH: 28, outW: 28)
+        let y = Tensor.loweredConv2d(x, weight: w, bias: b, g, groups: 1, savedColumnsLimit: keepColumns ? 1 << 24 : 0)
         (y * probe).sum().backward()
         var gw = Tensor.zeros(w.shape), gb = Tensor.zeros([8])
         for i in 0..<5 {

@@ -110,13 +110,39 @@ def batch_norm_cases():
     return cases
 
 
+def layer_model_case():
+    """A small conv net built from PyTorch's modules: its state dict (PyTorch's key names), the training-mode output
+    and gradients for one batch, the running statistics after it, then the eval-mode output for a second batch."""
+    torch.manual_seed(1)
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, 3, groups=2, bias=False), nn.BatchNorm2d(6, momentum=None), nn.AvgPool2d(2, stride=1),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 3))
+    initial = {k: tensor_json(v.float()) for k, v in model.state_dict().items()}
+    x = torch.randn(3, 2, 9, 10)
+    model.train()
+    out = model(x)
+    weight = torch.randn(out.shape)
+    (out * weight).sum().backward()
+    grads = {name: tensor_json(p.grad) for name, p in model.named_parameters()}
+    after = {k: tensor_json(v.float()) for k, v in model.state_dict().items()}
+    x2 = torch.randn(2, 2, 9, 10)
+    model.eval()
+    with torch.no_grad():
+        eval_out = model(x2)
+    return {"state": initial, "input": tensor_json(x), "train_output": tensor_json(out), "weight": tensor_json(weight),
+            "grads": grads, "state_after": after, "eval_input": tensor_json(x2), "eval_output": tensor_json(eval_out)}
+
+
 def main():
     cases = []
     for name, (fn, inputs) in CASES.items():
         case = run_case(fn, inputs)
         case["name"] = name
         cases.append(case)
-    document = {"torch_version": torch.__version__, "cases": cases, "batch_norm": batch_norm_cases()}
+    document = {"torch_version": torch.__version__, "cases": cases, "batch_norm": batch_norm_cases(),
+                "layer_model": layer_model_case()}
     with open(OUT + ".tmp", "w") as f:
         json.dump(document, f)
     os.replace(OUT + ".tmp", OUT)

@@ -120,6 +120,17 @@ extension Tensor {
                        dilation: Int = 1, groups: Int = 1) -> Tensor {
         precondition(rank == 3, "conv1d: input must be [N, C, L], got \(shape)")
         precondition(weight.rank == 3, "conv1d: weight must be [out, in/groups, k], got \(weight.shape)")
+        // Checked here too so that messages name conv1d and the 3-D shapes the caller passed.
+        let (c, o, k) = (shape[1], weight.shape[0], weight.shape[2])
+        precondition(groups >= 1 && c % groups == 0 && o % groups == 0,
+                     "conv1d: groups \(groups) must divide input channels \(c) and output channels \(o) (input \(shape), weight \(weight.shape))")
+        precondition(weight.shape[1] * groups == c,
+                     "conv1d: input \(shape) has \(c) channels but weight \(weight.shape) expects \(weight.shape[1] * groups) (\(weight.shape[1]) per group × \(groups) groups)")
+        if case let .explicit(_, _, left, right) = padding {
+            let span = dilation * (k - 1) + 1
+            precondition(shape[2] + left + right >= span,
+                         "conv1d: kernel \(k) (dilated \(span)) is longer than the padded input \(shape[2] + left + right) (input \(shape), weight \(weight.shape))")
+        }
         // Only the left/right padding applies to a sequence; the height of the lifted input stays 1.
         let lifted: ConvPadding
         switch padding {

@@ -201,6 +201,14 @@ import Testing
         #expect(message.contains("conv2d: groups 4 must divide input channels 6 and output channels 4"))
     }
 
+    @Test func conv1dMessagesNameConv1dAndItsShapes() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.zeros([2, 3, 4]).conv1d(weight: Tensor.zeros([4, 3, 7]), padding: 1)
+        }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("conv1d: kernel 7 (dilated 7) is longer than the padded input 6 (input [2, 3, 4], weight [4, 3, 7])"))
+    }
+
     @Test func poolKernelBiggerThanInputStops() async {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor.zeros([1, 1, 2, 2]).maxPool2d(kernelSize: 3)

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Synapse's speed (build with -c release). PyTorch/NumPy sides: scripts/bench_*.py.",
-        subcommands: [SGEMM.self, Elementwise.self, CNN.self])
+        subcommands: [SGEMM.self, Elementwise.self, MNISTBench.self, CNN.self])
 
     struct SGEMM: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Square Float32 matrix products on BLAS, in GFLOP/s.")
@@ -36,6 +36,42 @@ struct BenchCommand: ParsableCommand {
         }
     }
 }
+
+struct MNISTBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mnist",
+        abstract: "Train an MNIST workload of shared/bench/WORKLOADS.md; print samples/s and test accuracy.")
+
+    @Option(help: "Workload: \(MNISTBenchmark.Workload.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var workload: MNISTBenchmark.Workload = .mlp
+
+    @Option(help: "Epochs to train (throughput is measured over all of them).")
+    var epochs: Int = 1
+
+    @Option(help: "Directory with the MNIST IDX files (default: datasets/mnist).")
+    var data: String?
+
+    @Flag(help: "Print one JSON line (as the PyTorch reference does).")
+    var json = false
+
+    func validate() throws {
+        guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
+    }
+
+    func run() throws {
+        warnIfDebug()
+        let mnist = try MNIST(directory: data ?? MNIST.defaultDirectory())
+        let r = MNISTBenchmark.run(workload, epochs: epochs, data: mnist)
+        if json {
+            print("{\"workload\": \"\(r.workload.rawValue)\", \"impl\": \"synapse\", \"epochs\": \(r.epochs), \"train_s\": \(String(format: "%.3f", r.trainSeconds)), \"samples_per_s\": \(String(format: "%.1f", r.samplesPerSecond)), \"test_acc\": \(String(format: "%.4f", r.testAccuracy))}")
+        } else {
+            print(String(format: "%@: %d epoch(s) in %.2f s, %.0f samples/s, test accuracy %.2f%%",
+                         r.workload.rawValue, r.epochs, r.trainSeconds, r.samplesPerSecond, 100 * r.testAccuracy))
+        }
+    }
+}
+
+extension MNISTBenchmark.Workload: ExpressibleByArgument {}
 
 func parseSizes(_ text: String) throws -> [Int] {
     let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

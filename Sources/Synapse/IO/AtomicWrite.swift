@@ -27,6 +27,29 @@ public enum AtomicFile {
 
     /// Replaces the file at `url` with the given bytes.
     public static func write(contentsOf bytes: UnsafeRawBufferPointer, to url: URL) throws {
+        try write(to: url) { temporary in
+            guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+                throw WriteError(path: url.path, reason: "cannot create a temporary file in \(temporary.deletingLastPathComponent().path) (permissions?)")
+            }
+            let handle = try FileHandle(forWritingTo: temporary)
+            defer { try? handle.close() }
+            if let base = bytes.baseAddress, bytes.count > 0 {
+                // Data only reads these bytes; wrapping them avoids copying a large file's contents.
+                try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count,
+                                                  deallocator: .none))
+            }
+            try handle.synchronize()
+        }
+    }
+
+    /// Replaces the file at `url` with UTF-8 text.
+    public static func write(text: String, to url: URL) throws {
+        try write(Data(text.utf8), to: url)
+    }
+
+    /// Lets `produce` write a temporary file next to `url` (by whatever means, e.g. a C library), then renames it
+    /// over `url`. The temporary file is removed if anything fails.
+    public static func write(to url: URL, produce: (URL) throws -> Void) throws {
         let destination = url.standardizedFileURL
         let directory = destination.deletingLastPathComponent()
         var isDirectory: ObjCBool = false
@@ -36,33 +59,17 @@ public enum AtomicFile {
         // A unique hidden name next to the destination keeps the rename on one file system (so it is atomic) and
         // lets concurrent writers of different files share a directory.
         let temporary = directory.appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw WriteError(path: destination.path, reason: "cannot create a temporary file in \(directory.path) (permissions?)")
-        }
         do {
-            let handle = try FileHandle(forWritingTo: temporary)
-            do {
-                if let base = bytes.baseAddress, bytes.count > 0 {
-                    // Data only reads these bytes; wrapping them avoids copying a large file's contents.
-                    try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count,
-                                                      deallocator: .none))
-                }
-                try handle.synchronize()
-                try handle.close()
-            } catch {
-                try? handle.close()
-                throw error
-            }
+            try produce(temporary)
             // rename(2) replaces an existing destination atomically on POSIX systems.
             guard rename(temporary.path, destination.path) == 0 else {
                 let code = errno
                 throw WriteError(path: destination.path, reason: String(cString: strerror(code)))
             }
-        } catch let error as WriteError {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
         } catch {
             try? FileManager.default.removeItem(at: temporary)
+            // The producer's own typed errors (e.g. ImageError) pass through; Foundation's get the destination named.
+            if error is WriteError || !(error is CocoaError) { throw error }
             throw WriteError(path: destination.path, reason: error.localizedDescription)
         }
     }

@@ -175,8 +175,9 @@ enum AbsOp: UnaryKernel { @inline(__always) static func apply(_ x: Float) -> Flo
 enum SqrtOp: UnaryKernel { @inline(__always) static func apply(_ x: Float) -> Float { x.squareRoot() } }
 enum SquareOp: UnaryKernel { @inline(__always) static func apply(_ x: Float) -> Float { x * x } }
 enum ReluOp: UnaryKernel {
-    // A plain compare-select; SIMD pointwiseMax would scalarise at the default target (see the performance notes).
-    @inline(__always) static func apply(_ x: Float) -> Float { x > 0 ? x : 0 }
+    // A plain compare-select (SIMD pointwiseMax would scalarise at the default target, see the performance notes),
+    // written so that NaN passes through as in PyTorch instead of hiding a diverged model behind zeros.
+    @inline(__always) static func apply(_ x: Float) -> Float { x < 0 ? 0 : x }
 }
 enum SignOp: UnaryKernel { @inline(__always) static func apply(_ x: Float) -> Float { x > 0 ? 1 : (x < 0 ? -1 : 0) } }
 

@@ -134,3 +134,8 @@ import Testing
         #expect(Tensor.zeros([5000]).description.contains("..."))
     }
 }
+
+@Test func reluLetsNaNThrough() {
+    let y = Tensor([-1, .nan, 2]).relu().scalars
+    #expect(y[0] == 0 && y[1].isNaN && y[2] == 2)
+}

@@ -1,0 +1,141 @@
+import Foundation
+
+/// The MNIST main job as a library call: build the network, train it with a progress display, keep the best epoch
+/// on a held-out validation set, and measure it on the test set. `synapse train mnist` is a thin wrapper.
+///
+/// ```swift
+/// let data = try MNIST()                                   // datasets/mnist
+/// let run = try MNISTTraining(options: .init(architecture: .mlp, epochs: 10)).run(on: data)
+/// print(run.testMetrics.accuracy)                          // ≈ 0.98
+/// try run.writeReport(to: URL(fileURLWithPath: "runs/mnist"))
+/// ```
+public struct MNISTTraining {
+    public struct Options: Sendable {
+        public var architecture: MNISTArchitecture
+        public var dataset: MNIST.Variant = .digits
+        public var epochs: Int
+        public var batchSize: Int
+        public var optimizer: OptimizerKind
+        public var learningRate: Float
+        /// Decay the learning rate to zero along a cosine over the run (per step).
+        public var cosineSchedule = true
+        public var seed: UInt64 = 0
+        /// Examples held out from the end of the training set to pick the best epoch; the test set is never seen
+        /// during training.
+        public var validationCount = 5000
+
+        /// The defaults per architecture: mlp reaches ≥ 98% test accuracy in 15–40 s of training here.
+        public init(architecture: MNISTArchitecture, epochs: Int? = nil, batchSize: Int? = nil,
+                    optimizer: OptimizerKind? = nil, learningRate: Float? = nil) {
+            self.architecture = architecture
+            switch architecture {
+            case .seed:
+                // The notes' network learns with plain gradient descent and a large step.
+                self.epochs = epochs ?? 10
+                self.batchSize = batchSize ?? 32
+                self.optimizer = optimizer ?? .sgd
+                self.learningRate = learningRate ?? (optimizer == nil || optimizer == .sgd ? 1.0 : self.optimizer.defaultLearningRate)
+            case .mlp:
+                self.epochs = epochs ?? 15
+                self.batchSize = batchSize ?? 128
+                self.optimizer = optimizer ?? .adam
+                self.learningRate = learningRate ?? self.optimizer.defaultLearningRate
+            }
+        }
+    }
+
+    /// What a run produced.
+    public struct Result {
+        public var options: Options
+        public var model: Sequential
+        public var history: TrainingHistory
+        public var testMetrics: ClassificationMetrics
+        public var trainingSeconds: Double
+    }
+
+    public var options: Options
+    /// Where the per-epoch progress goes (`.off` in tests).
+    public var progress: ProgressBar.Mode
+
+    public init(options: Options, progress: ProgressBar.Mode = .automatic) {
+        self.options = options
+        self.progress = progress
+    }
+
+    /// Trains on `data.train` (less the validation tail) and evaluates on `data.test`.
+    public func run(on data: MNIST) throws -> Result {
+        precondition(options.epochs >= 0 && options.batchSize > 0, "MNISTTraining: invalid options \(options)")
+        let holdOut = Swift.min(options.validationCount, data.train.count / 10)
+        let trainPart = data.train.slice(0..<(data.train.count - holdOut))
+        let validationPart = data.train.slice((data.train.count - holdOut)..<data.train.count)
+
+        var rng = RandomGenerator(seed: options.seed)
+        let model = options.architecture.makeModel(generator: &rng)
+        let optimizer = options.optimizer.make(parameters: model.parameters(), learningRate: options.learningRate)
+        let stepsPerEpoch = (trainPart.count + options.batchSize - 1) / options.batchSize
+        var callbacks: [TrainingCallback] = [ProgressBarCallback(mode: progress)]
+        if options.cosineSchedule && options.epochs > 0 {
+            callbacks.append(LearningRateScheduleCallback(CosineAnnealingSchedule(totalSteps: stepsPerEpoch * options.epochs),
+                                                          interval: .step))
+        }
+        let best = KeepBestCheckpoint(monitor: .validationAccuracy)
+        callbacks.append(best)
+        let trainer = Trainer(model: model, optimizer: optimizer, loss: .crossEntropy, callbacks: callbacks)
+        let started = Stopwatch.now()
+        let history = try trainer.fit(TrainingData(inputs: trainPart.images, labels: trainPart.labels),
+                                      validation: holdOut > 0 ? TrainingData(inputs: validationPart.images, labels: validationPart.labels) : nil,
+                                      epochs: options.epochs, batchSize: options.batchSize, seed: options.seed)
+        let seconds = Stopwatch.now() - started
+        let predictions = model.predictClasses(data.test.images)
+        let metrics = ClassificationMetrics(predictions: predictions, labels: data.test.labels, classCount: MNIST.classCount)
+        return Result(options: options, model: model, history: history, testMetrics: metrics, trainingSeconds: seconds)
+    }
+}
+
+extension MNISTTraining.Result {
+    /// The files of a run's report, relative to its directory.
+    public enum ReportFile {
+        public static let model = "model.safetensors"
+        public static let history = "history.csv"
+        public static let curves = "curves.svg"
+        public static let confusion = "confusion.svg"
+        public static let weights = "weights.png"
+    }
+
+    /// Writes the model, the history (CSV), the loss/accuracy curves (SVG), the test confusion matrix (SVG) and the
+    /// first layer's weights drawn as one 28×28 image per neuron (PNG: what each hidden neuron "looks for").
+    /// Returns the paths written.
+    @discardableResult
+    public func writeReport(to directory: URL) throws -> [URL] {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let url = { (name: String) in directory.appendingPathComponent(name) }
+        try ClassifierFile.save(model, architecture: options.architecture, dataset: options.dataset,
+                                extraMetadata: ["synapse.test_accuracy": String(format: "%.4f", testMetrics.accuracy),
+                                                "synapse.epochs": String(options.epochs)],
+                                to: url(ReportFile.model))
+        try history.writeCSV(to: url(ReportFile.history))
+        try history.chart(title: "MNIST \(options.architecture.rawValue): loss and accuracy").write(to: url(ReportFile.curves).path)
+        try ConfusionMatrixChart(counts: testMetrics.confusion, classNames: options.dataset.classNames,
+                                 title: "MNIST \(options.architecture.rawValue): test confusion matrix")
+            .write(to: url(ReportFile.confusion).path)
+        try firstLayerWeightImage().write(ImageGrid.tiles(from: firstLayerWeights(), width: 28, height: 28),
+                                          to: url(ReportFile.weights).path)
+        return [ReportFile.model, ReportFile.history, ReportFile.curves, ReportFile.confusion, ReportFile.weights].map(url)
+    }
+
+    /// The first Linear layer's weight [hidden, 784]: row i is what neuron i responds to.
+    func firstLayerWeights() -> Tensor {
+        guard let first = model.layers.first as? Linear else { preconditionFeatureMissing() }
+        return first.weight.detached()
+    }
+
+    func firstLayerWeightImage() -> ImageGrid {
+        let hidden = firstLayerWeights().shape[0]
+        return ImageGrid(colormap: .diverging, normalization: .perImage, columns: hidden <= 16 ? 4 : 16,
+                         scale: hidden <= 16 ? 4 : 2, padding: 2)
+    }
+
+    private func preconditionFeatureMissing() -> Never {
+        preconditionFailure("MNISTTraining: the first layer of \(options.architecture) is not Linear")
+    }
+}

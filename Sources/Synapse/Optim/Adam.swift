@@ -1,0 +1,108 @@
+/// Adam (Kingma & Ba) with PyTorch's exact bias correction, optional L2 weight decay and optional AMSGrad —
+/// `torch.optim.Adam`.
+///
+/// With gradient g (plus λ·p when weight decay λ is set), step t, betas β₁ β₂:
+///
+///     m = m + (1 − β₁)·(g − m)            running mean of gradients
+///     v = β₂·v + (1 − β₂)·g²              running mean of squared gradients
+///     v̂ = max(v̂, v)                        (AMSGrad only; v̂ replaces v below)
+///     p = p − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+///
+/// All three updates happen in one pass over the parameter.
+///
+/// ```swift
+/// let optimizer = Adam(parameters: model.parameters(), learningRate: 1e-3)
+/// ```
+public class Adam: Optimizer {
+    public let beta1: Float
+    public let beta2: Float
+    public let epsilon: Float
+    public let amsgrad: Bool
+    /// Whether weight decay is decoupled from the gradient (AdamW) instead of added to it (L2, Adam).
+    let decoupledWeightDecay: Bool
+
+    public convenience init(parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+                            epsilon: Float = 1e-8, weightDecay: Float = 0, amsgrad: Bool = false) {
+        self.init(groups: [ParameterGroup(parameters: parameters, learningRate: learningRate, weightDecay: weightDecay)],
+                  beta1: beta1, beta2: beta2, epsilon: epsilon, amsgrad: amsgrad)
+    }
+
+    public convenience init(groups: [ParameterGroup], beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+                            amsgrad: Bool = false) {
+        self.init(groups: groups, beta1: beta1, beta2: beta2, epsilon: epsilon, amsgrad: amsgrad, decoupled: false)
+    }
+
+    init(groups: [ParameterGroup], beta1: Float, beta2: Float, epsilon: Float, amsgrad: Bool, decoupled: Bool) {
+        precondition((0..<1).contains(beta1) && (0..<1).contains(beta2), "\(decoupled ? "AdamW" : "Adam"): betas must be in [0, 1), got \(beta1), \(beta2)")
+        precondition(epsilon >= 0, "\(decoupled ? "AdamW" : "Adam"): negative epsilon \(epsilon)")
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.amsgrad = amsgrad
+        self.decoupledWeightDecay = decoupled
+        super.init(groups: groups, bufferNames: amsgrad ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"])
+    }
+
+    public override func step() {
+        let (b1, b2, eps, amsgrad, decoupled) = (beta1, beta2, epsilon, self.amsgrad, decoupledWeightDecay)
+        let (oneMinusB1, oneMinusB2) = (1 - b1, 1 - b2)
+        forEachParameterWithGradient { b, s, group in
+            let (p, g, lr) = (b.parameter, b.gradient, group.learningRate)
+            // Bias corrections in Double, as PyTorch computes them in Python floats.
+            let t = Double(s.step)
+            let correction1 = 1 - _pow(Double(b1), t)
+            let stepSize = Float(Double(lr) / correction1)
+            // PyTorch divides √v by √(1 − β₂ᵗ); multiplying by the reciprocal saves a division per element (≤ 1 ulp apart).
+            let inverseCorrection2Sqrt = Float(1 / (1 - _pow(Double(b2), t)).squareRoot())
+            // AdamW shrinks the weights before the step; Adam adds the decay to the gradient instead.
+            let shrink: Float = decoupled ? 1 - lr * group.weightDecay : 1
+            let l2: Float = decoupled ? 0 : group.weightDecay
+            let m = s.buffers[0].optimizerStatePointer
+            let v = s.buffers[1].optimizerStatePointer
+            if amsgrad {
+                let vMax = s.buffers[2].optimizerStatePointer
+                Parallel.forRanges(b.count) { r in
+                    FusedLoop.blocks(r) { i, n in
+                        let w = FusedLoop.load(p, i, n) * shrink
+                        let gi = FusedLoop.load(g, i, n) + l2 * w
+                        let mOld = FusedLoop.load(m, i, n)
+                        let mi = mOld + oneMinusB1 * (gi - mOld)
+                        let vi = b2 * FusedLoop.load(v, i, n) + oneMinusB2 * gi * gi
+                        let previousPeak = FusedLoop.load(vMax, i, n)
+                        let peak = vi.replacing(with: previousPeak, where: previousPeak .> vi)
+                        FusedLoop.store(mi, m, i, n)
+                        FusedLoop.store(vi, v, i, n)
+                        FusedLoop.store(peak, vMax, i, n)
+                        FusedLoop.store(w - stepSize * (mi / (peak.squareRoot() * inverseCorrection2Sqrt + eps)), p, i, n)
+                    }
+                }
+            } else {
+                Parallel.forRanges(b.count) { r in
+                    FusedLoop.blocks(r) { i, n in
+                        let w = FusedLoop.load(p, i, n) * shrink
+                        let gi = FusedLoop.load(g, i, n) + l2 * w
+                        let mOld = FusedLoop.load(m, i, n)
+                        let mi = mOld + oneMinusB1 * (gi - mOld)
+                        let vi = b2 * FusedLoop.load(v, i, n) + oneMinusB2 * gi * gi
+                        FusedLoop.store(mi, m, i, n)
+                        FusedLoop.store(vi, v, i, n)
+                        FusedLoop.store(w - stepSize * (mi / (vi.squareRoot() * inverseCorrection2Sqrt + eps)), p, i, n)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// βᵗ for the bias corrections, without importing Foundation into the optimizers.
+@inline(__always)
+func _pow(_ base: Double, _ exponent: Double) -> Double {
+    // Exponents are step counts (whole numbers): square-and-multiply is exact to rounding.
+    var result = 1.0, b = base, n = Int(exponent)
+    while n > 0 {
+        if n & 1 == 1 { result *= b }
+        b *= b
+        n >>= 1
+    }
+    return result
+}

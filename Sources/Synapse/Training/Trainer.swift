@@ -1,0 +1,207 @@
+/// Trains a model on in-memory data: the loop every framework writes, in one place.
+///
+/// Each epoch shuffles the examples (seeded, so runs repeat exactly), cuts them into batches of `batchSize`, and for
+/// every batch runs forward → loss → backward → optional gradient clipping → optimizer step. After the epoch it
+/// evaluates the validation data (evaluation mode, no graph) and records loss, accuracy, learning rate and time.
+///
+/// The batch size selects the flavour of gradient descent, as in the notes:
+/// - `batchSize: data.count` — **batch** gradient descent: one step per epoch on the gradient of the whole set;
+/// - `batchSize: 1` — **stochastic** gradient descent: one step per example;
+/// - anything between — **mini-batch** gradient descent, the usual choice (32–256).
+///
+/// Everything else — early stopping, keeping the best weights, learning-rate schedules, progress displays — is a
+/// `TrainingCallback`. The trainer itself prints nothing.
+///
+/// ```swift
+/// var rng = RandomGenerator(seed: 0)
+/// let model = Sequential(Linear(784, 128, generator: &rng), ReLU(), Linear(128, 10, generator: &rng))
+/// let optimizer = Adam(parameters: model.parameters(), learningRate: 1e-3)
+/// let trainer = Trainer(model: model, optimizer: optimizer, loss: .crossEntropy, callbacks: [
+///     EarlyStopping(monitor: .validationLoss, patience: 3),
+///     KeepBestCheckpoint(monitor: .validationAccuracy),
+/// ])
+/// let history = try trainer.fit(TrainingData(inputs: trainImages, labels: trainLabels),
+///                               validation: TrainingData(inputs: testImages, labels: testLabels),
+///                               epochs: 10, batchSize: 64, seed: 42)
+/// try history.writeCSV(to: URL(fileURLWithPath: "history.csv"))
+/// ```
+public final class Trainer {
+    public let model: Module
+    public let optimizer: Optimizer
+    public var loss: TrainingLoss
+    public var callbacks: [TrainingCallback]
+    /// When set, gradients are clipped to this global norm before every step (`GradientClipping.clipByGlobalNorm`),
+    /// and a NaN or infinite norm stops training with `TrainingError.nonFiniteGradient` before the step.
+    public var gradientClipNorm: Float?
+
+    /// The optimizer should hold the model's parameters (`model.parameters()`); the trainer steps it as it is.
+    public init(model: Module, optimizer: Optimizer, loss: TrainingLoss, callbacks: [TrainingCallback] = [],
+                gradientClipNorm: Float? = nil) {
+        self.model = model
+        self.optimizer = optimizer
+        self.loss = loss
+        self.callbacks = callbacks
+        self.gradientClipNorm = gradientClipNorm
+    }
+
+    /// The number of batches an epoch of `examples` examples has.
+    public func batchCount(examples: Int, batchSize: Int) -> Int { (examples + batchSize - 1) / batchSize }
+
+    /// Trains for `epochs` epochs (fewer if a callback stops it) and returns the per-epoch history.
+    ///
+    /// - Parameters:
+    ///   - validation: evaluated after every epoch; needed by callbacks that monitor `val_loss` / `val_accuracy`.
+    ///   - batchSize: examples per step (see the type's documentation); the last batch of an epoch may be smaller.
+    ///   - shuffle: reorder the examples every epoch (with `seed` and the epoch number).
+    ///   - validationBatchSize: batch size for evaluation only (memory, not results); defaults to `max(batchSize, 256)`.
+    /// - Throws: `TrainingError.nonFiniteLoss` naming the epoch and batch where the loss became NaN or infinite (the
+    ///   step is not applied; likewise `.nonFiniteGradient` with clipping on); configuration errors before the first step; errors thrown by callbacks.
+    @discardableResult
+    public func fit(_ data: TrainingData, validation: TrainingData? = nil, epochs: Int, batchSize: Int,
+                    shuffle: Bool = true, seed: UInt64 = 0, validationBatchSize: Int? = nil) throws -> TrainingHistory {
+        precondition(epochs >= 0, "Trainer.fit: negative epoch count \(epochs)")
+        precondition(batchSize > 0, "Trainer.fit: batchSize must be positive, got \(batchSize)")
+        guard data.count > 0 else { throw TrainingError.emptyData }
+        try check(data, role: "training")
+        if let validation { try check(validation, role: "validation") }
+
+        let n = data.count
+        let batchSize = Swift.min(batchSize, n)
+        let context = TrainingContext(model: model, optimizer: optimizer, epochs: epochs,
+                                      batchesPerEpoch: batchCount(examples: n, batchSize: batchSize), exampleCount: n)
+        let hasLabels = data.labels != nil
+        for callback in callbacks {
+            try callback.trainingWillBegin(context, hasValidation: validation != nil, hasLabels: hasLabels)
+        }
+        let parameters = optimizer.parameters
+        let assembler = BatchAssembler(data: data, batchSize: batchSize)
+        var order = Array(0..<n)
+
+        for epoch in stride(from: 1, through: epochs, by: 1) {
+            let started = Stopwatch.now()
+            context.epoch = epoch
+            context.examplesSeen = 0
+            model.train()
+            for callback in callbacks { callback.epochWillBegin(context) }
+            if shuffle { Self.shuffle(&order, seed: seed, epoch: epoch) }
+
+            var lossSum = 0.0
+            var correct = 0
+            try order.withUnsafeBufferPointer { order in
+                for b in 0..<context.batchesPerEpoch {
+                    context.batch = b + 1
+                    for callback in callbacks { callback.batchWillBegin(context) }
+                    let batch = assembler.batch(order, b * batchSize..<Swift.min(n, (b + 1) * batchSize))
+                    optimizer.zeroGrad()
+                    let output = model(batch.inputs)
+                    let lossTensor = loss.compute(output, batch)
+                    let value = lossTensor.item
+                    guard value.isFinite else {
+                        throw TrainingError.nonFiniteLoss(epoch: epoch, batch: b + 1, step: context.globalStep, loss: value)
+                    }
+                    lossTensor.backward()
+                    if let gradientClipNorm {
+                        let norm = GradientClipping.clipByGlobalNorm(parameters, maxNorm: gradientClipNorm)
+                        guard norm.isFinite else {
+                            throw TrainingError.nonFiniteGradient(epoch: epoch, batch: b + 1, step: context.globalStep, norm: norm)
+                        }
+                    }
+                    optimizer.step()
+                    lossSum += Double(value) * Double(batch.count)
+                    if hasLabels { correct += Self.correctPredictions(output, batch.labels) }
+                    context.globalStep += 1
+                    context.examplesSeen += batch.count
+                    for callback in callbacks { callback.batchDidEnd(context, loss: value) }
+                }
+            }
+
+            var record = EpochRecord(epoch: epoch, trainLoss: Float(lossSum / Double(n)),
+                                     trainAccuracy: hasLabels ? Float(correct) / Float(n) : nil,
+                                     learningRate: optimizer.learningRate, seconds: 0)
+            if let validation {
+                let result = evaluate(validation, batchSize: validationBatchSize ?? Swift.max(batchSize, 256))
+                record.validationLoss = result.loss
+                record.validationAccuracy = result.accuracy
+            }
+            record.seconds = Stopwatch.now() - started
+            context.history.records.append(record)
+            var stop: String?
+            for callback in callbacks {
+                if case .stop(let reason) = try callback.epochDidEnd(context, record: record), stop == nil { stop = reason }
+            }
+            if let stop {
+                context.history.stopReason = stop
+                break
+            }
+        }
+        model.train()
+        for callback in callbacks { try callback.trainingDidEnd(context) }
+        return context.history
+    }
+
+    /// Mean loss and (with labels) accuracy of the model on `data`, in evaluation mode and without building a graph.
+    /// The model is left in evaluation mode.
+    public func evaluate(_ data: TrainingData, batchSize: Int = 256) -> (loss: Float, accuracy: Float?) {
+        precondition(batchSize > 0, "Trainer.evaluate: batchSize must be positive, got \(batchSize)")
+        let n = data.count
+        guard n > 0 else { return (.nan, nil) }
+        model.eval()
+        let assembler = BatchAssembler(data: data, batchSize: Swift.min(batchSize, n))
+        let order = Array(0..<n)
+        var lossSum = 0.0
+        var correct = 0
+        noGrad {
+            order.withUnsafeBufferPointer { order in
+                for start in stride(from: 0, to: n, by: batchSize) {
+                    let batch = assembler.batch(order, start..<Swift.min(n, start + batchSize))
+                    let output = model(batch.inputs)
+                    lossSum += Double(loss.compute(output, batch).item) * Double(batch.count)
+                    if data.labels != nil { correct += Self.correctPredictions(output, batch.labels) }
+                }
+            }
+        }
+        return (Float(lossSum / Double(n)), data.labels == nil ? nil : Float(correct) / Float(n))
+    }
+
+    // MARK: Helpers
+
+    private func check(_ data: TrainingData, role: String) throws(TrainingError) {
+        switch loss.requirement {
+        case .labels where data.labels == nil:
+            throw TrainingError.missingData("the \(loss.name) loss needs class labels, but the \(role) data has none")
+        case .targets where data.targets == nil:
+            throw TrainingError.missingData("the \(loss.name) loss needs targets, but the \(role) data has none")
+        default: break
+        }
+    }
+
+    /// Fisher–Yates from the identity, seeded by (seed, epoch): each epoch's order depends only on those two.
+    static func shuffle(_ order: inout [Int], seed: UInt64, epoch: Int) {
+        var rng = RandomGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
+        order.withUnsafeMutableBufferPointer { o in
+            for i in o.indices { o[i] = i }
+            var i = o.count - 1
+            while i > 0 {
+                let j = rng.nextInt(below: i + 1)
+                o.swapAt(i, j)
+                i -= 1
+            }
+        }
+    }
+
+    /// Rows of `output` ([B, C], C ≥ 2) whose largest score is at the label. 0 for other output shapes.
+    static func correctPredictions(_ output: Tensor, _ labels: [Int]) -> Int {
+        guard output.rank == 2, output.shape[1] >= 2, output.shape[0] == labels.count else { return 0 }
+        let (rows, classes) = (output.shape[0], output.shape[1])
+        return output.withUnsafeBufferPointer { scores in
+            var correct = 0
+            for r in 0..<rows {
+                let row = scores.baseAddress! + r * classes
+                var best = 0
+                for c in 1..<classes where row[c] > row[best] { best = c }
+                if best == labels[r] { correct += 1 }
+            }
+            return correct
+        }
+    }
+}

@@ -1,0 +1,36 @@
+/// Why training stopped with an error.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    /// The loss of a batch was NaN or infinite; the parameters are those from before that batch.
+    case nonFiniteLoss(epoch: Int, batch: Int, step: Int, loss: Float)
+    /// With gradient clipping on, the gradients' global norm was NaN or infinite; the step was not applied.
+    case nonFiniteGradient(epoch: Int, batch: Int, step: Int, norm: Float)
+    /// The loss needs labels or targets that the data does not have.
+    case missingData(String)
+    /// There is nothing to train on.
+    case emptyData
+    /// A callback watches a metric that is not measured (e.g. validation loss without validation data).
+    case metricNotMeasured(TrainingMetric)
+    /// A history or checkpoint file could not be written.
+    case cannotWrite(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .nonFiniteLoss(let epoch, let batch, let step, let loss):
+            return "training: loss is \(loss) at epoch \(epoch), batch \(batch) (step \(step)); "
+                + "lower the learning rate, clip gradients, or check the inputs for NaN"
+        case .nonFiniteGradient(let epoch, let batch, let step, let norm):
+            return "training: gradient norm is \(norm) at epoch \(epoch), batch \(batch) (step \(step)); "
+                + "lower the learning rate or check the inputs for NaN and infinities"
+        case .missingData(let what):
+            return "training: \(what)"
+        case .emptyData:
+            return "training: the training data has no examples"
+        case .metricNotMeasured(let metric):
+            return "training: a callback monitors \(metric.rawValue), which is not measured; "
+                + (metric == .validationLoss || metric == .validationAccuracy
+                   ? "pass validation data to fit" : "train with labels to measure accuracy")
+        case .cannotWrite(let path, let reason):
+            return "training: cannot write \(path): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import Synapse
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a network.",
+        subcommands: [TrainMNIST.self])
+}
+
+struct TrainMNIST: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mnist",
+        abstract: "Train a digit (or Fashion-MNIST) classifier and write a report.",
+        discussion: """
+            Writes to --out: model.safetensors (with its architecture in the metadata, for `synapse eval` and \
+            `synapse predict`), history.csv, curves.svg, confusion.svg and weights.png (the first layer's weights, \
+            one 28×28 image per neuron).
+            """)
+
+    @Option(help: "Network: \(MNISTArchitecture.allCases.map { "\($0.rawValue) (\($0))" }.joined(separator: ", ")).")
+    var model: MNISTArchitecture = .mlp
+
+    @Option(help: "Dataset: mnist (digits) or fashion (Fashion-MNIST).")
+    var dataset: DatasetName = .mnist
+
+    @Option(help: "Directory with the four IDX files (default: datasets/mnist, or /usr/share/datasets/fashion-mnist).")
+    var data: String?
+
+    @Option(help: "Passes over the training set (default: 15 for mlp, 10 for seed).")
+    var epochs: Int?
+
+    @Option(help: "Examples per gradient step: 1 is stochastic, the whole set is batch gradient descent (default: 128 for mlp, 32 for seed).")
+    var batchSize: Int?
+
+    @Option(help: "Optimizer: \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: adam for mlp, sgd for seed).")
+    var optimizer: OptimizerKind?
+
+    @Option(help: "Learning rate (default: 1e-3 for adam, 1.0 for sgd on the seed network).")
+    var lr: Float?
+
+    @Flag(inversion: .prefixedNo, help: "Decay the learning rate along a cosine to zero.")
+    var cosine = true
+
+    @Option(help: "Random seed (initial weights and shuffling).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Directory for the model and the report.")
+    var out: String = "runs/mnist"
+
+    @Flag(help: "Plain progress lines even on a terminal.")
+    var plain = false
+
+    func validate() throws {
+        if let epochs, epochs <= 0 { throw ValidationError("--epochs must be a positive number, got \(epochs)") }
+        if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be a positive number, got \(batchSize)") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
+    }
+
+    func run() throws {
+        var options = MNISTTraining.Options(architecture: model, epochs: epochs, batchSize: batchSize,
+                                            optimizer: optimizer, learningRate: lr)
+        options.dataset = dataset.variant
+        options.cosineSchedule = cosine
+        options.seed = seed
+        let directory = try data ?? MNIST.defaultDirectory(variant: dataset.variant)
+        let mnist = try MNIST(directory: directory, variant: dataset.variant)
+        print("data: \(mnist.train.count) training and \(mnist.test.count) test images from \(directory)")
+        print("model: \(model) — \(options.epochs) epochs, batch \(options.batchSize), \(options.optimizer.rawValue) lr \(options.learningRate)\(cosine ? " (cosine decay)" : ""), seed \(seed)")
+        let run = try MNISTTraining(options: options, progress: plain ? .plain : .automatic).run(on: mnist)
+        print(String(format: "test accuracy: %.2f%% (%d/%d) after %.1f s of training",
+                     100 * run.testMetrics.accuracy, run.testMetrics.correct, run.testMetrics.total, run.trainingSeconds))
+        let files = try run.writeReport(to: URL(fileURLWithPath: out))
+        print("wrote " + files.map { relative($0.path) }.joined(separator: ", "))
+    }
+}
+
+/// The `--dataset` names.
+enum DatasetName: String, ExpressibleByArgument, CaseIterable {
+    case mnist, fashion
+    var variant: MNIST.Variant { self == .mnist ? .digits : .fashion }
+}
+
+extension MNISTArchitecture: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+
+/// A path shown relative to the current directory when it is below it.
+func relative(_ path: String) -> String {
+    let cwd = FileManager.default.currentDirectoryPath + "/"
+    return path.hasPrefix(cwd) ? String(path.dropFirst(cwd.count)) : path
+}

@@ -129,6 +129,8 @@ import Testing
             Conv2d(32, 64, kernelSize: 3, generator: &rng), ReLU(), MaxPool2d(kernelSize: 2),
             Flatten(), Linear(1600, 128, generator: &rng), ReLU(), Linear(128, 10, generator: &rng))
         #expect(model.parameterCount == 225_034)
+        let summary = model.summary(inputShape: [1, 1, 28, 28])
+        #expect(summary.contains("[1, 64, 5, 5]") && summary.contains("225,034"), "\(summary)")
         let x = Tensor.uniform([4, 1, 28, 28], generator: &rng)
         let logits = model(x)
         #expect(logits.shape == [4, 10])

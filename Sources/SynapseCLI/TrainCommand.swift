@@ -49,6 +49,9 @@ struct TrainMNIST: ParsableCommand {
     @Option(help: "Directory for the model and the report.")
     var out: String = "runs/mnist"
 
+    @Option(help: "Quantization-aware training: 'int8' fake-quantizes weights and activations while training and writes an int8 model.")
+    var qat: QATTarget?
+
     @Flag(help: "Plain progress lines even on a terminal.")
     var plain = false
 
@@ -64,17 +67,21 @@ struct TrainMNIST: ParsableCommand {
         options.dataset = dataset.variant
         options.cosineSchedule = cosine
         options.seed = seed
+        options.quantizationAware = qat != nil
         let directory = try data ?? MNIST.defaultDirectory(variant: dataset.variant)
         let mnist = try MNIST(directory: directory, variant: dataset.variant)
         print("data: \(mnist.train.count) training and \(mnist.test.count) test images from \(directory)")
         print("model: \(model) — \(options.epochs) epochs, batch \(options.batchSize), \(options.optimizer.rawValue) lr \(options.learningRate)\(cosine ? " (cosine decay)" : ""), seed \(seed)")
         let run = try MNISTTraining(options: options, progress: plain ? .plain : .automatic).run(on: mnist)
-        print(String(format: "test accuracy: %.2f%% (%d/%d) after %.1f s of training",
+        print(String(format: "test accuracy%@: %.2f%% (%d/%d) after %.1f s of training", qat == nil ? "" : " (int8 export)",
                      100 * run.testMetrics.accuracy, run.testMetrics.correct, run.testMetrics.total, run.trainingSeconds))
         let files = try run.writeReport(to: URL(fileURLWithPath: out))
         print("wrote " + files.map { relative($0.path) }.joined(separator: ", "))
     }
 }
+
+/// The `--qat` targets.
+enum QATTarget: String, ExpressibleByArgument, CaseIterable { case int8 }
 
 /// The `--dataset` names.
 enum DatasetName: String, ExpressibleByArgument, CaseIterable {

@@ -1,0 +1,102 @@
+/// A `Linear` layer trained for int8: in the forward pass its weight is fake-quantized per output channel (absmax) and
+/// its input per tensor (zero point, from a running min/max), so training sees the rounding the int8 layer will do;
+/// gradients go straight through (`Tensor.fakeQuantized`). `quantized()` exports the int8 layer.
+///
+/// The state dict has `weight` and `bias` as in `Linear`, plus the observed input range as buffers `input_min` and
+/// `input_max` ([1] each).
+///
+/// ```swift
+/// let model = QATLinear.prepare(Sequential(Linear(784, 128), ReLU(), Linear(128, 10)))   // train as usual
+/// let int8 = QATLinear.convert(model)                                                      // QuantizedLinear layers
+/// ```
+public final class QATLinear: Module {
+    public var weight: Tensor
+    public var bias: Tensor?
+    /// The running input range ([1] each), updated in training mode.
+    public var inputMinimum: Tensor
+    public var inputMaximum: Tensor
+    public var momentum: Float
+
+    public override class var stateKeyOverrides: [String: String] { ["inputMinimum": "input_min", "inputMaximum": "input_max"] }
+
+    public var inputFeatures: Int { weight.shape[1] }
+    public var outputFeatures: Int { weight.shape[0] }
+
+    /// Wraps a layer's parameters (shared, not copied: the original `Linear` trains too).
+    public init(_ linear: Linear, momentum: Float = 0.01) {
+        weight = linear.weight
+        bias = linear.bias
+        inputMinimum = Tensor([Float.infinity])
+        inputMaximum = Tensor([-Float.infinity])
+        self.momentum = momentum
+        super.init()
+    }
+
+    public override func members() -> ModuleMembers {
+        var tensors: [(name: String, tensor: Tensor)] = [("weight", weight)]
+        if let bias { tensors.append(("bias", bias)) }
+        tensors += [("input_min", inputMinimum), ("input_max", inputMaximum)]
+        return ModuleMembers(tensors: tensors)
+    }
+
+    /// The observed input range (nil before the first training batch).
+    public var observedRange: (minimum: Float, maximum: Float)? {
+        let (low, high) = (inputMinimum.scalars[0], inputMaximum.scalars[0])
+        return low <= high ? (low, high) : nil
+    }
+
+    /// The static input quantization the exported layer will use.
+    public var inputQuantization: ActivationQuantization {
+        guard let (low, high) = observedRange else { return .dynamic }
+        let (scale, zeroPoint) = Int8Scheme.zeroPoint.parameters(minimum: low, maximum: high)
+        return .static(scale: scale, zeroPoint: zeroPoint, scheme: .zeroPoint)
+    }
+
+    public override func callAsFunction(_ input: Tensor) -> Tensor {
+        if isTraining {
+            let (low, high) = input.withUnsafeBufferPointer { Int8Kernels.range($0.baseAddress!, count: $0.count) }
+            var observer = MovingMinMax(momentum: momentum)
+            if let (oldLow, oldHigh) = observedRange { observer.set(minimum: oldLow, maximum: oldHigh) }
+            observer.update(minimum: low, maximum: high)
+            inputMinimum.withSharedMutableStorage { $0[0] = observer.minimum }
+            inputMaximum.withSharedMutableStorage { $0[0] = observer.maximum }
+        }
+        var x = input
+        if case let .static(scale, zeroPoint, scheme) = inputQuantization {
+            x = input.fakeQuantized(scales: [scale], zeroPoints: [zeroPoint], scheme: scheme)
+        }
+        let fakeWeight = weight.fakeQuantized(scales: Self.channelScales(of: weight),
+                                              zeroPoints: [Int32](repeating: 0, count: outputFeatures), scheme: .absmax)
+        return x.linear(weight: fakeWeight, bias: bias)
+    }
+
+    /// The int8 layer: per-channel absmax weights and the static input quantization learned in training.
+    public func quantized() -> QuantizedLinear {
+        let w = weight.detached()
+        return QuantizedLinear(weight: QuantizedTensor(w, scales: Self.channelScales(of: w),
+                                                       zeroPoints: [Int32](repeating: 0, count: outputFeatures), scheme: .absmax),
+                               bias: bias, activations: inputQuantization)
+    }
+
+    private static func channelScales(of weight: Tensor) -> [Float] {
+        let (n, k) = (weight.shape[0], weight.shape[1])
+        return weight.withUnsafeBufferPointer { w in
+            (0..<n).map { o in
+                let (low, high) = Int8Kernels.range(w.baseAddress! + o * k, count: k)
+                return Int8Scheme.absmax.parameters(minimum: low, maximum: high).scale
+            }
+        }
+    }
+
+    // MARK: Whole models
+
+    /// The same network with every `Linear` replaced by a `QATLinear` sharing its parameters.
+    public static func prepare(_ model: Sequential) -> Sequential {
+        Sequential(model.layers.map { ($0 as? Linear).map { QATLinear($0) } ?? $0 })
+    }
+
+    /// The int8 network: every `QATLinear` replaced by its `quantized()` layer, in evaluation mode.
+    public static func convert(_ model: Sequential) -> Sequential {
+        Sequential(model.layers.map { ($0 as? QATLinear)?.quantized() ?? $0 }).eval()
+    }
+}

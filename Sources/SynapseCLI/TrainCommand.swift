@@ -52,6 +52,9 @@ struct TrainMNIST: ParsableCommand {
     @Option(help: "Quantization-aware training: 'int8' fake-quantizes weights and activations while training and writes an int8 model.")
     var qat: QATTarget?
 
+    @Option(help: "Start from this trained model (same --model) instead of random weights, e.g. to fine-tune it with --qat.")
+    var from: String?
+
     @Flag(help: "Plain progress lines even on a terminal.")
     var plain = false
 
@@ -68,6 +71,13 @@ struct TrainMNIST: ParsableCommand {
         options.cosineSchedule = cosine
         options.seed = seed
         options.quantizationAware = qat != nil
+        if let from {
+            let (start, info) = try ClassifierFile.load(from: URL(fileURLWithPath: from))
+            guard info.architecture == model, info.metadata["synapse.quantization"] == nil else {
+                throw ValidationError("--from \(from) is a \(info.metadata["synapse.quantization"] ?? info.architecture.rawValue) model; it must be a Float32 \(model.rawValue) model")
+            }
+            options.initialStateDict = start.stateDict()
+        }
         let directory = try data ?? MNIST.defaultDirectory(variant: dataset.variant)
         let mnist = try MNIST(directory: directory, variant: dataset.variant)
         print("data: \(mnist.train.count) training and \(mnist.test.count) test images from \(directory)")

@@ -93,20 +93,37 @@ enum Int8Kernels {
         }
     }
 
-    /// Few rows: each weight is loaded once per row, widened in registers (the memory-bound case, batch 1).
+    /// Few rows: each weight is loaded once per row and widened in registers (the memory-bound case, batch 1).
     private static func gemvColumns(_ x: UnsafePointer<Int16>, rows: Int, _ w: UnsafePointer<Int8>,
                                     columns: Range<Int>, n: Int, k: Int, into acc: UnsafeMutablePointer<Int32>) {
+        let split = UnsafeMutablePointer<Int16>.allocate(capacity: Swift.max(k, 1))
+        defer { split.deallocate() }
         for r in 0..<rows {
             let xr = x + r * k
+            splitEvenOdd(xr, k: k, into: split)
             var o = columns.lowerBound
             while o + 4 <= columns.upperBound {
-                dot4(xr, w + o * k, k: k, into: acc + r * n + o)
+                dot4(xr, split, w + o * k, k: k, into: acc + r * n + o)
                 o += 4
             }
             while o < columns.upperBound {
                 acc[r * n + o] = dot(xr, w + o * k, k: k)
                 o += 1
             }
+        }
+    }
+
+    /// Reorders each block of 16 codes as its 8 even-indexed codes then its 8 odd-indexed ones, the order in which
+    /// `dot4` sign-extends weight bytes with shifts (no shuffles); the tail past the last full block is not used.
+    @inline(__always)
+    static func splitEvenOdd(_ x: UnsafePointer<Int16>, k: Int, into split: UnsafeMutablePointer<Int16>) {
+        var b = 0
+        while b + 16 <= k {
+            for j in 0..<8 {
+                split[b + j] = x[b + 2 * j]
+                split[b + 8 + j] = x[b + 2 * j + 1]
+            }
+            b += 16
         }
     }
 
@@ -118,7 +135,8 @@ enum Int8Kernels {
         defer { tile.deallocate() }
         var o = columns.lowerBound
         while o + 4 <= columns.upperBound {
-            for i in 0..<(4 * k) { tile[i] = Int16(w[o * k + i]) }
+            let source = w + o * k
+            for i in 0..<(4 * k) { tile[i] = Int16(source[i]) }
             for r in 0..<rows { dot4Wide(x + r * k, tile, k: k, into: acc + r * n + o) }
             o += 4
         }
@@ -136,58 +154,69 @@ enum Int8Kernels {
         return sum
     }
 
-    #if arch(x86_64)
-    /// Four dot products of one Int16 activation row with four consecutive Int8 weight rows.
+    /// The scalar tail of four dot products, from element `start` on.
     @inline(__always)
-    static func dot4(_ x: UnsafePointer<Int16>, _ w: UnsafePointer<Int8>, k: Int, into out: UnsafeMutablePointer<Int32>) {
-        var a0 = _mm_setzero_si128(), a1 = _mm_setzero_si128(), a2 = _mm_setzero_si128(), a3 = _mm_setzero_si128()
-        let rx = UnsafeRawPointer(x), rw = UnsafeRawPointer(w)
-        var i = 0
-        while i + 8 <= k {
-            let xv = rx.loadUnaligned(fromByteOffset: 2 * i, as: __m128i.self)
-            a0 = _mm_add_epi32(a0, _mm_madd_epi16(xv, widen8(rw, i)))
-            a1 = _mm_add_epi32(a1, _mm_madd_epi16(xv, widen8(rw, k + i)))
-            a2 = _mm_add_epi32(a2, _mm_madd_epi16(xv, widen8(rw, 2 * k + i)))
-            a3 = _mm_add_epi32(a3, _mm_madd_epi16(xv, widen8(rw, 3 * k + i)))
-            i += 8
-        }
-        out[0] = horizontalSum(a0); out[1] = horizontalSum(a1); out[2] = horizontalSum(a2); out[3] = horizontalSum(a3)
-        while i < k {
+    private static func tail4<W: FixedWidthInteger>(_ x: UnsafePointer<Int16>, _ w: UnsafePointer<W>, from start: Int, k: Int,
+                                                    into out: UnsafeMutablePointer<Int32>) {
+        for i in start..<k {
             let xi = Int32(x[i])
             out[0] &+= xi &* Int32(w[i]); out[1] &+= xi &* Int32(w[k + i])
             out[2] &+= xi &* Int32(w[2 * k + i]); out[3] &+= xi &* Int32(w[3 * k + i])
-            i += 1
         }
+    }
+
+    #if arch(x86_64)
+    /// Four dot products of one activation row with four consecutive Int8 weight rows. Sixteen weight bytes load as
+    /// eight Int16 lanes holding (even, odd) byte pairs: an arithmetic shift right by 8 sign-extends the odd bytes,
+    /// a shift left then right the even ones, and `pmaddwd` multiplies them with the activations reordered the same
+    /// way (`splitEvenOdd`). Shifts run on two ports; the byte unpacks they replace all compete for one.
+    @inline(__always)
+    static func dot4(_ x: UnsafePointer<Int16>, _ split: UnsafePointer<Int16>, _ w: UnsafePointer<Int8>, k: Int,
+                     into out: UnsafeMutablePointer<Int32>) {
+        var a0 = _mm_setzero_si128(), a1 = _mm_setzero_si128(), a2 = _mm_setzero_si128(), a3 = _mm_setzero_si128()
+        let w0 = UnsafeRawPointer(w), w1 = UnsafeRawPointer(w + k), w2 = UnsafeRawPointer(w + 2 * k), w3 = UnsafeRawPointer(w + 3 * k)
+        let blocks = k / 16
+        var b = 0
+        while b < blocks {
+            let xs = UnsafeRawPointer(split + 16 * b)
+            let even = xs.loadUnaligned(as: __m128i.self), odd = xs.loadUnaligned(fromByteOffset: 16, as: __m128i.self)
+            let offset = 16 * b
+            a0 = multiplyAdd(w0.loadUnaligned(fromByteOffset: offset, as: __m128i.self), even, odd, a0)
+            a1 = multiplyAdd(w1.loadUnaligned(fromByteOffset: offset, as: __m128i.self), even, odd, a1)
+            a2 = multiplyAdd(w2.loadUnaligned(fromByteOffset: offset, as: __m128i.self), even, odd, a2)
+            a3 = multiplyAdd(w3.loadUnaligned(fromByteOffset: offset, as: __m128i.self), even, odd, a3)
+            b += 1
+        }
+        out[0] = horizontalSum(a0); out[1] = horizontalSum(a1); out[2] = horizontalSum(a2); out[3] = horizontalSum(a3)
+        tail4(x, w, from: 16 * blocks, k: k, into: out)
+    }
+
+    @inline(__always)
+    private static func multiplyAdd(_ bytes: __m128i, _ even: __m128i, _ odd: __m128i, _ acc: __m128i) -> __m128i {
+        let oddWeights = _mm_srai_epi16(bytes, 8)
+        let evenWeights = _mm_srai_epi16(_mm_slli_epi16(bytes, 8), 8)
+        return _mm_add_epi32(acc, _mm_add_epi32(_mm_madd_epi16(evenWeights, even), _mm_madd_epi16(oddWeights, odd)))
     }
 
     /// Four dot products of one Int16 activation row with a tile of four Int16 weight rows.
     @inline(__always)
     static func dot4Wide(_ x: UnsafePointer<Int16>, _ w: UnsafePointer<Int16>, k: Int, into out: UnsafeMutablePointer<Int32>) {
         var a0 = _mm_setzero_si128(), a1 = _mm_setzero_si128(), a2 = _mm_setzero_si128(), a3 = _mm_setzero_si128()
-        let rx = UnsafeRawPointer(x), rw = UnsafeRawPointer(w)
-        var i = 0
-        while i + 8 <= k {
-            let xv = rx.loadUnaligned(fromByteOffset: 2 * i, as: __m128i.self)
-            a0 = _mm_add_epi32(a0, _mm_madd_epi16(xv, rw.loadUnaligned(fromByteOffset: 2 * i, as: __m128i.self)))
-            a1 = _mm_add_epi32(a1, _mm_madd_epi16(xv, rw.loadUnaligned(fromByteOffset: 2 * (k + i), as: __m128i.self)))
-            a2 = _mm_add_epi32(a2, _mm_madd_epi16(xv, rw.loadUnaligned(fromByteOffset: 2 * (2 * k + i), as: __m128i.self)))
-            a3 = _mm_add_epi32(a3, _mm_madd_epi16(xv, rw.loadUnaligned(fromByteOffset: 2 * (3 * k + i), as: __m128i.self)))
-            i += 8
+        let rx = UnsafeRawPointer(x)
+        let w0 = UnsafeRawPointer(w), w1 = UnsafeRawPointer(w + k), w2 = UnsafeRawPointer(w + 2 * k), w3 = UnsafeRawPointer(w + 3 * k)
+        let blocks = k / 8
+        var b = 0
+        while b < blocks {
+            let offset = 16 * b
+            let xv = rx.loadUnaligned(fromByteOffset: offset, as: __m128i.self)
+            a0 = _mm_add_epi32(a0, _mm_madd_epi16(xv, w0.loadUnaligned(fromByteOffset: offset, as: __m128i.self)))
+            a1 = _mm_add_epi32(a1, _mm_madd_epi16(xv, w1.loadUnaligned(fromByteOffset: offset, as: __m128i.self)))
+            a2 = _mm_add_epi32(a2, _mm_madd_epi16(xv, w2.loadUnaligned(fromByteOffset: offset, as: __m128i.self)))
+            a3 = _mm_add_epi32(a3, _mm_madd_epi16(xv, w3.loadUnaligned(fromByteOffset: offset, as: __m128i.self)))
+            b += 1
         }
         out[0] = horizontalSum(a0); out[1] = horizontalSum(a1); out[2] = horizontalSum(a2); out[3] = horizontalSum(a3)
-        while i < k {
-            let xi = Int32(x[i])
-            out[0] &+= xi &* Int32(w[i]); out[1] &+= xi &* Int32(w[k + i])
-            out[2] &+= xi &* Int32(w[2 * k + i]); out[3] &+= xi &* Int32(w[3 * k + i])
-            i += 1
-        }
-    }
-
-    /// Eight Int8 at `offset` sign-extended to eight Int16 (SSE2 has no pmovsxbw: interleave with itself, shift).
-    @inline(__always)
-    private static func widen8(_ base: UnsafeRawPointer, _ offset: Int) -> __m128i {
-        let bytes = __m128i(base.loadUnaligned(fromByteOffset: offset, as: Int64.self), 0)   // movq
-        return _mm_srai_epi16(_mm_unpacklo_epi8(bytes, bytes), 8)
+        tail4(x, w, from: 8 * blocks, k: k, into: out)
     }
 
     @inline(__always)
@@ -197,7 +226,8 @@ enum Int8Kernels {
     #else
     /// Portable versions: the compiler vectorises these on NEON (smlal), where int8 dot products are cheap anyway.
     @inline(__always)
-    static func dot4(_ x: UnsafePointer<Int16>, _ w: UnsafePointer<Int8>, k: Int, into out: UnsafeMutablePointer<Int32>) {
+    static func dot4(_ x: UnsafePointer<Int16>, _ split: UnsafePointer<Int16>, _ w: UnsafePointer<Int8>, k: Int,
+                     into out: UnsafeMutablePointer<Int32>) {
         for j in 0..<4 { out[j] = dot(x, w + j * k, k: k) }
     }
 

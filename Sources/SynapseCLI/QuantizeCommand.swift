@@ -47,11 +47,11 @@ struct QuantizeCommand: ParsableCommand {
     func run() throws {
         let url = URL(fileURLWithPath: model)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw ValidationError("no model at \(model); train one with `synapse train mnist --out DIR`")
+            throw CLIError("no model at \(model); train one with `synapse train mnist --out DIR`")
         }
         let (network, info) = try ClassifierFile.load(from: url)
         guard info.metadata[QuantizedModelFile.methodKey] == nil else {
-            throw ValidationError("\(model) is already quantized (\(info.metadata[QuantizedModelFile.methodKey]!)); start from the Float32 model")
+            throw CLIError("\(model) is already quantized (\(info.metadata[QuantizedModelFile.methodKey]!)); start from the Float32 model")
         }
         let directory = try data ?? MNIST.defaultDirectory(variant: info.dataset)
         let test = try MNIST.load(.test, from: directory)

@@ -74,7 +74,7 @@ struct TrainMNIST: ParsableCommand {
         if let from {
             let (start, info) = try ClassifierFile.load(from: URL(fileURLWithPath: from))
             guard info.architecture == model, info.metadata["synapse.quantization"] == nil else {
-                throw ValidationError("--from \(from) is a \(info.metadata["synapse.quantization"] ?? info.architecture.rawValue) model; it must be a Float32 \(model.rawValue) model")
+                throw CLIError("--from \(from) is a \(info.metadata["synapse.quantization"] ?? info.architecture.rawValue) model; it must be a Float32 \(model.rawValue) model")
             }
             options.initialStateDict = start.stateDict()
         }

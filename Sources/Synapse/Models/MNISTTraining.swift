@@ -55,7 +55,7 @@ public struct MNISTTraining {
     public struct Result {
         public var options: Options
         public var model: Sequential
-        /// The int8 export of a quantization-aware run (`QATLinear.convert(model)`); `testMetrics` are its own.
+        /// The int8 export of a quantization-aware run (`QATLinear.export(model).model`); `testMetrics` are its own.
         public var quantizedModel: Sequential?
         public var history: TrainingHistory
         public var testMetrics: ClassificationMetrics
@@ -97,7 +97,7 @@ public struct MNISTTraining {
                                       validation: holdOut > 0 ? TrainingData(inputs: validationPart.images, labels: validationPart.labels) : nil,
                                       epochs: options.epochs, batchSize: options.batchSize, seed: options.seed)
         let seconds = Stopwatch.now() - started
-        let quantized = options.quantizationAware ? QATLinear.convert(model) : nil
+        let quantized = options.quantizationAware ? QATLinear.export(model).model : nil
         let predictions = (quantized ?? model).predictClasses(data.test.images)
         let metrics = ClassificationMetrics(predictions: predictions, labels: data.test.labels, classCount: MNIST.classCount)
         return Result(options: options, model: model, quantizedModel: quantized, history: history, testMetrics: metrics,
@@ -123,10 +123,8 @@ extension MNISTTraining.Result {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let url = { (name: String) in directory.appendingPathComponent(name) }
         let metadata = ["synapse.test_accuracy": String(format: "%.4f", testMetrics.accuracy), "synapse.epochs": String(options.epochs)]
-        if let quantizedModel {
-            let int8 = QuantizedModel(model: quantizedModel, method: .int8Absmax, granularity: .perChannel,
-                                      activations: "static-zeropoint", layers: [])
-            try ClassifierFile.save(int8, architecture: options.architecture, dataset: options.dataset,
+        if quantizedModel != nil {
+            try ClassifierFile.save(QATLinear.export(model), architecture: options.architecture, dataset: options.dataset,
                                     extraMetadata: metadata.merging(["synapse.qat": "int8"]) { $1 }, to: url(ReportFile.model))
         } else {
             try ClassifierFile.save(model, architecture: options.architecture, dataset: options.dataset,

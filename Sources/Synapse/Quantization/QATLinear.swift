@@ -99,4 +99,32 @@ public final class QATLinear: Module {
     public static func convert(_ model: Sequential) -> Sequential {
         Sequential(model.layers.map { ($0 as? QATLinear)?.quantized() ?? $0 }).eval()
     }
+
+    /// The int8 network with its weight errors, ready for `ClassifierFile.save(_:architecture:dataset:to:)`.
+    /// Layers that never saw a training batch have no input range and quantize their inputs dynamically.
+    public static func export(_ model: Sequential) -> QuantizedModel {
+        var reports: [QuantizedModel.LayerReport] = []
+        var layers: [Module] = []
+        for (index, layer) in model.layers.enumerated() {
+            guard let qat = layer as? QATLinear else {
+                layers.append(layer)
+                continue
+            }
+            let quantized = qat.quantized()
+            layers.append(quantized)
+            reports.append(.init(name: "\(index)", shape: qat.weight.shape, error: quantized.weightError(against: qat.weight.detached()),
+                                 activations: quantized.activations))
+        }
+        let allStatic = reports.allSatisfy { $0.activations != .dynamic }
+        if !allStatic {
+            // One file-wide activation mode: fall back to dynamic everywhere.
+            layers = layers.map { layer in
+                guard let q = layer as? QuantizedLinear else { return layer }
+                return QuantizedLinear(weight: q.weight, bias: q.bias, activations: .dynamic)
+            }
+            for i in reports.indices { reports[i].activations = .dynamic }
+        }
+        return QuantizedModel(model: Sequential(layers).eval(), method: .int8Absmax, granularity: .perChannel,
+                              activations: allStatic ? "static-zeropoint" : "dynamic", layers: reports)
+    }
 }

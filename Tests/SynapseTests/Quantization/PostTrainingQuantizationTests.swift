@@ -144,5 +144,16 @@ private func train(_ model: Sequential, on data: (inputs: Tensor, labels: [Int])
         let qatLogits = noGrad { qat.eval()(testSet.inputs) }
         expectClose(noGrad { int8(testSet.inputs) }, qatLogits, rtol: 1e-3, atol: 1e-3, "int8 export vs QAT")
         #expect(accuracy(int8, testSet) > 0.9)
+
+        // The export survives its file, and a layer that never trained falls back to dynamic activations.
+        let exported = QATLinear.export(qat)
+        #expect(exported.activations == "static-zeropoint" && exported.layers.count == 2)
+        var templateRng = RandomGenerator(seed: 0)
+        let template = { Sequential(Linear(12, 32, generator: &templateRng), ReLU(), Linear(32, 3, generator: &templateRng)) }
+        let reloaded = try QuantizedModelFile.model(from: exported.file(), template: template())
+        #expect(noGrad { reloaded(testSet.inputs) }.scalars == noGrad { int8(testSet.inputs) }.scalars)
+        let untrained = QATLinear.export(QATLinear.prepare(template()))
+        #expect(untrained.activations == "dynamic")
+        #expect(try QuantizedModelFile.model(from: untrained.file(), template: template()).layers[0] is QuantizedLinear)
     }
 }

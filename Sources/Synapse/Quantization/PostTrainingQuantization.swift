@@ -35,8 +35,9 @@ public enum QuantizationMethod: String, CaseIterable, Sendable, CustomStringConv
     }
 }
 
-/// Post-training quantization of a trained `Sequential`: every `Linear` becomes a `QuantizedLinear` (int8) or keeps
-/// Float32 arithmetic with weights rounded to FP16/BF16; other layers are unchanged.
+/// Post-training quantization of a trained `Sequential`: every `Linear` becomes a `QuantizedLinear` and every ungrouped
+/// `Conv2d` a `QuantizedConv2d` (int8), or they keep Float32 arithmetic with weights rounded to FP16/BF16; other
+/// layers (normalization, pooling, activations) are unchanged.
 ///
 /// Activations are quantized per row at run time (`dynamic`) unless calibration inputs are given: then the model runs
 /// on them in Float32, an `ActivationObserver` records each Linear layer's input, and the layer gets a fixed
@@ -57,6 +58,13 @@ public struct PostTrainingQuantization: Sendable {
         self.granularity = granularity
     }
 
+    /// Whether `layer` is replaced: every `Linear`, and `Conv2d` without groups.
+    static func isQuantizable(_ layer: Module) -> Bool {
+        if layer is Linear { return true }
+        if let conv = layer as? Conv2d { return conv.groups == 1 }
+        return false
+    }
+
     /// Quantizes `model` (left untouched). `calibration` batches (inputs only) switch int8 layers to static
     /// activation quantization.
     public func quantize(_ model: Sequential, calibration: [Tensor] = [],
@@ -68,7 +76,7 @@ public struct PostTrainingQuantization: Sendable {
                 for batch in calibration {
                     var x = batch
                     for (index, layer) in model.layers.enumerated() {
-                        if layer is Linear { observers[index, default: ActivationObserver(method: method)].observe(x) }
+                        if Self.isQuantizable(layer) { observers[index, default: ActivationObserver(method: method)].observe(x) }
                         x = layer(x)
                     }
                 }
@@ -77,6 +85,26 @@ public struct PostTrainingQuantization: Sendable {
         var layers: [Module] = []
         var reports: [QuantizedModel.LayerReport] = []
         for (index, layer) in model.layers.enumerated() {
+            if let conv = layer as? Conv2d, Self.isQuantizable(conv) {
+                let original = conv.weight.detached()
+                if let scheme = self.method.int8Scheme {
+                    let activations = observers[index]?.activationQuantization(scheme: scheme) ?? .dynamic
+                    let quantized = QuantizedConv2d(conv, scheme: scheme, granularity: granularity, activations: activations)
+                    layers.append(quantized)
+                    reports.append(.init(name: "\(index)", shape: original.shape, error: quantized.weightError(against: original),
+                                         activations: activations))
+                } else {
+                    var rng = RandomGenerator(seed: 0)
+                    let copy = Conv2d(conv.inChannels, conv.outChannels, kernelSize: conv.kernelSize, stride: conv.stride,
+                                      padding: conv.padding, dilation: conv.dilation, bias: conv.bias != nil, generator: &rng)
+                    let rounded = conv.stateDict().mapValues { SafeTensorsFile.Entry($0.detached(), dtype: self.method.storageDType).floatTensor() }
+                    try! copy.load(stateDict: rounded)   // same architecture by construction
+                    layers.append(copy)
+                    reports.append(.init(name: "\(index)", shape: original.shape,
+                                         error: QuantizationError(original: original, reconstructed: copy.weight.detached()), activations: nil))
+                }
+                continue
+            }
             guard let linear = layer as? Linear else {
                 layers.append(layer)
                 continue
@@ -89,8 +117,10 @@ public struct PostTrainingQuantization: Sendable {
                 reports.append(.init(name: "\(index)", shape: original.shape, error: quantized.weightError(against: original),
                                      activations: activations))
             } else {
-                let rounded = SafeTensorsFile.Entry(original, dtype: self.method.storageDType).floatTensor()
-                layers.append(Linear(weight: rounded, bias: linear.bias))
+                let dtype = self.method.storageDType
+                let rounded = SafeTensorsFile.Entry(original, dtype: dtype).floatTensor()
+                // The bias is stored in the same dtype, so round it too: the model in memory is the one in the file.
+                layers.append(Linear(weight: rounded, bias: linear.bias.map { SafeTensorsFile.Entry($0.detached(), dtype: dtype).floatTensor() }))
                 reports.append(.init(name: "\(index)", shape: original.shape,
                                      error: QuantizationError(original: original, reconstructed: rounded), activations: nil))
             }

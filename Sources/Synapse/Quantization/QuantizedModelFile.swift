@@ -5,7 +5,7 @@
 /// - `synapse.quantization.granularity`: `per-tensor` or `per-channel` (int8 only);
 /// - `synapse.quantization.activations`: `float32` (FP16/BF16), `dynamic`, `static-absmax` or `static-zeropoint`.
 ///
-/// Tensors, for the Linear layer at index `i`:
+/// Tensors, for the Linear or Conv2d layer at index `i` (a Conv2d weight is [out, in, kh, kw]):
 /// - FP16/BF16: `i.weight` and `i.bias` as F16/BF16 (PyTorch loads them as they are);
 /// - int8: `i.weight` as I8 [out, in]; `i.weight.scale` F32 ([1] or [out]); `i.weight.zero_point` I32 (same shape,
 ///   int8-zeropoint only); `i.bias` F32; with static activations, `i.input.scale` F32 [1] and `i.input.zero_point`
@@ -43,18 +43,18 @@ public enum QuantizedModelFile {
         if let granularity = quantized.granularity { file.metadata[granularityKey] = granularity.rawValue }
         for (index, layer) in quantized.model.layers.enumerated() {
             let prefix = "\(index)."
-            if let linear = layer as? Linear {
-                file.setTensor(linear.weight.detached(), named: prefix + "weight", dtype: quantized.method.storageDType)
-                if let bias = linear.bias { file.setTensor(bias.detached(), named: prefix + "bias", dtype: quantized.method.storageDType) }
-            } else if let linear = layer as? QuantizedLinear {
-                let w = linear.weight
+            if layer is Linear || layer is Conv2d {
+                for (key, tensor) in layer.orderedStateDict() {
+                    file.setTensor(tensor.detached(), named: prefix + key, dtype: quantized.method.storageDType)
+                }
+            } else if let (w, bias, activations) = int8Parts(of: layer) {
                 file.tensors[prefix + "weight"] = .init(shape: w.shape, values: w.values)
                 file.tensors[prefix + "weight.scale"] = .init(shape: [w.scales.count], values: w.scales)
                 if w.scheme == .zeroPoint {
                     file.tensors[prefix + "weight.zero_point"] = .init(shape: [w.zeroPoints.count], values: w.zeroPoints)
                 }
-                if let bias = linear.bias { file.setTensor(bias, named: prefix + "bias") }
-                if case let .static(scale, zeroPoint, _) = linear.activations {
+                if let bias { file.setTensor(bias, named: prefix + "bias") }
+                if case let .static(scale, zeroPoint, _) = activations {
                     file.tensors[prefix + "input.scale"] = .init(shape: [1], values: [scale])
                     file.tensors[prefix + "input.zero_point"] = .init(shape: [1], values: [zeroPoint])
                 }
@@ -65,13 +65,20 @@ public enum QuantizedModelFile {
         return file
     }
 
+    private static func int8Parts(of layer: Module) -> (QuantizedTensor, Tensor?, ActivationQuantization)? {
+        if let linear = layer as? QuantizedLinear { return (linear.weight, linear.bias, linear.activations) }
+        if let conv = layer as? QuantizedConv2d { return (conv.weight, conv.bias, conv.activations) }
+        return nil
+    }
+
     /// Whether the file holds int8 layers (FP16/BF16 files load like Float32 ones).
     public static func isInt8(_ file: SafeTensorsFile) -> Bool {
         file.metadata[methodKey].flatMap(QuantizationMethod.init(rawValue:))?.int8Scheme != nil
     }
 
     /// Rebuilds an int8 model: `template` is the Float32 architecture; each of its `Linear` layers is replaced by a
-    /// `QuantizedLinear` read from the file, other layers load their state as usual.
+    /// `QuantizedLinear` and each ungrouped `Conv2d` by a `QuantizedConv2d` read from the file; other layers load their
+    /// state as usual.
     public static func model(from file: SafeTensorsFile, template: Sequential) throws -> Sequential {
         let name = file.sourceName
         let methodName = file.metadata[methodKey] ?? ""
@@ -92,7 +99,8 @@ public enum QuantizedModelFile {
         var layers: [Module] = []
         for (index, layer) in template.layers.enumerated() {
             let prefix = "\(index)."
-            guard let linear = layer as? Linear else {
+            let conv = (layer as? Conv2d).flatMap { $0.groups == 1 ? $0 : nil }
+            guard layer is Linear || conv != nil, let templateWeight = layer.members().tensors.first(where: { $0.name == "weight" })?.tensor else {
                 let own = Dictionary(uniqueKeysWithValues: layer.orderedStateDict().map { ($0.key, try? file.floatTensor(prefix + $0.key)) })
                     .compactMapValues { $0 }
                 do {
@@ -104,10 +112,11 @@ public enum QuantizedModelFile {
                 layers.append(layer)
                 continue
             }
-            let (n, k) = (linear.outputFeatures, linear.inputFeatures)
+            let weightShape = templateWeight.shape, n = weightShape[0]
+            let hasBias = layer.members().tensors.contains { $0.name == "bias" }
             let weightName = prefix + "weight"
             guard let entry = file.tensors[weightName] else { throw SafeTensorsError.tensorNotFound(file: name, tensor: weightName) }
-            guard entry.shape == [n, k] else { throw Error.badShape(file: name, tensor: weightName, shape: entry.shape, expected: "[\(n), \(k)]") }
+            guard entry.shape == weightShape else { throw Error.badShape(file: name, tensor: weightName, shape: entry.shape, expected: "\(weightShape)") }
             let codes = try file.values(weightName, as: Int8.self)
             let scales = try file.values(prefix + "weight.scale", as: Float.self)
             guard scales.count == 1 || scales.count == n, scales.allSatisfy({ $0 > 0 && $0.isFinite }) else {
@@ -122,7 +131,7 @@ public enum QuantizedModelFile {
                 }
             }
             var bias: Tensor?
-            if linear.bias != nil {
+            if hasBias {
                 let b = try file.floatTensor(prefix + "bias")
                 guard b.shape == [n] else { throw Error.badShape(file: name, tensor: prefix + "bias", shape: b.shape, expected: "[\(n)]") }
                 bias = b
@@ -138,8 +147,13 @@ public enum QuantizedModelFile {
                 }
                 activations = .static(scale: scale[0], zeroPoint: zeroPoint[0], scheme: activationScheme)
             }
-            let weight = QuantizedTensor(shape: [n, k], values: codes, scales: scales, zeroPoints: zeroPoints, scheme: scheme)
-            layers.append(QuantizedLinear(weight: weight, bias: bias, activations: activations))
+            let weight = QuantizedTensor(shape: weightShape, values: codes, scales: scales, zeroPoints: zeroPoints, scheme: scheme)
+            if let conv {
+                layers.append(QuantizedConv2d(weight: weight, bias: bias, kernelSize: conv.kernelSize, stride: conv.stride,
+                                              padding: conv.padding, dilation: conv.dilation, activations: activations))
+            } else {
+                layers.append(QuantizedLinear(weight: weight, bias: bias, activations: activations))
+            }
         }
         return Sequential(layers).eval()
     }

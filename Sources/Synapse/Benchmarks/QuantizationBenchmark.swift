@@ -23,7 +23,7 @@ public enum QuantizationBenchmark {
         public var speedup: Double { floatSeconds / int8Seconds }
     }
 
-    /// Times the MNIST mlp's 784→256 and 256→128 layers and the whole mlp (weights small enough to stay in the L2
+    /// Times a 3×3 convolution (32→64 channels on 14×14), the MNIST mlp's 784→256 and 256→128 layers and the whole mlp (weights small enough to stay in the L2
     /// cache between passes), and with `includeLarge` a 4096→4096 layer whose weights must come from memory, at each
     /// batch size (median of repeated runs).
     public static func run(batchSizes: [Int] = [1, 64], includeLarge: Bool = true, minimumSeconds: Double = 0.5) -> [Result] {
@@ -36,6 +36,9 @@ public enum QuantizationBenchmark {
             cases.append(("linear \(layer.inputFeatures)→\(layer.outputFeatures)", layer, int8.layers[index], layer.inputFeatures))
         }
         cases.append(("mlp 784-256-128-10", mlp, int8, 784))
+        // A convolution of an MNIST CNN's second block: 32→64 channels, 3×3, on 14×14 feature maps.
+        let conv = Conv2d(32, 64, kernelSize: 3, padding: 1, generator: &rng)
+        let convCase = ("conv 32→64 3×3 14×14", conv as Module, QuantizedConv2d(conv, scheme: .absmax, granularity: .perChannel) as Module)
         if includeLarge {
             // 64 MB of Float32 weights: far beyond the caches, so every forward pass streams the weights from memory.
             let large = Linear(4096, 4096, generator: &rng)
@@ -43,6 +46,10 @@ public enum QuantizationBenchmark {
         }
         var results: [Result] = []
         for batch in batchSizes {
+            let images = Tensor.uniform([batch, 32, 14, 14], generator: &rng)
+            let convFloat = noGrad { Stopwatch.median(minimumRuns: 20, minimumSeconds: minimumSeconds) { _ = convCase.1(images) } }
+            let convInt8 = noGrad { Stopwatch.median(minimumRuns: 20, minimumSeconds: minimumSeconds) { _ = convCase.2(images) } }
+            results.append(Result(name: convCase.0, batchSize: batch, floatSeconds: convFloat, int8Seconds: convInt8))
             for (name, float, quantized, inputs) in cases {
                 let x = Tensor.uniform([batch, inputs], generator: &rng)
                 let floatTime = noGrad { Stopwatch.median(minimumRuns: 20, minimumSeconds: minimumSeconds) { _ = float(x) } }

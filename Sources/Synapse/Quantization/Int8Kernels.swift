@@ -128,21 +128,28 @@ enum Int8Kernels {
     }
 
     /// Many rows: four weight rows are widened to Int16 once into a small scratch tile that stays in L1, then
-    /// multiplied against every activation row.
+    /// multiplied against a block of 64 activation rows (which stays in L2 while every tile passes over it; streaming
+    /// all rows per tile would reread a convolution's patch matrix from memory once per four output channels).
     private static func gemmColumns(_ x: UnsafePointer<Int16>, rows: Int, _ w: UnsafePointer<Int8>,
                                     columns: Range<Int>, n: Int, k: Int, into acc: UnsafeMutablePointer<Int32>) {
         let tile = UnsafeMutablePointer<Int16>.allocate(capacity: 4 * k)
         defer { tile.deallocate() }
-        var o = columns.lowerBound
-        while o + 4 <= columns.upperBound {
-            let source = w + o * k
-            for i in 0..<(4 * k) { tile[i] = Int16(source[i]) }
-            for r in 0..<rows { dot4Wide(x + r * k, tile, k: k, into: acc + r * n + o) }
-            o += 4
-        }
-        while o < columns.upperBound {
-            for r in 0..<rows { acc[r * n + o] = dot(x + r * k, w + o * k, k: k) }
-            o += 1
+        let rowBlock = 64
+        var r0 = 0
+        while r0 < rows {
+            let r1 = Swift.min(rows, r0 + rowBlock)
+            var o = columns.lowerBound
+            while o + 4 <= columns.upperBound {
+                let source = w + o * k
+                for i in 0..<(4 * k) { tile[i] = Int16(source[i]) }
+                for r in r0..<r1 { dot4Wide(x + r * k, tile, k: k, into: acc + r * n + o) }
+                o += 4
+            }
+            while o < columns.upperBound {
+                for r in r0..<r1 { acc[r * n + o] = dot(x + r * k, w + o * k, k: k) }
+                o += 1
+            }
+            r0 = r1
         }
     }
 

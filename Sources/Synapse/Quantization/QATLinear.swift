@@ -40,34 +40,49 @@ public final class QATLinear: Module {
     }
 
     /// The observed input range (nil before the first training batch).
-    public var observedRange: (minimum: Float, maximum: Float)? {
-        let (low, high) = (inputMinimum.scalars[0], inputMaximum.scalars[0])
+    public var observedRange: (minimum: Float, maximum: Float)? { Self.range(inputMinimum, inputMaximum) }
+
+    /// The static input quantization the exported layer will use.
+    public var inputQuantization: ActivationQuantization { Self.inputQuantization(inputMinimum, inputMaximum) }
+
+    public override func callAsFunction(_ input: Tensor) -> Tensor {
+        let x = Self.observeAndFakeQuantize(input, training: isTraining, minimum: inputMinimum, maximum: inputMaximum,
+                                            momentum: momentum)
+        return x.linear(weight: Self.fakeQuantizedWeight(weight), bias: bias)
+    }
+
+    // MARK: Shared with QATConv2d
+
+    static func range(_ minimum: Tensor, _ maximum: Tensor) -> (minimum: Float, maximum: Float)? {
+        let (low, high) = (minimum.scalars[0], maximum.scalars[0])
         return low <= high ? (low, high) : nil
     }
 
-    /// The static input quantization the exported layer will use.
-    public var inputQuantization: ActivationQuantization {
-        guard let (low, high) = observedRange else { return .dynamic }
+    static func inputQuantization(_ minimum: Tensor, _ maximum: Tensor) -> ActivationQuantization {
+        guard let (low, high) = range(minimum, maximum) else { return .dynamic }
         let (scale, zeroPoint) = Int8Scheme.zeroPoint.parameters(minimum: low, maximum: high)
         return .static(scale: scale, zeroPoint: zeroPoint, scheme: .zeroPoint)
     }
 
-    public override func callAsFunction(_ input: Tensor) -> Tensor {
-        if isTraining {
+    /// Updates the running range in training mode (in place, in the buffers), then fake-quantizes the input with it.
+    static func observeAndFakeQuantize(_ input: Tensor, training: Bool, minimum: Tensor, maximum: Tensor,
+                                       momentum: Float) -> Tensor {
+        if training && input.count > 0 {
             let (low, high) = input.withUnsafeBufferPointer { Int8Kernels.range($0.baseAddress!, count: $0.count) }
             var observer = MovingMinMax(momentum: momentum)
-            if let (oldLow, oldHigh) = observedRange { observer.set(minimum: oldLow, maximum: oldHigh) }
+            if let (oldLow, oldHigh) = range(minimum, maximum) { observer.set(minimum: oldLow, maximum: oldHigh) }
             observer.update(minimum: low, maximum: high)
-            inputMinimum.withSharedMutableStorage { $0[0] = observer.minimum }
-            inputMaximum.withSharedMutableStorage { $0[0] = observer.maximum }
+            minimum.withSharedMutableStorage { $0[0] = observer.minimum }
+            maximum.withSharedMutableStorage { $0[0] = observer.maximum }
         }
-        var x = input
-        if case let .static(scale, zeroPoint, scheme) = inputQuantization {
-            x = input.fakeQuantized(scales: [scale], zeroPoints: [zeroPoint], scheme: scheme)
-        }
-        let fakeWeight = weight.fakeQuantized(scales: Self.channelScales(of: weight),
-                                              zeroPoints: [Int32](repeating: 0, count: outputFeatures), scheme: .absmax)
-        return x.linear(weight: fakeWeight, bias: bias)
+        guard case let .static(scale, zeroPoint, scheme) = inputQuantization(minimum, maximum) else { return input }
+        return input.fakeQuantized(scales: [scale], zeroPoints: [zeroPoint], scheme: scheme)
+    }
+
+    /// The weight rounded per output channel (rows of axis 0) on the absmax grid, gradient straight through.
+    static func fakeQuantizedWeight(_ weight: Tensor) -> Tensor {
+        let scales = channelScales(of: weight)
+        return weight.fakeQuantized(scales: scales, zeroPoints: [Int32](repeating: 0, count: scales.count), scheme: .absmax)
     }
 
     /// The int8 layer: per-channel absmax weights and the static input quantization learned in training.
@@ -78,8 +93,8 @@ public final class QATLinear: Module {
                                bias: bias, activations: inputQuantization)
     }
 
-    private static func channelScales(of weight: Tensor) -> [Float] {
-        let (n, k) = (weight.shape[0], weight.shape[1])
+    static func channelScales(of weight: Tensor) -> [Float] {
+        let n = weight.shape[0], k = weight.count / Swift.max(n, 1)
         return weight.withUnsafeBufferPointer { w in
             (0..<n).map { o in
                 let (low, high) = Int8Kernels.range(w.baseAddress! + o * k, count: k)
@@ -90,14 +105,19 @@ public final class QATLinear: Module {
 
     // MARK: Whole models
 
-    /// The same network with every `Linear` replaced by a `QATLinear` sharing its parameters.
+    /// The same network with every `Linear` replaced by a `QATLinear` and every ungrouped `Conv2d` by a `QATConv2d`,
+    /// sharing their parameters.
     public static func prepare(_ model: Sequential) -> Sequential {
-        Sequential(model.layers.map { ($0 as? Linear).map { QATLinear($0) } ?? $0 })
+        Sequential(model.layers.map { layer in
+            if let linear = layer as? Linear { return QATLinear(linear) }
+            if let conv = layer as? Conv2d, conv.groups == 1 { return QATConv2d(conv) }
+            return layer
+        })
     }
 
-    /// The int8 network: every `QATLinear` replaced by its `quantized()` layer, in evaluation mode.
+    /// The int8 network: every `QATLinear` and `QATConv2d` replaced by its `quantized()` layer, in evaluation mode.
     public static func convert(_ model: Sequential) -> Sequential {
-        Sequential(model.layers.map { ($0 as? QATLinear)?.quantized() ?? $0 }).eval()
+        export(model).model
     }
 
     /// The int8 network with its weight errors, ready for `ClassifierFile.save(_:architecture:dataset:to:)`.
@@ -106,21 +126,30 @@ public final class QATLinear: Module {
         var reports: [QuantizedModel.LayerReport] = []
         var layers: [Module] = []
         for (index, layer) in model.layers.enumerated() {
-            guard let qat = layer as? QATLinear else {
+            if let qat = layer as? QATLinear {
+                let quantized = qat.quantized()
+                layers.append(quantized)
+                reports.append(.init(name: "\(index)", shape: qat.weight.shape, error: quantized.weightError(against: qat.weight.detached()),
+                                     activations: quantized.activations))
+            } else if let qat = layer as? QATConv2d {
+                let quantized = qat.quantized()
+                layers.append(quantized)
+                reports.append(.init(name: "\(index)", shape: qat.weight.shape, error: quantized.weightError(against: qat.weight.detached()),
+                                     activations: quantized.activations))
+            } else {
                 layers.append(layer)
-                continue
             }
-            let quantized = qat.quantized()
-            layers.append(quantized)
-            reports.append(.init(name: "\(index)", shape: qat.weight.shape, error: quantized.weightError(against: qat.weight.detached()),
-                                 activations: quantized.activations))
         }
         let allStatic = reports.allSatisfy { $0.activations != .dynamic }
         if !allStatic {
             // One file-wide activation mode: fall back to dynamic everywhere.
             layers = layers.map { layer in
-                guard let q = layer as? QuantizedLinear else { return layer }
-                return QuantizedLinear(weight: q.weight, bias: q.bias, activations: .dynamic)
+                if let q = layer as? QuantizedLinear { return QuantizedLinear(weight: q.weight, bias: q.bias, activations: .dynamic) }
+                if let q = layer as? QuantizedConv2d {
+                    return QuantizedConv2d(weight: q.weight, bias: q.bias, kernelSize: q.kernelSize, stride: q.stride,
+                                           padding: q.padding, dilation: q.dilation, activations: .dynamic)
+                }
+                return layer
             }
             for i in reports.indices { reports[i].activations = .dynamic }
         }

@@ -58,3 +58,31 @@ import Testing
         }
     }
 }
+
+@Suite struct QATConv2dTests {
+    @Test func fakeQuantizedConvolutionTrainsAndExportsToTheSameIntegers() throws {
+        var rng = RandomGenerator(seed: 13)
+        let model = QATLinear.prepare(Sequential(Conv2d(1, 4, kernelSize: 3, padding: 1, generator: &rng), ReLU(),
+                                                 Flatten(), Linear(4 * 6 * 6, 2, generator: &rng)))
+        #expect(model.layers[0] is QATConv2d && model.layers[3] is QATLinear)
+        #expect(model.namedBuffers().map(\.name) == ["0.input_min", "0.input_max", "3.input_min", "3.input_max"])
+        // Two classes: bright top half or bright bottom half.
+        var images: [Float] = [], labels: [Int] = []
+        for i in 0..<64 {
+            let top = i % 2 == 0
+            for r in 0..<6 { for _ in 0..<6 { images.append((r < 3) == top ? 0.8 + 0.2 * rng.nextUniform() : 0.2 * rng.nextUniform()) } }
+            labels.append(top ? 0 : 1)
+        }
+        let x = Tensor(shape: [64, 1, 6, 6], scalars: images)
+        let trainer = Trainer(model: model, optimizer: Adam(parameters: model.parameters(), learningRate: 0.02), loss: .crossEntropy)
+        _ = try trainer.fit(TrainingData(inputs: x, labels: labels), epochs: 5, batchSize: 16, seed: 2)
+        let conv = try #require(model.layers[0] as? QATConv2d)
+        let observed = try #require(conv.observedRange)
+        #expect(observed.minimum >= 0 && observed.maximum <= 1)
+        let exported = QATLinear.export(model)
+        #expect(exported.model.layers[0] is QuantizedConv2d)
+        expectClose(noGrad { exported.model(x) }, noGrad { model.eval()(x) }, rtol: 1e-3, atol: 1e-3, "int8 export vs QAT")
+        let predictions = exported.model.predictClasses(x)
+        #expect(zip(predictions, labels).filter { $0 == $1 }.count >= 60)
+    }
+}

@@ -22,7 +22,7 @@ public enum ActivationQuantization: Sendable, Equatable {
 /// ```swift
 /// let q = QuantizedLinear(trained, scheme: .absmax, granularity: .perChannel)
 /// let y = q(x)                         // [N, in] → [N, out], close to trained(x)
-/// q.weightError                        // how much the weights moved
+/// q.weightError(against: trained.weight)  // how much the weights moved
 /// ```
 public final class QuantizedLinear: Module {
     /// The int8 weight [out, in] with its scales and zero points.

@@ -23,7 +23,13 @@ struct EvalCommand: ParsableCommand {
         let test = try MNIST.load(.test, from: directory)
         let predictions = network.predictClasses(info.architecture.inputs(test.images))
         let metrics = ClassificationMetrics(predictions: predictions, labels: test.labels, classCount: MNIST.classCount)
-        print("model: \(info.architecture) trained on \(info.dataset.rawValue), \(network.parameterCount) parameters")
+        if let quantization = info.metadata[QuantizedModelFile.methodKey] {
+            let granularity = info.metadata[QuantizedModelFile.granularityKey].map { " \($0)" } ?? ""
+            let activations = info.metadata[QuantizedModelFile.activationsKey] ?? "dynamic"
+            print("model: \(info.architecture) trained on \(info.dataset.rawValue), \(quantization)\(granularity) weights, \(activations) activations")
+        } else {
+            print("model: \(info.architecture) trained on \(info.dataset.rawValue), \(network.parameterCount) parameters")
+        }
         print(String(format: "test accuracy: %.2f%% (%d/%d)", 100 * metrics.accuracy, metrics.correct, metrics.total))
         print("")
         print("class          precision  recall")

@@ -49,6 +49,12 @@ struct TrainMNIST: ParsableCommand {
     @Option(help: "Directory for the model and the report.")
     var out: String = "runs/mnist"
 
+    @Option(help: "Quantization-aware training: 'int8' fake-quantizes weights and activations while training and writes an int8 model.")
+    var qat: QATTarget?
+
+    @Option(help: "Start from this trained model (same --model) instead of random weights, e.g. to fine-tune it with --qat.")
+    var from: String?
+
     @Flag(help: "Plain progress lines even on a terminal.")
     var plain = false
 
@@ -64,17 +70,28 @@ struct TrainMNIST: ParsableCommand {
         options.dataset = dataset.variant
         options.cosineSchedule = cosine
         options.seed = seed
+        options.quantizationAware = qat != nil
+        if let from {
+            let (start, info) = try ClassifierFile.load(from: URL(fileURLWithPath: from))
+            guard info.architecture == model, info.metadata["synapse.quantization"] == nil else {
+                throw CLIError("--from \(from) is a \(info.metadata["synapse.quantization"] ?? info.architecture.rawValue) model; it must be a Float32 \(model.rawValue) model")
+            }
+            options.initialStateDict = start.stateDict()
+        }
         let directory = try data ?? MNIST.defaultDirectory(variant: dataset.variant)
         let mnist = try MNIST(directory: directory, variant: dataset.variant)
         print("data: \(mnist.train.count) training and \(mnist.test.count) test images from \(directory)")
         print("model: \(model) — \(options.epochs) epochs, batch \(options.batchSize), \(options.optimizer.rawValue) lr \(options.learningRate)\(cosine ? " (cosine decay)" : ""), seed \(seed)")
         let run = try MNISTTraining(options: options, progress: plain ? .plain : .automatic).run(on: mnist)
-        print(String(format: "test accuracy: %.2f%% (%d/%d) after %.1f s of training",
+        print(String(format: "test accuracy%@: %.2f%% (%d/%d) after %.1f s of training", qat == nil ? "" : " (int8 export)",
                      100 * run.testMetrics.accuracy, run.testMetrics.correct, run.testMetrics.total, run.trainingSeconds))
         let files = try run.writeReport(to: URL(fileURLWithPath: out), sampleDigit: mnist.test.images[row: 0])
         print("wrote " + files.map { relative($0.path) }.joined(separator: ", "))
     }
 }
+
+/// The `--qat` targets.
+enum QATTarget: String, ExpressibleByArgument, CaseIterable { case int8 }
 
 /// The `--dataset` names.
 enum DatasetName: String, ExpressibleByArgument, CaseIterable {

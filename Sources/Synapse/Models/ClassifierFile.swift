@@ -42,12 +42,24 @@ public enum ClassifierFile {
     /// Writes the model's state dict with the architecture and dataset in the metadata (atomically).
     public static func save(_ model: Module, architecture: MNISTArchitecture, dataset: MNIST.Variant,
                             extraMetadata: [String: String] = [:], to url: URL) throws {
-        var metadata = extraMetadata
+        try model.save(to: url, metadata: metadata(architecture: architecture, dataset: dataset, extra: extraMetadata))
+    }
+
+    /// Writes a quantized model (`PostTrainingQuantization`, `QATLinear.convert`) with the same metadata plus the
+    /// quantization keys of `QuantizedModelFile` (atomically). `load(from:)` reads it back.
+    public static func save(_ quantized: QuantizedModel, architecture: MNISTArchitecture, dataset: MNIST.Variant,
+                            extraMetadata: [String: String] = [:], to url: URL) throws {
+        try quantized.file(metadata: metadata(architecture: architecture, dataset: dataset, extra: extraMetadata)).write(to: url)
+    }
+
+    private static func metadata(architecture: MNISTArchitecture, dataset: MNIST.Variant,
+                                 extra: [String: String]) -> [String: String] {
+        var metadata = extra
         metadata["format"] = "pt"
         metadata[architectureKey] = architecture.rawValue
         metadata[datasetKey] = dataset.rawValue
         metadata["synapse.version"] = Synapse.version
-        try model.save(to: url, metadata: metadata)
+        return metadata
     }
 
     /// Reads the metadata only.
@@ -65,12 +77,18 @@ public enum ClassifierFile {
         return Info(architecture: architecture, dataset: dataset, metadata: file.metadata)
     }
 
-    /// Rebuilds the model the file describes and loads its weights.
+    /// Rebuilds the model the file describes and loads its weights: Float32, FP16 or BF16 weights into the Float32
+    /// architecture, int8 files (see `QuantizedModelFile`) into `QuantizedLinear` layers.
     public static func load(from url: URL) throws -> (model: Sequential, info: Info) {
         let file = try SafeTensorsFile(contentsOf: url)
         let info = try info(of: file, name: url.lastPathComponent)
         var rng = RandomGenerator(seed: 0)
         let model = info.architecture.makeModel(generator: &rng)
+        if QuantizedModelFile.isInt8(file) {
+            // int8 files (`synapse quantize`, `train --qat int8`) rebuild QuantizedLinear layers; FP16/BF16 files
+            // load below like Float32 ones, widened exactly.
+            return (try QuantizedModelFile.model(from: file, template: model), info)
+        }
         do {
             try model.load(stateDict: file.floatTensors(), strict: true)
         } catch var error {

@@ -23,6 +23,13 @@ public struct MNISTTraining {
         /// Examples held out from the end of the training set to pick the best epoch; the test set is never seen
         /// during training.
         public var validationCount = 5000
+        /// Quantization-aware training for int8: Linear layers fake-quantize their weights (per channel) and inputs
+        /// (running min/max) in the forward pass (`QATLinear`); the result is exported as an int8 model.
+        public var quantizationAware = false
+        /// Start from these weights instead of a fresh initialisation (e.g. a trained model to fine-tune with
+        /// quantization-aware training); keys and shapes must match the architecture.
+        public var initialStateDict: [String: Tensor]?
+
 
         /// The defaults per architecture: mlp reaches ≥ 98% test accuracy in 15–40 s of training here.
         public init(architecture: MNISTArchitecture, epochs: Int? = nil, batchSize: Int? = nil,
@@ -53,6 +60,8 @@ public struct MNISTTraining {
     public struct Result {
         public var options: Options
         public var model: Sequential
+        /// The int8 export of a quantization-aware run (`QATLinear.export(model).model`); `testMetrics` are its own.
+        public var quantizedModel: Sequential?
         public var history: TrainingHistory
         public var testMetrics: ClassificationMetrics
         public var trainingSeconds: Double
@@ -75,7 +84,9 @@ public struct MNISTTraining {
         let validationPart = data.train.slice((data.train.count - holdOut)..<data.train.count)
 
         var rng = RandomGenerator(seed: options.seed)
-        let model = options.architecture.makeModel(generator: &rng)
+        let floatModel = options.architecture.makeModel(generator: &rng)
+        if let initial = options.initialStateDict { try floatModel.load(stateDict: initial) }
+        let model = options.quantizationAware ? QATLinear.prepare(floatModel) : floatModel
         let optimizer = options.optimizer.make(parameters: model.parameters(), learningRate: options.learningRate)
         let stepsPerEpoch = (trainPart.count + options.batchSize - 1) / options.batchSize
         var callbacks: [TrainingCallback] = [ProgressBarCallback(mode: progress)]
@@ -92,9 +103,11 @@ public struct MNISTTraining {
                                       validation: holdOut > 0 ? TrainingData(inputs: shape(validationPart.images), labels: validationPart.labels) : nil,
                                       epochs: options.epochs, batchSize: options.batchSize, seed: options.seed)
         let seconds = Stopwatch.now() - started
-        let predictions = model.predictClasses(shape(data.test.images))
+        let quantized = options.quantizationAware ? QATLinear.export(model).model : nil
+        let predictions = (quantized ?? model).predictClasses(shape(data.test.images))
         let metrics = ClassificationMetrics(predictions: predictions, labels: data.test.labels, classCount: MNIST.classCount)
-        return Result(options: options, model: model, history: history, testMetrics: metrics, trainingSeconds: seconds)
+        return Result(options: options, model: model, quantizedModel: quantized, history: history, testMetrics: metrics,
+                      trainingSeconds: seconds)
     }
 }
 
@@ -121,18 +134,23 @@ extension MNISTTraining.Result {
     public func writeReport(to directory: URL, sampleDigit: Tensor? = nil) throws -> [URL] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let url = { (name: String) in directory.appendingPathComponent(name) }
-        try ClassifierFile.save(model, architecture: options.architecture, dataset: options.dataset,
-                                extraMetadata: ["synapse.test_accuracy": String(format: "%.4f", testMetrics.accuracy),
-                                                "synapse.epochs": String(options.epochs)],
-                                to: url(ReportFile.model))
+        let metadata = ["synapse.test_accuracy": String(format: "%.4f", testMetrics.accuracy), "synapse.epochs": String(options.epochs)]
+        if quantizedModel != nil {
+            try ClassifierFile.save(QATLinear.export(model), architecture: options.architecture, dataset: options.dataset,
+                                    extraMetadata: metadata.merging(["synapse.qat": "int8"]) { $1 }, to: url(ReportFile.model))
+        } else {
+            try ClassifierFile.save(model, architecture: options.architecture, dataset: options.dataset,
+                                    extraMetadata: metadata, to: url(ReportFile.model))
+        }
         try history.writeCSV(to: url(ReportFile.history))
         try history.chart(title: "MNIST \(options.architecture.rawValue): loss and accuracy").write(to: url(ReportFile.curves).path)
         try ConfusionMatrixChart(counts: testMetrics.confusion, classNames: options.dataset.classNames,
                                  title: "MNIST \(options.architecture.rawValue): test confusion matrix")
             .write(to: url(ReportFile.confusion).path)
         var written = [ReportFile.model, ReportFile.history, ReportFile.curves, ReportFile.confusion]
-        if let dense = model.layers.first as? Linear {
-            let weights = dense.weight.detached()
+        // Quantization-aware models keep a Float32 weight in their first layer too.
+        if let firstWeight = (model.layers.first as? Linear)?.weight ?? (model.layers.first as? QATLinear)?.weight {
+            let weights = firstWeight.detached()
             let hidden = weights.shape[0]
             try ImageGrid(colormap: .diverging, normalization: .perImage, columns: hidden <= 16 ? 4 : 16,
                           scale: hidden <= 16 ? 4 : 2, padding: 2)

@@ -46,7 +46,8 @@ public final class Autoencoder: Module {
     }
 
     public override func members() -> ModuleMembers {
-        ModuleMembers(children: [("encoder", encoder), ("decoder", decoder)])
+        // The noise layer has no state but must be in the tree, so that eval() switches it off.
+        ModuleMembers(children: [("noise", noise), ("encoder", encoder), ("decoder", decoder)])
     }
 
     /// The code of each input row: [N, sizes.last].

@@ -103,3 +103,16 @@ import Testing
         #expect(ROC.fractionAbove([1, 2, 3, 4], threshold: 2.5) == 0.5)
     }
 }
+
+@Suite struct AutoencoderModeTests {
+    @Test func evaluationModeSwitchesTheNoiseOff() {
+        var rng = RandomGenerator(seed: 0)
+        let ae = Autoencoder(sizes: [16, 4], noise: 0.5, generator: &rng)
+        let x = AutoencoderTests.bars(8, seed: 1)
+        #expect(ae(x).scalars != ae(x).scalars)             // training mode: fresh noise each call
+        ae.eval()
+        #expect(ae(x).scalars == ae(x).scalars)
+        #expect(ae.reconstructionErrors(x) == ae.reconstructionErrors(x))
+        #expect(ae.stateDict().keys.allSatisfy { $0.hasPrefix("encoder.") || $0.hasPrefix("decoder.") })
+    }
+}

@@ -16,7 +16,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         let url = URL(fileURLWithPath: model)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw ValidationError("no model at \(model); train one with `synapse train mnist --out DIR`")
+            throw CLIError("no model at \(model); train one with `synapse train mnist --out DIR`")
         }
         let (network, info) = try ClassifierFile.load(from: url)
         let directory = try data ?? MNIST.defaultDirectory(variant: info.dataset)

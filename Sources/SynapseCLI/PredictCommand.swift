@@ -23,7 +23,7 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         let url = URL(fileURLWithPath: model)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw ValidationError("no model at \(model); train one with `synapse train mnist --out DIR`")
+            throw CLIError("no model at \(model); train one with `synapse train mnist --out DIR`")
         }
         let (network, info) = try ClassifierFile.load(from: url)
         let picture = try GrayImage(contentsOfFile: image).preparedLikeMNIST()

@@ -22,6 +22,7 @@ struct AnomalyCommand: ParsableCommand {
     var classifier: String?
     @Option(help: "Directory of the normal dataset's IDX files (default: its usual place).") var normalDir: String?
     @Option(help: "Directory of the test dataset's IDX files (default: its usual place).") var testDir: String?
+    @Option(help: "Write the error histograms of both sets to this SVG file.") var histogram: String?
 
     func validate() throws {
         if normal == test && normalDir == nil && testDir == nil {
@@ -63,6 +64,11 @@ struct AnomalyCommand: ParsableCommand {
         if let threshold = result.threshold, let n = result.normalFlagged, let a = result.anomalousFlagged {
             print(String(format: "stored threshold %.5f flags %.1f%% of the normal and %.1f%% of the anomalous images",
                          threshold, 100 * n, 100 * a))
+        }
+        if let histogram {
+            try result.errorHistogram(title: "Reconstruction error: \(normal.rawValue) (normal) vs \(test.rawValue)",
+                                      normalName: normal.rawValue, anomalousName: test.rawValue).write(to: histogram)
+            print("wrote \(histogram)")
         }
     }
 }

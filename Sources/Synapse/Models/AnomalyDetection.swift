@@ -102,3 +102,36 @@ public struct DistributionCheck: Sendable, CustomStringConvertible {
                      error, threshold)
     }
 }
+
+extension AnomalyDetection.Result {
+    /// The distributions of the reconstruction error on the normal and anomalous images (fraction of images per
+    /// bin, 40 bins up to the anomalous images' 99th percentile), with the stored threshold as a vertical line.
+    public func errorHistogram(title: String, normalName: String, anomalousName: String) -> LineChart {
+        let top = Swift.max(ROC.quantile(anomalousErrors, 0.99), ROC.quantile(normalErrors, 0.99), 1e-6)
+        let bins = 40
+        let width = Double(top) / Double(bins)
+        func histogram(_ values: [Float]) -> [Double] {
+            var counts = [Double](repeating: 0, count: bins)
+            for v in values { counts[Swift.min(bins - 1, Int(Double(v) / width))] += 1 }
+            return counts.map { $0 / Double(Swift.max(values.count, 1)) }
+        }
+        let centers = (0..<bins).map { (Double($0) + 0.5) * width }
+        let n = histogram(normalErrors), a = histogram(anomalousErrors)
+        var series: [LineChart.Series] = [
+            .init(name: normalName, x: centers, y: n, markers: false),
+            .init(name: anomalousName, x: centers, y: a, markers: false),
+        ]
+        if let threshold {
+            let peak = Swift.max(n.max() ?? 0, a.max() ?? 0)
+            series.append(.init(name: "threshold", x: [Double(threshold), Double(threshold)], y: [0, peak],
+                                color: "#444444", dashed: true, markers: false))
+        }
+        var chart = LineChart(title: title, panels: [
+            .init(title: String(format: "AUROC %.4f", autoencoderAUROC), xLabel: "reconstruction error (per-pixel MSE)",
+                  yLabel: "fraction of images", series: series),
+        ])
+        chart.columns = 1
+        chart.panelWidth = 640
+        return chart
+    }
+}

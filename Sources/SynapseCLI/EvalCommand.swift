@@ -21,7 +21,7 @@ struct EvalCommand: ParsableCommand {
         let (network, info) = try ClassifierFile.load(from: url)
         let directory = try data ?? MNIST.defaultDirectory(variant: info.dataset)
         let test = try MNIST.load(.test, from: directory)
-        let predictions = network.predictClasses(test.images)
+        let predictions = network.predictClasses(info.architecture.inputs(test.images))
         let metrics = ClassificationMetrics(predictions: predictions, labels: test.labels, classCount: MNIST.classCount)
         print("model: \(info.architecture) trained on \(info.dataset.rawValue), \(network.parameterCount) parameters")
         print(String(format: "test accuracy: %.2f%% (%d/%d)", 100 * metrics.accuracy, metrics.correct, metrics.total))

@@ -27,7 +27,7 @@ struct PredictCommand: ParsableCommand {
         }
         let (network, info) = try ClassifierFile.load(from: url)
         let picture = try GrayImage(contentsOfFile: image).preparedLikeMNIST()
-        let probabilities = noGrad { network(picture.tensor(batched: true).reshaped(1, 784)).softmax(axis: 1) }.scalars
+        let probabilities = noGrad { network(info.architecture.inputs(picture.tensor(batched: true).reshaped(1, 784))).softmax(axis: 1) }.scalars
         let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
         print("prediction: \(info.classNames[best]) (\(String(format: "%.1f%%", 100 * probabilities[best])))")
         for (c, p) in probabilities.enumerated() {

@@ -44,7 +44,7 @@ struct AnomalyCommand: ParsableCommand {
         }
         let normalImages = try MNIST.load(.test, from: normalDir ?? defaultDataDirectory(normal.variant)).images
         let testImages = try MNIST.load(.test, from: testDir ?? defaultDataDirectory(test.variant)).images
-        print("autoencoder: \(info.sizes.map(String.init).joined(separator: "-")) trained on \(info.dataset.rawValue)" +
+        print("autoencoder: \(info.kind == .convolutional ? "convolutional" : info.sizes.map(String.init).joined(separator: "-")) trained on \(info.dataset.rawValue)" +
               (info.noise > 0 ? " (denoising, σ = \(info.noise))" : ""))
         print("normal: \(normalImages.shape[0]) \(normal.rawValue) test images; anomalous: \(testImages.shape[0]) \(test.rawValue) test images")
         let result = AnomalyDetection.evaluate(autoencoder: autoencoder, threshold: info.threshold, classifier: classifierModel,

@@ -24,6 +24,9 @@ struct TrainAutoencoder: ParsableCommand {
     @Option(help: "Encoder widths from the input to the code; the decoder mirrors them.")
     var sizes: String = "784,256,64,32"
 
+    @Flag(help: "Convolutional autoencoder (conv-pool ×2 to an 8×7×7 code, upsample+conv ×2 back) instead of dense layers.")
+    var conv = false
+
     @Option(help: "Passes over the training set.") var epochs: Int = 20
     @Option(help: "Examples per gradient step.") var batchSize: Int = 128
     @Option(help: "Adam learning rate (decayed along a cosine).") var lr: Float = 1e-3
@@ -45,6 +48,7 @@ struct TrainAutoencoder: ParsableCommand {
     func run() throws {
         var options = AutoencoderTraining.Options(noise: noise, epochs: epochs)
         options.sizes = try parseSizes(sizes)
+        if conv { options.kind = .convolutional }
         options.batchSize = batchSize
         options.learningRate = lr
         options.seed = seed
@@ -52,7 +56,7 @@ struct TrainAutoencoder: ParsableCommand {
         let directory = try dataDir ?? defaultDataDirectory(data.variant)
         let mnist = try MNIST(directory: directory, variant: data.variant)
         print("data: \(mnist.train.count) training and \(mnist.test.count) test images from \(directory)")
-        print("model: \(options.sizes.map(String.init).joined(separator: "-"))-…-784 autoencoder" +
+        print("model: " + (conv ? "convolutional autoencoder (code 8×7×7)" : "\(options.sizes.map(String.init).joined(separator: "-"))-…-784 autoencoder") +
               (noise > 0 ? ", denoising (Gaussian noise σ = \(noise))" : "") + ", \(epochs) epochs, batch \(batchSize), adam lr \(lr)")
         let run = try AutoencoderTraining(options: options, progress: plain ? .plain : .automatic).run(on: mnist)
         print(String(format: "test reconstruction MSE (clean inputs): %.5f after %.1f s of training", run.testMSE, run.trainingSeconds))

@@ -17,6 +17,16 @@
 /// let rebuilt = ae(images)                // [N, 784]
 /// ```
 public final class Autoencoder: Module {
+    /// Dense layers, or convolutions on 28×28 images.
+    public enum Kind: String, Sendable, CaseIterable {
+        case dense
+        /// conv 3×3 1→16, ReLU, max-pool 2, conv 3×3 16→8, ReLU, max-pool 2 (code [8, 7, 7] = 392 values); the decoder
+        /// upsamples ×2 and convolves twice (8→16, 16→1) to a sigmoid. Inputs and outputs stay [N, 784].
+        case convolutional
+    }
+
+    public let kind: Kind
+    /// Dense: the encoder widths from the input to the code. Convolutional: [784, 392] (input and code sizes).
     public let sizes: [Int]
     public let noiseLevel: Float
     public let encoder: Sequential
@@ -26,6 +36,7 @@ public final class Autoencoder: Module {
     public init(sizes: [Int], noise: Float = 0, seed: UInt64 = 0, generator: inout RandomGenerator) {
         precondition(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 },
                      "Autoencoder: sizes must list at least an input and a code width, all positive; got \(sizes)")
+        kind = .dense
         self.sizes = sizes
         noiseLevel = noise
         var encoderLayers: [Module] = []
@@ -41,6 +52,21 @@ public final class Autoencoder: Module {
         }
         encoder = Sequential(encoderLayers)
         decoder = Sequential(decoderLayers)
+        self.noise = GaussianNoise(std: noise, clampTo: 0...1, seed: seed &+ 0x6E6F_6973_65)
+        super.init()
+    }
+
+    /// The convolutional autoencoder for 28×28 single-channel images (see `Kind.convolutional`).
+    public init(convolutionalWithNoise noise: Float = 0, seed: UInt64 = 0, generator: inout RandomGenerator) {
+        kind = .convolutional
+        sizes = [784, 392]
+        noiseLevel = noise
+        encoder = Sequential(Unflatten([1, 28, 28]),
+                             Conv2d(1, 16, kernelSize: 3, padding: 1, generator: &generator), ReLU(), MaxPool2d(kernelSize: 2),
+                             Conv2d(16, 8, kernelSize: 3, padding: 1, generator: &generator), ReLU(), MaxPool2d(kernelSize: 2))
+        decoder = Sequential(Upsample(scale: 2), Conv2d(8, 16, kernelSize: 3, padding: 1, generator: &generator), ReLU(),
+                             Upsample(scale: 2), Conv2d(16, 1, kernelSize: 3, padding: 1, generator: &generator), Sigmoid(),
+                             Flatten())
         self.noise = GaussianNoise(std: noise, clampTo: 0...1, seed: seed &+ 0x6E6F_6973_65)
         super.init()
     }

@@ -11,12 +11,14 @@ import Foundation
 public enum AutoencoderFile {
     public static let architectureName = "autoencoder"
     public static let sizesKey = "synapse.autoencoder.sizes"
+    public static let kindKey = "synapse.autoencoder.kind"
     public static let noiseKey = "synapse.autoencoder.noise"
     public static let thresholdKey = "synapse.autoencoder.threshold"
     public static let thresholdQuantileKey = "synapse.autoencoder.threshold_quantile"
 
     /// What an autoencoder file says about itself.
     public struct Info: Sendable {
+        public var kind: Autoencoder.Kind
         public var sizes: [Int]
         public var noise: Float
         public var dataset: MNIST.Variant
@@ -47,6 +49,7 @@ public enum AutoencoderFile {
         metadata["format"] = "pt"
         metadata[ClassifierFile.architectureKey] = architectureName
         metadata[ClassifierFile.datasetKey] = dataset.rawValue
+        metadata[kindKey] = model.kind.rawValue
         metadata[sizesKey] = model.sizes.map(String.init).joined(separator: ",")
         metadata[noiseKey] = String(model.noiseLevel)
         if let threshold { metadata[thresholdKey] = String(threshold) }
@@ -59,6 +62,10 @@ public enum AutoencoderFile {
         let metadata = file.metadata
         guard metadata[ClassifierFile.architectureKey] == architectureName else {
             throw Error.notAnAutoencoder(file: name, architecture: metadata[ClassifierFile.architectureKey])
+        }
+        let kindText = metadata[kindKey] ?? Autoencoder.Kind.dense.rawValue
+        guard let kind = Autoencoder.Kind(rawValue: kindText) else {
+            throw Error.badMetadata(file: name, key: kindKey, value: kindText)
         }
         let sizesText = metadata[sizesKey] ?? ""
         let sizes = sizesText.split(separator: ",").compactMap { Int($0) }
@@ -80,7 +87,7 @@ public enum AutoencoderFile {
         guard let dataset = MNIST.Variant(rawValue: datasetName) else {
             throw ClassifierFile.Error.unknownDataset(file: name, name: datasetName)
         }
-        return Info(sizes: sizes, noise: noise, dataset: dataset, threshold: threshold, metadata: metadata)
+        return Info(kind: kind, sizes: sizes, noise: noise, dataset: dataset, threshold: threshold, metadata: metadata)
     }
 
     /// Rebuilds the autoencoder the file describes and loads its weights (in evaluation mode).
@@ -88,7 +95,9 @@ public enum AutoencoderFile {
         let file = try SafeTensorsFile(contentsOf: url)
         let info = try info(of: file, name: url.lastPathComponent)
         var rng = RandomGenerator(seed: 0)
-        let model = Autoencoder(sizes: info.sizes, noise: info.noise, generator: &rng)
+        let model = info.kind == .convolutional
+            ? Autoencoder(convolutionalWithNoise: info.noise, generator: &rng)
+            : Autoencoder(sizes: info.sizes, noise: info.noise, generator: &rng)
         do {
             try model.load(stateDict: file.floatTensors(), strict: true)
         } catch var error {

@@ -20,6 +20,8 @@ public struct AutoencoderTraining {
     public struct Options: Sendable {
         /// Encoder widths from the input to the code.
         public var sizes: [Int] = [784, 256, 64, 32]
+        /// Dense layers of `sizes`, or the convolutional autoencoder (`Autoencoder.Kind.convolutional`).
+        public var kind: Autoencoder.Kind = .dense
         /// Standard deviation of the Gaussian corruption; 0 trains a plain autoencoder.
         public var noise: Float = 0
         public var epochs = 20
@@ -70,7 +72,9 @@ public struct AutoencoderTraining {
         let validationPart = data.train.slice((data.train.count - holdOut)..<data.train.count)
 
         var rng = RandomGenerator(seed: options.seed)
-        let model = Autoencoder(sizes: options.sizes, noise: options.noise, seed: options.seed, generator: &rng)
+        let model = options.kind == .convolutional
+            ? Autoencoder(convolutionalWithNoise: options.noise, seed: options.seed, generator: &rng)
+            : Autoencoder(sizes: options.sizes, noise: options.noise, seed: options.seed, generator: &rng)
         let optimizer = Adam(parameters: model.parameters(), learningRate: options.learningRate)
         let stepsPerEpoch = (trainPart.count + options.batchSize - 1) / options.batchSize
         var callbacks: [TrainingCallback] = [ProgressBarCallback(mode: progress)]
@@ -136,8 +140,10 @@ extension AutoencoderTraining.Result {
         try AutoencoderFile.save(model, dataset: options.dataset, threshold: threshold, extraMetadata: extra,
                                  to: url(ReportFile.model))
         try history.writeCSV(to: url(ReportFile.history))
-        let kind = options.noise > 0 ? "denoising autoencoder (noise \(options.noise))" : "autoencoder"
-        try history.chart(title: "\(kind) \(options.sizes.map(String.init).joined(separator: "-")): reconstruction MSE")
+        let kind = (options.kind == .convolutional ? "convolutional " : "") +
+            (options.noise > 0 ? "denoising autoencoder (noise \(options.noise))" : "autoencoder")
+        let layout = options.kind == .convolutional ? "" : " " + options.sizes.map(String.init).joined(separator: "-")
+        try history.chart(title: "\(kind)\(layout): reconstruction MSE")
             .write(to: url(ReportFile.curves).path)
         try reconstructionGrid().write(examplesAsTiles(), to: url(ReportFile.reconstructions).path)
         return [ReportFile.model, ReportFile.history, ReportFile.curves, ReportFile.reconstructions].map(url)

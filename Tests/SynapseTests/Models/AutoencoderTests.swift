@@ -116,3 +116,35 @@ import Testing
         #expect(ae.stateDict().keys.allSatisfy { $0.hasPrefix("encoder.") || $0.hasPrefix("decoder.") })
     }
 }
+
+@Suite struct ConvolutionalAutoencoderTests {
+    @Test func upsampleRepeatsPixelsAndSumsGradientsBack() {
+        let x = Tensor(shape: [1, 1, 2, 2], scalars: [1, 2, 3, 4])
+        let y = Upsample(scale: 2)(x)
+        #expect(y.shape == [1, 1, 4, 4])
+        #expect(y.scalars == [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4])
+        var rng = RandomGenerator(seed: 2)
+        let weights = Tensor.uniform([1, 1, 4, 4], low: -1, high: 1, generator: &rng)
+        let report = GradCheck.check([x]) { v in (Upsample(scale: 2)(v[0]) * weights).sum() }
+        #expect(report.passed, "\(report)")
+        #expect(Unflatten([1, 2, 2])(Tensor([[1, 2, 3, 4]])).shape == [1, 1, 2, 2])
+    }
+
+    @Test func convolutionalAutoencoderKeepsFlatImagesAndRoundTripsThroughItsFile() throws {
+        var rng = RandomGenerator(seed: 0)
+        let ae = Autoencoder(convolutionalWithNoise: 0.2, generator: &rng)
+        let x = Tensor.uniform([2, 784], generator: &rng)
+        #expect(ae.encode(x).shape == [2, 8, 7, 7])
+        #expect(ae(x).shape == [2, 784])
+        #expect(ae.orderedStateDict().map(\.key) == [
+            "encoder.1.weight", "encoder.1.bias", "encoder.4.weight", "encoder.4.bias",
+            "decoder.1.weight", "decoder.1.bias", "decoder.4.weight", "decoder.4.bias",
+        ])
+        let dir = TemporaryDirectory()
+        let url = URL(fileURLWithPath: dir.file("conv.safetensors"))
+        try AutoencoderFile.save(ae, dataset: .digits, threshold: 0.05, to: url)
+        let (loaded, info) = try AutoencoderFile.load(from: url)
+        #expect(info.kind == .convolutional && info.noise == 0.2)
+        #expect(loaded.reconstructionErrors(x) == ae.reconstructionErrors(x))
+    }
+}

@@ -17,6 +17,9 @@ struct PredictCommand: ParsableCommand {
     @Argument(help: "The image: .png or .pgm.")
     var image: String
 
+    @Option(help: "An autoencoder model (`synapse train autoencoder`): warn when the image looks out of distribution.")
+    var check: String?
+
     func run() throws {
         let url = URL(fileURLWithPath: model)
         guard FileManager.default.fileExists(atPath: url.path) else {
@@ -30,6 +33,10 @@ struct PredictCommand: ParsableCommand {
         for (c, p) in probabilities.enumerated() {
             let bar = String(repeating: "█", count: Int((p * 40).rounded()))
             print(String(format: "%@ %6.2f%% ", info.classNames[c].padding(toLength: 12, withPad: " ", startingAt: 0), 100 * p) + bar)
+        }
+        if let check {
+            let (autoencoder, aeInfo) = try AutoencoderFile.load(from: URL(fileURLWithPath: check))
+            print(try DistributionCheck(autoencoder: autoencoder, info: aeInfo, input: picture.tensor(batched: true), name: check))
         }
     }
 }

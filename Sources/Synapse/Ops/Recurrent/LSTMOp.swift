@@ -35,34 +35,40 @@ extension Tensor {
         let whh = weightHH.storage.pointer
         let h0 = initialHidden?.storage.pointer, c0 = initialCell?.storage.pointer
 
-        fillBias(gp, rows: rows, width: g4, biasIH, biasHH)
-        RecurrentKernels.gemm(transposeA: false, transposeB: true, m: rows, n: g4, k: f,
-                              input.storage.pointer, lda: f, weightIH.storage.pointer, ldb: f,
-                              beta: biasIH == nil && biasHH == nil ? 0 : 1, gp, ldc: g4)
-        for s in 0..<t {
-            let previous: UnsafePointer<Float>? = s == 0 ? h0.map { UnsafePointer($0) } : UnsafePointer(op + (s - 1) * h)
-            if let previous {
-                RecurrentKernels.gemm(transposeA: false, transposeB: true, m: b, n: g4, k: h,
-                                      previous, lda: s == 0 ? h : t * h, whh, ldb: h, beta: 1, gp + s * g4, ldc: t * g4)
-            }
-            for n in 0..<b {
-                let r = n * t + s
-                let row = gp + r * g4
-                VectorMath.sigmoid(row, row, 2 * h)
-                VectorMath.tanh(row + 2 * h, row + 2 * h, h)
-                VectorMath.sigmoid(row + 3 * h, row + 3 * h, h)
-                let c = cp + r * h
-                let (ig, fg, gg) = (row, row + h, row + 2 * h)
-                let cPrevious: UnsafeMutablePointer<Float>? = s == 0 ? c0.map { $0 + n * h } : cp + (r - 1) * h
-                if let cPrevious {
-                    for j in 0..<h { c[j] = fg[j] * cPrevious[j] + ig[j] * gg[j] }
-                } else {
-                    for j in 0..<h { c[j] = ig[j] * gg[j] }
+        let (x0, wih0) = (input.storage.pointer, weightIH.storage.pointer)
+        let hasBias = biasIH != nil || biasHH != nil
+        // Each core takes a share of the batch and runs its projection and whole time loop (see `split`).
+        RecurrentKernels.split(b) { batches in
+            let (n0, m) = (batches.lowerBound, batches.count)
+            fillBias(gp + n0 * t * g4, rows: m * t, width: g4, biasIH, biasHH)
+            RecurrentKernels.gemm(transposeA: false, transposeB: true, m: m * t, n: g4, k: f, x0 + n0 * t * f, lda: f,
+                                  wih0, ldb: f, beta: hasBias ? 1 : 0, gp + n0 * t * g4, ldc: g4)
+            for s in 0..<t {
+                let previous: UnsafePointer<Float>? = s == 0
+                    ? h0.map { UnsafePointer($0 + n0 * h) } : UnsafePointer(op + (n0 * t + s - 1) * h)
+                if let previous {
+                    RecurrentKernels.gemm(transposeA: false, transposeB: true, m: m, n: g4, k: h, previous,
+                                          lda: s == 0 ? h : t * h, whh, ldb: h, beta: 1, gp + (n0 * t + s) * g4, ldc: t * g4)
                 }
-                let tc = tp + r * h
-                VectorMath.tanh(c, tc, h)
-                let (og, y) = (row + 3 * h, op + r * h)
-                for j in 0..<h { y[j] = og[j] * tc[j] }
+                for n in batches {
+                    let r = n * t + s
+                    let row = gp + r * g4
+                    VectorMath.sigmoid(row, row, 2 * h)
+                    VectorMath.tanh(row + 2 * h, row + 2 * h, h)
+                    VectorMath.sigmoid(row + 3 * h, row + 3 * h, h)
+                    let c = cp + r * h
+                    let (ig, fg, gg) = (row, row + h, row + 2 * h)
+                    let cPrevious: UnsafeMutablePointer<Float>? = s == 0 ? c0.map { $0 + n * h } : cp + (r - 1) * h
+                    if let cPrevious {
+                        for j in 0..<h { c[j] = fg[j] * cPrevious[j] + ig[j] * gg[j] }
+                    } else {
+                        for j in 0..<h { c[j] = ig[j] * gg[j] }
+                    }
+                    let tc = tp + r * h
+                    VectorMath.tanh(c, tc, h)
+                    let (og, y) = (row + 3 * h, op + r * h)
+                    for j in 0..<h { y[j] = og[j] * tc[j] }
+                }
             }
         }
         let finalCell = Tensor(uninitializedShape: [b, h])
@@ -87,52 +93,61 @@ extension Tensor {
             let c0p = cInit?.storage.pointer
             let zeroTensor = Tensor.zeros([h])
             let zeroRow = UnsafePointer(zeroTensor.storage.pointer)
-            for s in stride(from: t - 1, through: 0, by: -1) {
-                for n in 0..<b {
-                    let r = n * t + s
-                    let row = gp + r * g4, d = dgp + r * g4
-                    let (ig, fg, gg, og) = (row, row + h, row + 2 * h, row + 3 * h)
-                    let (tc, dy, dh, dc) = (tp + r * h, gy + r * h, dhp + n * h, dcp + n * h)
-                    // Without an initial cell, c_{−1} = 0 (a zero row keeps one loop for every step).
-                    let cPrevious = s > 0 ? UnsafePointer(cp + (r - 1) * h) : c0p.map { UnsafePointer($0 + n * h) } ?? zeroRow
-                    for j in 0..<h {
-                        let dhj = dy[j] + dh[j]
-                        let (i, fj, gj, o, tcj) = (ig[j], fg[j], gg[j], og[j], tc[j])
-                        let dcj = dc[j] + dhj * o * (1 - tcj * tcj)
-                        d[j] = dcj * gj * i * (1 - i)
-                        d[h + j] = dcj * cPrevious[j] * fj * (1 - fj)
-                        d[2 * h + j] = dcj * i * (1 - gj * gj)
-                        d[3 * h + j] = dhj * tcj * o * (1 - o)
-                        dc[j] = dcj * fj
+            let dx = need.x ? Tensor(uninitializedShape: [b, t, f]) : nil
+            let wihPointer = wih.storage.pointer
+            RecurrentKernels.split(b) { batches in
+                let n0 = batches.lowerBound
+                for s in stride(from: t - 1, through: 0, by: -1) {
+                    for n in batches {
+                        let r = n * t + s
+                        let row = gp + r * g4, d = dgp + r * g4
+                        let (ig, fg, gg, og) = (row, row + h, row + 2 * h, row + 3 * h)
+                        let (tc, dy, dh, dc) = (tp + r * h, gy + r * h, dhp + n * h, dcp + n * h)
+                        // Without an initial cell, c_{−1} = 0 (a zero row keeps one loop for every step).
+                        let cPrevious = s > 0 ? UnsafePointer(cp + (r - 1) * h) : c0p.map { UnsafePointer($0 + n * h) } ?? zeroRow
+                        for j in 0..<h {
+                            let dhj = dy[j] + dh[j]
+                            let (i, fj, gj, o, tcj) = (ig[j], fg[j], gg[j], og[j], tc[j])
+                            let dcj = dc[j] + dhj * o * (1 - tcj * tcj)
+                            d[j] = dcj * gj * i * (1 - i)
+                            d[h + j] = dcj * cPrevious[j] * fj * (1 - fj)
+                            d[2 * h + j] = dcj * i * (1 - gj * gj)
+                            d[3 * h + j] = dhj * tcj * o * (1 - o)
+                            dc[j] = dcj * fj
+                        }
+                    }
+                    if s > 0 || need.h0 {
+                        RecurrentKernels.gemm(transposeA: false, transposeB: false, m: batches.count, n: h, k: g4,
+                                              dgp + (n0 * t + s) * g4, lda: t * g4, whhPointer, ldb: h, beta: 0,
+                                              dhp + n0 * h, ldc: h)
                     }
                 }
-                if s > 0 || need.h0 {
-                    RecurrentKernels.gemm(transposeA: false, transposeB: false, m: b, n: h, k: g4,
-                                          dgp + s * g4, lda: t * g4, whhPointer, ldb: h, beta: 0, dhp, ldc: h)
+                if let dx {
+                    RecurrentKernels.gemm(transposeA: false, transposeB: false, m: batches.count * t, n: f, k: g4,
+                                          dgp + n0 * t * g4, lda: g4, wihPointer, ldb: f,
+                                          dx.storage.pointer + n0 * t * f, ldc: f)
                 }
             }
             withExtendedLifetime(zeroTensor) {}
-            var grads: [Tensor?] = []
-            if need.x {
-                let dx = Tensor(uninitializedShape: [b, t, f])
-                RecurrentKernels.gemm(transposeA: false, transposeB: false, m: rows, n: f, k: g4,
-                                      dgp, lda: g4, wih.storage.pointer, ldb: f, dx.storage.pointer, ldc: f)
-                grads.append(dx)
-            } else { grads.append(nil) }
-            if need.wih {
-                let dw = Tensor(uninitializedShape: [g4, f])
-                RecurrentKernels.gemm(transposeA: true, transposeB: false, m: g4, n: f, k: rows,
-                                      dgp, lda: g4, x.storage.pointer, ldb: f, dw.storage.pointer, ldc: f)
-                grads.append(dw)
-            } else { grads.append(nil) }
-            if need.whh {
-                let previous = RecurrentKernels.previousHidden(output: op, initial: hInit.map { UnsafePointer($0.storage.pointer) },
-                                                               batch: b, steps: t, hidden: h)
-                let dw = Tensor(uninitializedShape: [g4, h])
-                RecurrentKernels.gemm(transposeA: true, transposeB: false, m: g4, n: h, k: rows,
-                                      dgp, lda: g4, previous.storage.pointer, ldb: h, dw.storage.pointer, ldc: h)
-                grads.append(dw)
-            } else { grads.append(nil) }
+            var grads: [Tensor?] = [dx]
+            let previous = need.whh
+                ? RecurrentKernels.previousHidden(output: op, initial: hInit.map { UnsafePointer($0.storage.pointer) },
+                                                  batch: b, steps: t, hidden: h) : nil
+            let dwih = need.wih ? Tensor(uninitializedShape: [g4, f]) : nil
+            let dwhh = need.whh ? Tensor(uninitializedShape: [g4, h]) : nil
+            // Weight gradients reduce over every (batch, step) row: split their output rows across the cores instead.
+            RecurrentKernels.split(g4) { gateRows in
+                let (g0, m) = (gateRows.lowerBound, gateRows.count)
+                if let dwih {
+                    RecurrentKernels.gemm(transposeA: true, transposeB: false, m: m, n: f, k: rows, dgp + g0, lda: g4,
+                                          x.storage.pointer, ldb: f, dwih.storage.pointer + g0 * f, ldc: f)
+                }
+                if let dwhh, let previous {
+                    RecurrentKernels.gemm(transposeA: true, transposeB: false, m: m, n: h, k: rows, dgp + g0, lda: g4,
+                                          previous.storage.pointer, ldb: h, dwhh.storage.pointer + g0 * h, ldc: h)
+                }
+            }
+            grads += [dwih, dwhh]
             let biasGrad = need.bih || need.bhh ? RecurrentKernels.columnSums(dG, rows: rows, columns: g4) : nil
             grads.append(need.bih ? biasGrad : nil)
             grads.append(need.bhh ? biasGrad : nil)

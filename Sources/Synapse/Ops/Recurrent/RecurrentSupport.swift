@@ -3,6 +3,10 @@ import Accelerate
 #else
 import CBLAS
 #endif
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Pieces the recurrent ops share: strided BLAS calls (a time step's rows of a batch-first [B, T, F] buffer are T
 /// rows apart, so the per-step products read and write them in place through the leading dimensions instead of
@@ -19,8 +23,10 @@ enum RecurrentKernels {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// out[j] (+)= Σ_r a[r, j] for a row-major [rows, columns] matrix: one gemv against a vector of ones.
-    static func columnSums(_ a: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
+    /// out[j] = Σ_r a[r, j] for a row-major [rows, columns] matrix (leading dimension `lda`, default `columns`):
+    /// one gemv against a vector of ones.
+    static func columnSums(_ a: UnsafePointer<Float>, rows: Int, columns: Int, lda: Int? = nil,
+                           into out: UnsafeMutablePointer<Float>) {
         guard rows > 0, columns > 0 else {
             out.update(repeating: 0, count: columns)
             return
@@ -28,16 +34,41 @@ enum RecurrentKernels {
         let ones = [Float](repeating: 1, count: rows)
         _ = BLASSetup.configured
         ones.withUnsafeBufferPointer { o in
-            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, a, Int32(columns),
+            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, a, Int32(lda ?? columns),
                         o.baseAddress!, 1, 0, out, 1)
         }
     }
 
-    /// A tensor of the column sums of `a` [rows, columns].
+    /// A tensor of the column sums of `a` [rows, columns], the column ranges split across the cores.
     static func columnSums(_ a: Tensor, rows: Int, columns: Int) -> Tensor {
         let out = Tensor(uninitializedShape: [columns])
-        columnSums(a.storage.pointer, rows: rows, columns: columns, into: out.storage.pointer)
+        let (ap, op) = (a.storage.pointer, out.storage.pointer)
+        split(columns) { r in columnSums(ap + r.lowerBound, rows: rows, columns: r.count, lda: columns, into: op + r.lowerBound) }
         return out
+    }
+
+    /// Runs `body` on disjoint sub-ranges of 0..<count, one per core, with BLAS single-threaded inside.
+    ///
+    /// The recurrences of different sequences in a batch are independent, so each core runs the whole time loop for
+    /// its share of the batch (its own small GEMMs and gate kernels, no synchronisation per step). Letting OpenBLAS
+    /// thread each per-step GEMM instead costs a hand-off per step, and its waiting threads spin in sched_yield:
+    /// half the profile of a char-lstm step went there.
+    static func split(_ count: Int, _ body: (Range<Int>) -> Void) {
+        let chunks = min(Parallel.coreCount, count)
+        if chunks <= 1 {
+            BLASThreads.single { body(0..<count) }
+            return
+        }
+        BLASThreads.single {
+            withoutActuallyEscaping(body) { body in
+                // Chunks touch disjoint rows of the shared buffers, so handing the closure across threads is race-free.
+                let work = UncheckedSendable(body)
+                DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                    let start = chunk * count / chunks, end = (chunk + 1) * count / chunks
+                    if start < end { work.value(start..<end) }
+                }
+            }
+        }
     }
 
     /// h_{t−1} for every (batch, step) row of a batch-first [B·T, H] output: the output shifted one step later in
@@ -99,5 +130,33 @@ final class FinalStateGradient: @unchecked Sendable {
     func take() -> Tensor? {
         defer { value = nil }
         return value
+    }
+}
+
+/// Runs a block with OpenBLAS limited to the calling thread (callers parallelise themselves), then restores the
+/// thread count. Looked up at run time so that other BLAS libraries (Accelerate) simply skip it.
+enum BLASThreads {
+    #if canImport(Glibc)
+    private typealias SetThreads = @convention(c) (Int32) -> Void
+    private typealias GetThreads = @convention(c) () -> Int32
+    private static let functions: (set: SetThreads, get: GetThreads)? = {
+        _ = BLASSetup.configured
+        guard let handle = dlopen(nil, RTLD_NOW),
+              let set = dlsym(handle, "openblas_set_num_threads"),
+              let get = dlsym(handle, "openblas_get_num_threads") else { return nil }
+        return (unsafeBitCast(set, to: SetThreads.self), unsafeBitCast(get, to: GetThreads.self))
+    }()
+    #endif
+
+    static func single<R>(_ body: () throws -> R) rethrows -> R {
+        #if canImport(Glibc)
+        if let functions {
+            let previous = functions.get()
+            if previous != 1 { functions.set(1) }
+            defer { if previous != 1 { functions.set(previous) } }
+            return try body()
+        }
+        #endif
+        return try body()
     }
 }

@@ -53,18 +53,24 @@ extension Tensor {
         let out = Tensor(uninitializedShape: [b, t, h])
         let op = out.storage.pointer
         let whh = weightHH.storage.pointer
-        fillBias(op, rows: rows, width: h, biasIH, biasHH)
-        RecurrentKernels.gemm(transposeA: false, transposeB: true, m: rows, n: h, k: f,
-                              input.storage.pointer, lda: f, weightIH.storage.pointer, ldb: f,
-                              beta: biasIH == nil && biasHH == nil ? 0 : 1, op, ldc: h)
-        for s in 0..<t {
-            let previous: UnsafePointer<Float>? = s == 0
-                ? initialHidden.map { UnsafePointer($0.storage.pointer) } : UnsafePointer(op + (s - 1) * h)
-            if let previous {
-                RecurrentKernels.gemm(transposeA: false, transposeB: true, m: b, n: h, k: h, previous,
-                                      lda: s == 0 ? h : t * h, whh, ldb: h, beta: 1, op + s * h, ldc: t * h)
+        let (x0, wih0) = (input.storage.pointer, weightIH.storage.pointer)
+        let h0 = initialHidden?.storage.pointer
+        let hasBias = biasIH != nil || biasHH != nil
+        // Each core takes a share of the batch and runs its projection and whole time loop (see `split`).
+        RecurrentKernels.split(b) { batches in
+            let (n0, m) = (batches.lowerBound, batches.count)
+            fillBias(op + n0 * t * h, rows: m * t, width: h, biasIH, biasHH)
+            RecurrentKernels.gemm(transposeA: false, transposeB: true, m: m * t, n: h, k: f, x0 + n0 * t * f, lda: f,
+                                  wih0, ldb: f, beta: hasBias ? 1 : 0, op + n0 * t * h, ldc: h)
+            for s in 0..<t {
+                let previous: UnsafePointer<Float>? = s == 0
+                    ? h0.map { UnsafePointer($0 + n0 * h) } : UnsafePointer(op + (n0 * t + s - 1) * h)
+                if let previous {
+                    RecurrentKernels.gemm(transposeA: false, transposeB: true, m: m, n: h, k: h, previous,
+                                          lda: s == 0 ? h : t * h, whh, ldb: h, beta: 1, op + (n0 * t + s) * h, ldc: t * h)
+                }
+                for n in batches { activation.apply(op + (n * t + s) * h, h) }
             }
-            for n in 0..<b { activation.apply(op + (n * t + s) * h, h) }
         }
 
         let x = input.detached(), wih = weightIH.detached(), whhT = weightHH.detached()
@@ -79,43 +85,51 @@ extension Tensor {
             let dA = Tensor(uninitializedShape: [rows, h])   // ∂L/∂pre-activation
             let dhNext = Tensor.zeros([b, h])
             let (dap, dhp, gy) = (dA.storage.pointer, dhNext.storage.pointer, g.storage.pointer)
-            for s in stride(from: t - 1, through: 0, by: -1) {
-                for n in 0..<b {
-                    let r = n * t + s
-                    let (y, dy, dh, da) = (op + r * h, gy + r * h, dhp + n * h, dap + r * h)
-                    switch activation {
-                    case .tanh: for j in 0..<h { da[j] = (dy[j] + dh[j]) * (1 - y[j] * y[j]) }
-                    case .sigmoid: for j in 0..<h { da[j] = (dy[j] + dh[j]) * (y[j] * (1 - y[j])) }
-                    case .relu: for j in 0..<h { da[j] = y[j] > 0 ? dy[j] + dh[j] : 0 }
-                    case .identity: for j in 0..<h { da[j] = dy[j] + dh[j] }
+            let dx = need.x ? Tensor(uninitializedShape: [b, t, f]) : nil
+            let (wihPointer, whhPointer) = (wih.storage.pointer, whhT.storage.pointer)
+            RecurrentKernels.split(b) { batches in
+                let n0 = batches.lowerBound
+                for s in stride(from: t - 1, through: 0, by: -1) {
+                    for n in batches {
+                        let r = n * t + s
+                        let (y, dy, dh, da) = (op + r * h, gy + r * h, dhp + n * h, dap + r * h)
+                        switch activation {
+                        case .tanh: for j in 0..<h { da[j] = (dy[j] + dh[j]) * (1 - y[j] * y[j]) }
+                        case .sigmoid: for j in 0..<h { da[j] = (dy[j] + dh[j]) * (y[j] * (1 - y[j])) }
+                        case .relu: for j in 0..<h { da[j] = y[j] > 0 ? dy[j] + dh[j] : 0 }
+                        case .identity: for j in 0..<h { da[j] = dy[j] + dh[j] }
+                        }
+                    }
+                    if s > 0 || need.h0 {
+                        RecurrentKernels.gemm(transposeA: false, transposeB: false, m: batches.count, n: h, k: h,
+                                              dap + (n0 * t + s) * h, lda: t * h, whhPointer, ldb: h, beta: 0,
+                                              dhp + n0 * h, ldc: h)
                     }
                 }
-                if s > 0 || need.h0 {
-                    RecurrentKernels.gemm(transposeA: false, transposeB: false, m: b, n: h, k: h,
-                                          dap + s * h, lda: t * h, whhT.storage.pointer, ldb: h, beta: 0, dhp, ldc: h)
+                if let dx {
+                    RecurrentKernels.gemm(transposeA: false, transposeB: false, m: batches.count * t, n: f, k: h,
+                                          dap + n0 * t * h, lda: h, wihPointer, ldb: f,
+                                          dx.storage.pointer + n0 * t * f, ldc: f)
                 }
             }
-            var grads: [Tensor?] = []
-            if need.x {
-                let dx = Tensor(uninitializedShape: [b, t, f])
-                RecurrentKernels.gemm(transposeA: false, transposeB: false, m: rows, n: f, k: h,
-                                      dap, lda: h, wih.storage.pointer, ldb: f, dx.storage.pointer, ldc: f)
-                grads.append(dx)
-            } else { grads.append(nil) }
-            if need.wih {
-                let dw = Tensor(uninitializedShape: [h, f])
-                RecurrentKernels.gemm(transposeA: true, transposeB: false, m: h, n: f, k: rows,
-                                      dap, lda: h, x.storage.pointer, ldb: f, dw.storage.pointer, ldc: f)
-                grads.append(dw)
-            } else { grads.append(nil) }
-            if need.whh {
-                let previous = RecurrentKernels.previousHidden(output: op, initial: hInit.map { UnsafePointer($0.storage.pointer) },
-                                                               batch: b, steps: t, hidden: h)
-                let dw = Tensor(uninitializedShape: [h, h])
-                RecurrentKernels.gemm(transposeA: true, transposeB: false, m: h, n: h, k: rows,
-                                      dap, lda: h, previous.storage.pointer, ldb: h, dw.storage.pointer, ldc: h)
-                grads.append(dw)
-            } else { grads.append(nil) }
+            var grads: [Tensor?] = [dx]
+            let previous = need.whh
+                ? RecurrentKernels.previousHidden(output: op, initial: hInit.map { UnsafePointer($0.storage.pointer) },
+                                                  batch: b, steps: t, hidden: h) : nil
+            let dwih = need.wih ? Tensor(uninitializedShape: [h, f]) : nil
+            let dwhh = need.whh ? Tensor(uninitializedShape: [h, h]) : nil
+            RecurrentKernels.split(h) { units in
+                let (u0, m) = (units.lowerBound, units.count)
+                if let dwih {
+                    RecurrentKernels.gemm(transposeA: true, transposeB: false, m: m, n: f, k: rows, dap + u0, lda: h,
+                                          x.storage.pointer, ldb: f, dwih.storage.pointer + u0 * f, ldc: f)
+                }
+                if let dwhh, let previous {
+                    RecurrentKernels.gemm(transposeA: true, transposeB: false, m: m, n: h, k: rows, dap + u0, lda: h,
+                                          previous.storage.pointer, ldb: h, dwhh.storage.pointer + u0 * h, ldc: h)
+                }
+            }
+            grads += [dwih, dwhh]
             let biasGrad = need.bih || need.bhh ? RecurrentKernels.columnSums(dA, rows: rows, columns: h) : nil
             grads.append(need.bih ? biasGrad : nil)
             grads.append(need.bhh ? biasGrad : nil)

@@ -12,8 +12,11 @@ struct TrainText: ParsableCommand {
             `synapse generate`.
             """)
 
-    @Option(help: "Model: \(RecurrentLanguageModel.Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var model: RecurrentLanguageModel.Kind = .lstm
+    /// Model families `--model` accepts; another family adds its name here and a branch in `makeModel`.
+    static let modelNames = RecurrentLanguageModel.Kind.allCases.map(\.rawValue)
+
+    @Option(help: "Model: \(modelNames.joined(separator: ", ")).")
+    var model: String = "lstm"
 
     @Option(help: "UTF-8 text file (default: ../shared/data/tinyshakespeare/input.txt).")
     var data: String?
@@ -32,6 +35,9 @@ struct TrainText: ParsableCommand {
     @Option(help: "Directory for model.safetensors and history.csv.") var out: String = "runs/text"
 
     func validate() throws {
+        guard Self.modelNames.contains(model) else {
+            throw ValidationError("--model must be one of \(Self.modelNames.joined(separator: ", ")), got '\(model)'")
+        }
         for (name, value) in [("--embedding", embedding), ("--hidden", hidden), ("--layers", layers), ("--block", block),
                               ("--batch-size", batchSize), ("--iterations", iterations), ("--eval-batches", evalBatches)]
         where value <= 0 {
@@ -47,11 +53,8 @@ struct TrainText: ParsableCommand {
         let dataset = try TextDataset(contentsOf: url, blockLength: block)
         print("data: \(relative(url.path)): \(dataset.trainTokens.count) training and \(dataset.validationTokens.count) validation characters, vocabulary of \(dataset.tokenizer.vocabularySize)")
         var rng = RandomGenerator(seed: seed)
-        let network = RecurrentLanguageModel(.init(kind: model, vocabularySize: dataset.tokenizer.vocabularySize,
-                                                   embeddingSize: embedding, hiddenSize: hidden, layers: layers),
-                                             generator: &rng)
-        print("model: \(model.rawValue), embedding \(embedding), \(layers) × \(hidden) hidden, \(network.parameterCount) parameters; block \(block), batch \(batchSize), adam lr \(lr), clip \(clip)")
-        let optimizer = Adam(parameters: network.parameters(), learningRate: lr)
+        let (network, optimizer, summary) = makeModel(vocabularySize: dataset.tokenizer.vocabularySize, generator: &rng)
+        print("model: \(summary), \(network.parameterCount) parameters; block \(block), batch \(batchSize), clip \(clip)")
         let trainer = TextTrainer(model: network, dataset: dataset, optimizer: optimizer,
                                   options: .init(iterations: iterations, batchSize: batchSize,
                                                  gradientClip: clip > 0 ? clip : nil, evaluationInterval: evalInterval,
@@ -67,6 +70,19 @@ struct TrainText: ParsableCommand {
         print(String(format: "done: %d iterations, %.1f ms/iteration, train loss %.4f, validation loss %.4f",
                      result.iterations, result.millisecondsPerIteration, result.trainLoss, result.validationLoss))
         print("wrote \(relative(modelURL.path)), \(relative(historyURL.path)); try `synapse generate \(relative(modelURL.path)) --prompt \"ROMEO:\"`")
+    }
+}
+
+extension TrainText {
+    /// The model, its optimizer and a one-line description, by `--model` name.
+    func makeModel(vocabularySize: Int, generator: inout RandomGenerator) -> (any LanguageModel, Optimizer, String) {
+        guard let kind = RecurrentLanguageModel.Kind(rawValue: model) else {
+            preconditionFailure("train text: --model '\(model)' passed validation but has no builder")
+        }
+        let network = RecurrentLanguageModel(.init(kind: kind, vocabularySize: vocabularySize, embeddingSize: embedding,
+                                                   hiddenSize: hidden, layers: layers), generator: &generator)
+        return (network, Adam(parameters: network.parameters(), learningRate: lr),
+                "\(model), embedding \(embedding), \(layers) × \(hidden) hidden, adam lr \(lr)")
     }
 }
 

@@ -16,12 +16,12 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         let url = URL(fileURLWithPath: model)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw ValidationError("no model at \(model); train one with `synapse train mnist --out DIR`")
+            throw CLIError("no model at \(model); train one with `synapse train mnist --out DIR`")
         }
         let (network, info) = try ClassifierFile.load(from: url)
         let directory = try data ?? MNIST.defaultDirectory(variant: info.dataset)
         let test = try MNIST.load(.test, from: directory)
-        let predictions = network.predictClasses(test.images)
+        let predictions = network.predictClasses(info.architecture.inputs(test.images))
         let metrics = ClassificationMetrics(predictions: predictions, labels: test.labels, classCount: MNIST.classCount)
         print("model: \(info.architecture) trained on \(info.dataset.rawValue), \(network.parameterCount) parameters")
         print(String(format: "test accuracy: %.2f%% (%d/%d)", 100 * metrics.accuracy, metrics.correct, metrics.total))

@@ -36,7 +36,7 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let url = URL(fileURLWithPath: model)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw ValidationError("\(model): no such model file (train one with `synapse train text`)")
+            throw CLIError("\(model): no such model file (train one with `synapse train text`)")
         }
         let (network, tokenizer, _) = try LanguageModelFile.load(from: url)
         // Check the prompt before printing anything, so a bad character gives only the error line.

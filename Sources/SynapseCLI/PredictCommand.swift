@@ -20,11 +20,11 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         let url = URL(fileURLWithPath: model)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw ValidationError("no model at \(model); train one with `synapse train mnist --out DIR`")
+            throw CLIError("no model at \(model); train one with `synapse train mnist --out DIR`")
         }
         let (network, info) = try ClassifierFile.load(from: url)
         let picture = try GrayImage(contentsOfFile: image).preparedLikeMNIST()
-        let probabilities = noGrad { network(picture.tensor(batched: true).reshaped(1, 784)).softmax(axis: 1) }.scalars
+        let probabilities = noGrad { network(info.architecture.inputs(picture.tensor(batched: true).reshaped(1, 784))).softmax(axis: 1) }.scalars
         let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
         print("prediction: \(info.classNames[best]) (\(String(format: "%.1f%%", 100 * probabilities[best])))")
         for (c, p) in probabilities.enumerated() {

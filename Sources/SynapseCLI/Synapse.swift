@@ -7,5 +7,12 @@ struct SynapseCommand: ParsableCommand {
         commandName: "synapse",
         abstract: "Synapse: train and inspect neural networks.",
         version: Synapse.version,
-        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, BenchCommand.self, GenerateCommand.self])
+        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, GraphCommand.self,
+                      LessonCommand.self, BenchCommand.self, GenerateCommand.self])
+}
+
+/// A failure the user can fix, printed as one line (without the usage text ArgumentParser adds to `ValidationError`).
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

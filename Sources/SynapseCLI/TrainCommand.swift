@@ -71,7 +71,7 @@ struct TrainMNIST: ParsableCommand {
         let run = try MNISTTraining(options: options, progress: plain ? .plain : .automatic).run(on: mnist)
         print(String(format: "test accuracy: %.2f%% (%d/%d) after %.1f s of training",
                      100 * run.testMetrics.accuracy, run.testMetrics.correct, run.testMetrics.total, run.trainingSeconds))
-        let files = try run.writeReport(to: URL(fileURLWithPath: out))
+        let files = try run.writeReport(to: URL(fileURLWithPath: out), sampleDigit: mnist.test.images[row: 0])
         print("wrote " + files.map { relative($0.path) }.joined(separator: ", "))
     }
 }

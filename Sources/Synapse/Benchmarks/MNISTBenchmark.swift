@@ -5,16 +5,24 @@ public enum MNISTBenchmark {
     public enum Workload: String, CaseIterable, Sendable {
         case seedMLP = "seed-mlp"
         case mlp
+        case cnn
 
         /// Batch size, optimizer and learning rate, as in the spec.
         public var settings: (batchSize: Int, optimizer: OptimizerKind, learningRate: Float) {
             switch self {
             case .seedMLP: return (32, .sgd, 1.0)
             case .mlp: return (128, .adam, 1e-3)
+            case .cnn: return (64, .adam, 1e-3)
             }
         }
 
-        public var architecture: MNISTArchitecture { self == .seedMLP ? .seed : .mlp }
+        public var architecture: MNISTArchitecture {
+            switch self {
+            case .seedMLP: return .seed
+            case .mlp: return .mlp
+            case .cnn: return .cnn
+            }
+        }
     }
 
     public struct Result: Sendable {
@@ -31,7 +39,7 @@ public enum MNISTBenchmark {
         let model = workload.architecture.makeModel(generator: &rng)
         let (batchSize, optimizerKind, learningRate) = workload.settings
         let optimizer = optimizerKind.make(parameters: model.parameters(), learningRate: learningRate)
-        let images = data.train.images, labels = data.train.labels
+        let images = workload.architecture.inputs(data.train.images), labels = data.train.labels
         let n = labels.count
         var order = Array(0..<n)
         var shuffler = RandomGenerator(seed: seed &+ 1)
@@ -49,7 +57,7 @@ public enum MNISTBenchmark {
             }
         }
         let seconds = Stopwatch.now() - start
-        let predictions = model.predictClasses(data.test.images)
+        let predictions = model.predictClasses(workload.architecture.inputs(data.test.images))
         let accuracy = ClassificationMetrics(predictions: predictions, labels: data.test.labels, classCount: 10).accuracy
         return Result(workload: workload, epochs: epochs, trainSeconds: seconds,
                       samplesPerSecond: Double(epochs * n) / seconds, testAccuracy: accuracy)

@@ -97,6 +97,14 @@ public struct MNIST: Sendable {
         self.test = try MNIST.load(.test, from: directory)
     }
 
+    /// A dataset from samples already in memory (e.g. a subset of another one).
+    public init(variant: Variant, directory: String, train: Samples, test: Samples) {
+        self.variant = variant
+        self.directory = directory
+        self.train = train
+        self.test = test
+    }
+
     /// Loads one split from `directory`.
     public static func load(_ split: Split, from directory: String) throws -> Samples {
         let imagesPath = try locate(split.imageStem, in: directory)

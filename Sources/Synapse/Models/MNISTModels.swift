@@ -10,16 +10,22 @@ public enum MNISTArchitecture: String, CaseIterable, Sendable, CustomStringConve
     case seed
     /// 784-256-128-10 with ReLU.
     case mlp
+    /// conv 3×3 1→32, ReLU, max-pool 2, conv 3×3 32→64, ReLU, max-pool 2, 1600-128-10 (the benchmark's `cnn`).
+    case cnn
 
     public var description: String {
         switch self {
         case .seed: return "784-16-16-10 sigmoid (the notes' network)"
         case .mlp: return "784-256-128-10 ReLU"
+        case .cnn: return "conv32-pool-conv64-pool-128-10"
         }
     }
 
     /// The shape of one input example the model expects.
-    public var inputShape: [Int] { [784] }
+    public var inputShape: [Int] { self == .cnn ? [1, 28, 28] : [784] }
+
+    /// MNIST images as stored ([N, 784]) in the shape this model takes ([N, 1, 28, 28] for the CNN); no copy.
+    public func inputs(_ images: Tensor) -> Tensor { images.reshaped([-1] + inputShape) }
 
     /// A freshly initialised model (PyTorch's default initialisation, drawn from `generator`).
     public func makeModel(generator: inout RandomGenerator) -> Sequential {
@@ -31,6 +37,11 @@ public enum MNISTArchitecture: String, CaseIterable, Sendable, CustomStringConve
         case .mlp:
             return Sequential(Linear(784, 256, generator: &generator), ReLU(),
                               Linear(256, 128, generator: &generator), ReLU(),
+                              Linear(128, 10, generator: &generator))
+        case .cnn:
+            return Sequential(Conv2d(1, 32, kernelSize: 3, generator: &generator), ReLU(), MaxPool2d(kernelSize: 2),
+                              Conv2d(32, 64, kernelSize: 3, generator: &generator), ReLU(), MaxPool2d(kernelSize: 2),
+                              Flatten(), Linear(64 * 5 * 5, 128, generator: &generator), ReLU(),
                               Linear(128, 10, generator: &generator))
         }
     }

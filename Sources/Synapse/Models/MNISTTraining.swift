@@ -35,6 +35,11 @@ public struct MNISTTraining {
                 self.batchSize = batchSize ?? 32
                 self.optimizer = optimizer ?? .sgd
                 self.learningRate = learningRate ?? (optimizer == nil || optimizer == .sgd ? 1.0 : self.optimizer.defaultLearningRate)
+            case .cnn:
+                self.epochs = epochs ?? 8
+                self.batchSize = batchSize ?? 64
+                self.optimizer = optimizer ?? .adam
+                self.learningRate = learningRate ?? self.optimizer.defaultLearningRate
             case .mlp:
                 self.epochs = epochs ?? 15
                 self.batchSize = batchSize ?? 128
@@ -82,11 +87,12 @@ public struct MNISTTraining {
         callbacks.append(best)
         let trainer = Trainer(model: model, optimizer: optimizer, loss: .crossEntropy, callbacks: callbacks)
         let started = Stopwatch.now()
-        let history = try trainer.fit(TrainingData(inputs: trainPart.images, labels: trainPart.labels),
-                                      validation: holdOut > 0 ? TrainingData(inputs: validationPart.images, labels: validationPart.labels) : nil,
+        let shape = options.architecture.inputs
+        let history = try trainer.fit(TrainingData(inputs: shape(trainPart.images), labels: trainPart.labels),
+                                      validation: holdOut > 0 ? TrainingData(inputs: shape(validationPart.images), labels: validationPart.labels) : nil,
                                       epochs: options.epochs, batchSize: options.batchSize, seed: options.seed)
         let seconds = Stopwatch.now() - started
-        let predictions = model.predictClasses(data.test.images)
+        let predictions = model.predictClasses(shape(data.test.images))
         let metrics = ClassificationMetrics(predictions: predictions, labels: data.test.labels, classCount: MNIST.classCount)
         return Result(options: options, model: model, history: history, testMetrics: metrics, trainingSeconds: seconds)
     }
@@ -99,14 +105,20 @@ extension MNISTTraining.Result {
         public static let history = "history.csv"
         public static let curves = "curves.svg"
         public static let confusion = "confusion.svg"
+        /// Dense networks: the first layer's weights, one 28×28 image per hidden neuron.
         public static let weights = "weights.png"
+        /// Convolutional networks: the first layer's learned 3×3 filters.
+        public static let filters = "filters.png"
+        /// Convolutional networks: one test digit, then its feature maps after each convolution (one row each).
+        public static let featureMaps = "feature-maps.png"
     }
 
-    /// Writes the model, the history (CSV), the loss/accuracy curves (SVG), the test confusion matrix (SVG) and the
-    /// first layer's weights drawn as one 28×28 image per neuron (PNG: what each hidden neuron "looks for").
-    /// Returns the paths written.
+    /// Writes the model, the history (CSV), the loss/accuracy curves (SVG) and the test confusion matrix (SVG), and
+    /// pictures of what the first layer learned: for dense networks its weights as one 28×28 image per neuron (what
+    /// each hidden neuron "looks for"); for convolutional ones the 3×3 filters and the feature maps of one test
+    /// digit through each convolution ("edges first"). Returns the paths written.
     @discardableResult
-    public func writeReport(to directory: URL) throws -> [URL] {
+    public func writeReport(to directory: URL, sampleDigit: Tensor? = nil) throws -> [URL] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let url = { (name: String) in directory.appendingPathComponent(name) }
         try ClassifierFile.save(model, architecture: options.architecture, dataset: options.dataset,
@@ -118,24 +130,47 @@ extension MNISTTraining.Result {
         try ConfusionMatrixChart(counts: testMetrics.confusion, classNames: options.dataset.classNames,
                                  title: "MNIST \(options.architecture.rawValue): test confusion matrix")
             .write(to: url(ReportFile.confusion).path)
-        try firstLayerWeightImage().write(ImageGrid.tiles(from: firstLayerWeights(), width: 28, height: 28),
-                                          to: url(ReportFile.weights).path)
-        return [ReportFile.model, ReportFile.history, ReportFile.curves, ReportFile.confusion, ReportFile.weights].map(url)
+        var written = [ReportFile.model, ReportFile.history, ReportFile.curves, ReportFile.confusion]
+        if let dense = model.layers.first as? Linear {
+            let weights = dense.weight.detached()
+            let hidden = weights.shape[0]
+            try ImageGrid(colormap: .diverging, normalization: .perImage, columns: hidden <= 16 ? 4 : 16,
+                          scale: hidden <= 16 ? 4 : 2, padding: 2)
+                .write(ImageGrid.tiles(from: weights, width: 28, height: 28), to: url(ReportFile.weights).path)
+            written.append(ReportFile.weights)
+        }
+        if let conv = model.layers.first as? Conv2d {
+            let (kh, kw) = (conv.weight.shape[2], conv.weight.shape[3])
+            try ImageGrid(colormap: .diverging, normalization: .perImage, columns: 8, scale: 12, padding: 3)
+                .write(ImageGrid.tiles(from: conv.weight.detached(), width: kw, height: kh), to: url(ReportFile.filters).path)
+            if let sampleDigit {
+                try writeFeatureMaps(of: sampleDigit, to: url(ReportFile.featureMaps))
+                written.append(ReportFile.featureMaps)
+            }
+            written.append(ReportFile.filters)
+        }
+        return written.map(url)
     }
 
-    /// The first Linear layer's weight [hidden, 784]: row i is what neuron i responds to.
-    func firstLayerWeights() -> Tensor {
-        guard let first = model.layers.first as? Linear else { preconditionFeatureMissing() }
-        return first.weight.detached()
-    }
-
-    func firstLayerWeightImage() -> ImageGrid {
-        let hidden = firstLayerWeights().shape[0]
-        return ImageGrid(colormap: .diverging, normalization: .perImage, columns: hidden <= 16 ? 4 : 16,
-                         scale: hidden <= 16 ? 4 : 2, padding: 2)
-    }
-
-    private func preconditionFeatureMissing() -> Never {
-        preconditionFailure("MNISTTraining: the first layer of \(options.architecture) is not Linear")
+    /// The digit, then the activations after each convolution's ReLU, each layer's maps in one grid, stacked.
+    private func writeFeatureMaps(of digit: Tensor, to url: URL) throws {
+        model.eval()
+        var grids: [Bitmap] = []
+        noGrad {
+            var x = options.architecture.inputs(digit.reshaped(1, 784))
+            grids.append(ImageGrid(normalization: .perImage, columns: 1, scale: 4, padding: 2)
+                .render(ImageGrid.tiles(from: x, width: 28, height: 28)))
+            var previous: Module?
+            for layer in model.layers {
+                x = layer(x)
+                if previous is Conv2d, layer is ReLU, x.rank == 4 {
+                    let (h, w) = (x.shape[2], x.shape[3])
+                    grids.append(ImageGrid(normalization: .perImage, columns: 16, scale: h < 16 ? 6 : 3, padding: 2)
+                        .render(ImageGrid.tiles(from: x, width: w, height: h)))
+                }
+                previous = layer
+            }
+        }
+        try PNG.write(Bitmap.stacked(grids, gap: 8), to: url.path)
     }
 }

@@ -48,16 +48,31 @@ public final class LayerNorm: Module {
 /// let model = Sequential(Linear(20, 64), BatchNorm1d(64), ReLU(), Linear(64, 2))
 /// model.eval()           // use running statistics
 /// ```
-public final class BatchNorm1d: Module {
+public final class BatchNorm1d: BatchNorm {
+    public init(_ features: Int, eps: Float = 1e-5, momentum: Float? = 0.1, affine: Bool = true,
+                trackRunningStatistics: Bool = true) {
+        super.init(name: "BatchNorm1d", inputRanks: [2, 3], features: features, eps: eps, momentum: momentum,
+                   affine: affine, trackRunningStatistics: trackRunningStatistics)
+    }
+}
+
+/// What `BatchNorm1d` and `BatchNorm2d` share: the per-channel state with PyTorch's names, and the forward pass on the
+/// fused op `Tensor.batchNorm` (one pass for the statistics, one for the output, a closed-form backward).
+///
+/// With `momentum: nil` the running estimates are the cumulative average of all batches so far, as in PyTorch.
+open class BatchNorm: Module {
     public let features: Int
     public let eps: Float
-    public let momentum: Float
+    /// Weight of the current batch in the running statistics; `nil` for a cumulative average.
+    public let momentum: Float?
     public var weight: Tensor?
     public var bias: Tensor?
     public private(set) var runningMean: Tensor?
     public private(set) var runningVar: Tensor?
     /// Counted as a Float tensor of shape [] (PyTorch stores an int64 scalar under the same key).
     public private(set) var numBatchesTracked: Tensor?
+    private let name: String
+    private let inputRanks: Set<Int>
 
     public override class var stateKeyOverrides: [String: String] {
         ["runningMean": "running_mean", "runningVar": "running_var", "numBatchesTracked": "num_batches_tracked"]
@@ -65,9 +80,12 @@ public final class BatchNorm1d: Module {
 
     public override class var integerStateKeys: Set<String> { ["num_batches_tracked"] }
 
-    public init(_ features: Int, eps: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true,
-                trackRunningStatistics: Bool = true) {
-        precondition(features > 0, "BatchNorm1d: feature count must be positive, got \(features)")
+    init(name: String, inputRanks: Set<Int>, features: Int, eps: Float, momentum: Float?, affine: Bool,
+         trackRunningStatistics: Bool) {
+        precondition(features > 0, "\(name): channel count must be positive, got \(features)")
+        if let momentum { precondition(momentum >= 0 && momentum <= 1, "\(name): momentum \(momentum) not in [0, 1]") }
+        self.name = name
+        self.inputRanks = inputRanks
         self.features = features
         self.eps = eps
         self.momentum = momentum
@@ -88,42 +106,19 @@ public final class BatchNorm1d: Module {
     }
 
     public override func callAsFunction(_ input: Tensor) -> Tensor {
-        precondition((input.rank == 2 || input.rank == 3) && input.shape[1] == features,
-                     "BatchNorm1d: expected [N, \(features)] or [N, \(features), L], got \(input.shape)")
-        // Broadcast shape of per-channel values against the input, and the axes statistics are taken over.
-        let channelShape = input.rank == 2 ? [features] : [features, 1]
-        let axes = input.rank == 2 ? [0] : [0, 2]
-        let mean: Tensor, variance: Tensor
-        if isTraining || runningMean == nil {
-            let n = input.count / features
-            precondition(!isTraining || n > 1, "BatchNorm1d: training needs more than one value per channel, got \(input.shape)")
-            mean = input.mean(axes: axes, keepDims: true)
-            let centered = input - mean
-            variance = (centered * centered).mean(axes: axes, keepDims: true)
-            if isTraining, let runningMean, let runningVar, let numBatchesTracked {
-                let batchMean = mean.detached().scalars, batchVar = variance.detached().scalars
-                let unbiased = Float(n) / Float(n - 1)
-                let m = momentum
-                runningMean.withSharedMutableStorage { rm in
-                    for c in 0..<features { rm[c] = (1 - m) * rm[c] + m * batchMean[c] }
-                }
-                runningVar.withSharedMutableStorage { rv in
-                    for c in 0..<features { rv[c] = (1 - m) * rv[c] + m * batchVar[c] * unbiased }
-                }
-                numBatchesTracked.withSharedMutableStorage { $0[0] += 1 }
+        precondition(inputRanks.contains(input.rank) && input.shape[1] == features,
+                     "\(name): expected \(inputRanks.sorted().map { "\($0)-D" }.joined(separator: " or ")) input with \(features) channels [N, \(features), …], got \(input.shape)")
+        // Without running statistics PyTorch normalises with the batch's statistics in both modes.
+        let useBatchStatistics = isTraining || runningMean == nil
+        var factor = momentum ?? 0
+        if isTraining, let numBatchesTracked {
+            let count = numBatchesTracked.withSharedMutableStorage { counter -> Float in
+                counter[0] += 1
+                return counter[0]
             }
-            var y = centered / (variance + eps).sqrt()
-            if let weight { y = y * weight.reshaped(channelShape) }
-            if let bias { y = y + bias.reshaped(channelShape) }
-            return y
+            if momentum == nil { factor = 1 / count }
         }
-        mean = runningMean!.reshaped(channelShape)
-        variance = runningVar!.reshaped(channelShape)
-        // Evaluation: a per-channel affine map, folded into one scale and one shift.
-        var scale = 1 / (variance + eps).sqrt()
-        if let weight { scale = scale * weight.reshaped(channelShape) }
-        var y = (input - mean) * scale
-        if let bias { y = y + bias.reshaped(channelShape) }
-        return y
+        return input.batchNorm(runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
+                               training: useBatchStatistics, momentum: factor, epsilon: eps)
     }
 }

@@ -44,7 +44,7 @@ public final class Trainer {
         self.gradientClipNorm = gradientClipNorm
     }
 
-    /// The number of batches an epoch of `examples` examples has.
+    /// The number of batches an epoch of `examples` examples has (as `DataLoader.batchCount` without `dropLast`).
     public func batchCount(examples: Int, batchSize: Int) -> Int { (examples + batchSize - 1) / batchSize }
 
     /// Trains for `epochs` epochs (fewer if a callback stops it) and returns the per-epoch history.
@@ -67,15 +67,15 @@ public final class Trainer {
 
         let n = data.count
         let batchSize = Swift.min(batchSize, n)
+        let loader = DataLoader(inputs: data.inputs, labels: data.labels, targets: data.targets, batchSize: batchSize,
+                                shuffle: shuffle, seed: seed)
         let context = TrainingContext(model: model, optimizer: optimizer, epochs: epochs,
-                                      batchesPerEpoch: batchCount(examples: n, batchSize: batchSize), exampleCount: n)
+                                      batchesPerEpoch: loader.batchCount, exampleCount: n)
         let hasLabels = data.labels != nil
         for callback in callbacks {
             try callback.trainingWillBegin(context, hasValidation: validation != nil, hasLabels: hasLabels)
         }
         let parameters = optimizer.parameters
-        let assembler = BatchAssembler(data: data, batchSize: batchSize)
-        var order = Array(0..<n)
 
         for epoch in stride(from: 1, through: epochs, by: 1) {
             let started = Stopwatch.now()
@@ -83,36 +83,34 @@ public final class Trainer {
             context.examplesSeen = 0
             model.train()
             for callback in callbacks { callback.epochWillBegin(context) }
-            if shuffle { Self.shuffle(&order, seed: seed, epoch: epoch) }
 
             var lossSum = 0.0
             var correct = 0
-            try order.withUnsafeBufferPointer { order in
-                for b in 0..<context.batchesPerEpoch {
-                    context.batch = b + 1
-                    for callback in callbacks { callback.batchWillBegin(context) }
-                    let batch = assembler.batch(order, b * batchSize..<Swift.min(n, (b + 1) * batchSize))
-                    optimizer.zeroGrad()
-                    let output = model(batch.inputs)
-                    let lossTensor = loss.compute(output, batch)
-                    let value = lossTensor.item
-                    guard value.isFinite else {
-                        throw TrainingError.nonFiniteLoss(epoch: epoch, batch: b + 1, step: context.globalStep, loss: value)
-                    }
-                    lossTensor.backward()
-                    if let gradientClipNorm {
-                        let norm = GradientClipping.clipByGlobalNorm(parameters, maxNorm: gradientClipNorm)
-                        guard norm.isFinite else {
-                            throw TrainingError.nonFiniteGradient(epoch: epoch, batch: b + 1, step: context.globalStep, norm: norm)
-                        }
-                    }
-                    optimizer.step()
-                    lossSum += Double(value) * Double(batch.count)
-                    if hasLabels { correct += Self.correctPredictions(output, batch.labels) }
-                    context.globalStep += 1
-                    context.examplesSeen += batch.count
-                    for callback in callbacks { callback.batchDidEnd(context, loss: value) }
+            // The order depends only on (seed, epoch); the loader assembles the next batch in the background, into the
+            // buffers of the previous one once this loop has dropped that batch and the graph built from it.
+            for (b, batch) in loader.batches(epoch: epoch).enumerated() {
+                context.batch = b + 1
+                for callback in callbacks { callback.batchWillBegin(context) }
+                optimizer.zeroGrad()
+                let output = model(batch.inputs)
+                let lossTensor = loss.compute(output, batch)
+                let value = lossTensor.item
+                guard value.isFinite else {
+                    throw TrainingError.nonFiniteLoss(epoch: epoch, batch: b + 1, step: context.globalStep, loss: value)
                 }
+                lossTensor.backward()
+                if let gradientClipNorm {
+                    let norm = GradientClipping.clipByGlobalNorm(parameters, maxNorm: gradientClipNorm)
+                    guard norm.isFinite else {
+                        throw TrainingError.nonFiniteGradient(epoch: epoch, batch: b + 1, step: context.globalStep, norm: norm)
+                    }
+                }
+                optimizer.step()
+                lossSum += Double(value) * Double(batch.count)
+                if hasLabels { correct += Self.correctPredictions(output, batch.labels) }
+                context.globalStep += 1
+                context.examplesSeen += batch.count
+                for callback in callbacks { callback.batchDidEnd(context, loss: value) }
             }
 
             var record = EpochRecord(epoch: epoch, trainLoss: Float(lossSum / Double(n)),
@@ -146,18 +144,15 @@ public final class Trainer {
         let n = data.count
         guard n > 0 else { return (.nan, nil) }
         model.eval()
-        let assembler = BatchAssembler(data: data, batchSize: Swift.min(batchSize, n))
-        let order = Array(0..<n)
+        let loader = DataLoader(inputs: data.inputs, labels: data.labels, targets: data.targets,
+                                batchSize: Swift.min(batchSize, n))
         var lossSum = 0.0
         var correct = 0
         noGrad {
-            order.withUnsafeBufferPointer { order in
-                for start in stride(from: 0, to: n, by: batchSize) {
-                    let batch = assembler.batch(order, start..<Swift.min(n, start + batchSize))
-                    let output = model(batch.inputs)
-                    lossSum += Double(loss.compute(output, batch).item) * Double(batch.count)
-                    if data.labels != nil { correct += Self.correctPredictions(output, batch.labels) }
-                }
+            for batch in loader.batches(epoch: 0) {
+                let output = model(batch.inputs)
+                lossSum += Double(loss.compute(output, batch).item) * Double(batch.count)
+                if data.labels != nil { correct += Self.correctPredictions(output, batch.labels) }
             }
         }
         return (Float(lossSum / Double(n)), data.labels == nil ? nil : Float(correct) / Float(n))
@@ -172,20 +167,6 @@ public final class Trainer {
         case .targets where data.targets == nil:
             throw TrainingError.missingData("the \(loss.name) loss needs targets, but the \(role) data has none")
         default: break
-        }
-    }
-
-    /// Fisher–Yates from the identity, seeded by (seed, epoch): each epoch's order depends only on those two.
-    static func shuffle(_ order: inout [Int], seed: UInt64, epoch: Int) {
-        var rng = RandomGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
-        order.withUnsafeMutableBufferPointer { o in
-            for i in o.indices { o[i] = i }
-            var i = o.count - 1
-            while i > 0 {
-                let j = rng.nextInt(below: i + 1)
-                o.swapAt(i, j)
-                i -= 1
-            }
         }
     }
 

@@ -133,3 +133,24 @@ public struct ImageGrid: Sendable {
         }
     }
 }
+
+extension Bitmap {
+    /// Bitmaps one under another, left-aligned on white, with `gap` pixels between them (as RGB).
+    public static func stacked(_ parts: [Bitmap], gap: Int = 8) -> Bitmap {
+        let width = parts.map(\.width).max() ?? 0
+        let height = parts.map(\.height).reduce(0, +) + gap * max(parts.count - 1, 0)
+        var out = Bitmap(width: width, height: height, channels: 3, fill: 255)
+        var top = 0
+        for part in parts {
+            for y in 0..<part.height {
+                for x in 0..<part.width {
+                    let source = (y * part.width + x) * part.channels
+                    let target = ((top + y) * width + x) * 3
+                    for c in 0..<3 { out.bytes[target + c] = part.bytes[source + (part.channels >= 3 ? c : 0)] }
+                }
+            }
+            top += part.height + gap
+        }
+        return out
+    }
+}

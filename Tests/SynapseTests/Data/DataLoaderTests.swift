@@ -75,20 +75,88 @@ import Testing
         let loader = DataLoader(inputs: inputs, batchSize: 10, shuffle: true, seed: 5, makeGenerator: { Counter(x: $0) })
         var expected = Array(0..<n)
         var generator = Counter(x: 5)
-        ShuffleGenerator.shuffle(&expected, using: &generator)
+        DataLoader.shuffle(&expected, using: &generator)
         #expect(loader.order(epoch: 0) == expected)
     }
 
-    @Test func shuffleGeneratorIsReproducible() {
-        var g = ShuffleGenerator(seed: 0)
-        // SplitMix64 reference outputs for seed 0.
-        #expect(g.next() == 0xE220_A839_7B1D_CDAF)
-        #expect(g.next() == 0x6E78_9E6A_A1B9_65F4)
+    @Test func shufflesWithTheLibraryGeneratorByDefault() {
+        let loader = DataLoader(inputs: inputs, batchSize: 10, shuffle: true, seed: 5)
+        var expected = Array(0..<n)
+        var generator = RandomGenerator(seed: 5)  // epoch 0 adds nothing to the seed
+        DataLoader.shuffle(&expected, using: &generator)
+        #expect(loader.order(epoch: 0) == expected)
+        // Pinned, so a change to the generator or the shuffle (which would change every seeded run) is noticed.
+        #expect(DataLoader(inputs: inputs, batchSize: 10, shuffle: true, seed: 0).order(epoch: 0) == [7, 8, 3, 1, 5, 4, 2, 0, 9, 6])
+    }
+
+    /// Keeps a storage's memory allocated (an unowned reference does not count as an owner for copy-on-write), so a
+    /// storage identifier cannot be handed to a new allocation and fake a reuse.
+    struct AddressPin { unowned let storage: TensorStorage }
+
+    /// A batch is written into the buffers of an earlier batch only once nothing references them any more.
+    @Test(arguments: [false, true]) func buffersAreReusedButNeverOverwrittenWhileHeld(prefetch: Bool) {
+        let loader = DataLoader(inputs: inputs, labels: labels, targets: targets, batchSize: 2, prefetch: prefetch)
+        var batches = loader.batches(epoch: 0)
+        var firstInputs: ObjectIdentifier?, firstTargets: ObjectIdentifier?
+        var pins: [AddressPin] = []
+        do {
+            let first = batches.next()!
+            #expect(first.labels == [0, 1])
+            pins += [AddressPin(storage: first.inputs.storage), AddressPin(storage: first.targets!.storage)]
+            (firstInputs, firstTargets) = (first.inputs.storageIdentifier, first.targets!.storageIdentifier)
+        }
+        let second = batches.next()!
+        let third = batches.next()!
+        let fourth = batches.next()!
+        // Without prefetch the second batch is assembled after the first is dropped; with prefetch the third is (the
+        // second was already being assembled while the first was in use).
+        let reuser = prefetch ? third : second
+        #expect(reuser.inputs.storageIdentifier == firstInputs && reuser.targets!.storageIdentifier == firstTargets)
+        #expect(fourth.inputs.storageIdentifier != second.inputs.storageIdentifier)
+        #expect(fourth.inputs.storageIdentifier != third.inputs.storageIdentifier)
+        for (batch, first) in [(second, 2), (third, 4), (fourth, 6)] {
+            #expect(batch.labels == [first, first + 1])
+            #expect(batch.inputs.scalars == [Float](repeating: Float(first), count: 6) + [Float](repeating: Float(first + 1), count: 6))
+            #expect(batch.targets!.scalars == [Float(100 + first), Float(101 + first)])
+        }
+        withExtendedLifetime(pins) {}
+    }
+
+    /// In a training loop (a graph built on each batch and dropped at the end of the iteration) two sets of buffers
+    /// alternate, plus one for the short last batch.
+    @Test(arguments: [false, true]) func trainingLoopRecyclesBatchStorage(prefetch: Bool) {
+        var weight = Tensor(shape: [6, 1], scalars: [Float](repeating: 1, count: 6))
+        weight.requiresGrad = true
+        let loader = DataLoader(inputs: inputs, labels: labels, batchSize: 3, shuffle: true, seed: 2, prefetch: prefetch)
+        var storages = Set<ObjectIdentifier>()
+        var pins: [AddressPin] = []
+        for _ in 0..<2 {
+            for batch in loader {
+                let loss = batch.inputs.reshaped([batch.count, 6]).matmul(weight).sum()
+                loss.backward()
+                #expect(loss.item == Float(6 * batch.indices.reduce(0, +)))
+                storages.insert(batch.inputs.storageIdentifier)
+                pins.append(AddressPin(storage: batch.inputs.storage))
+            }
+        }
+        #expect(storages.count <= 2 * (prefetch ? 3 : 2))
+        withExtendedLifetime(pins) {}
     }
 
     @Test func iteratingEarlyStopIsSafe() {
         let loader = DataLoader(inputs: inputs, labels: labels, batchSize: 2, shuffle: true, seed: 9)
         for batch in loader { #expect(batch.count == 2); break }
         #expect(Array(loader).count == 5)
+    }
+
+    /// Copies share the slot of the batch being prefetched; the second copy must not wait forever for it.
+    @Test(.timeLimit(.minutes(1))) func copiesOfAnIteratorEachSeeTheRestOfTheEpoch() {
+        let loader = DataLoader(inputs: inputs, labels: labels, batchSize: 3, shuffle: true, seed: 4)
+        var iterator = loader.batches(epoch: 0)
+        _ = iterator.next()
+        let copy = iterator
+        let rest = Array(loader.order(epoch: 0)[3...])
+        #expect(Array(iterator).flatMap(\.labels) == rest)
+        #expect(Array(copy).flatMap(\.labels) == rest)
     }
 }

@@ -85,9 +85,20 @@ import Testing
         #expect(a.records.map(\.trainLoss) == b.records.map(\.trainLoss))
         #expect(wa == wb)
         #expect(wa != wc)
-        var order = Array(0..<10)
-        Trainer.shuffle(&order, seed: 1, epoch: 1)
-        #expect(order.sorted() == Array(0..<10) && order != Array(0..<10))
+        // The trainer batches in its DataLoader's order for (seed, epoch).
+        final class Seen: @unchecked Sendable { var indices: [Int] = [] }  // used from this test's thread only
+        let seen = Seen()
+        let model = Self.mlp()
+        let recording = TrainingLoss(name: "recording", needs: .labels) { output, batch in
+            seen.indices += batch.indices
+            return crossEntropyLoss(logits: output, targets: batch.labels)
+        }
+        let data = Self.blobs(10, seed: 5)
+        try Trainer(model: model, optimizer: SGD(parameters: model.parameters(), learningRate: 0.1), loss: recording)
+            .fit(data, epochs: 2, batchSize: 3, seed: 1)
+        let loader = DataLoader(inputs: data.inputs, batchSize: 3, shuffle: true, seed: 1)
+        #expect(seen.indices == loader.order(epoch: 1) + loader.order(epoch: 2))
+        #expect(loader.order(epoch: 1).sorted() == Array(0..<10) && loader.order(epoch: 1) != Array(0..<10))
     }
 
     @Test func nonFiniteLossStopsWithEpochAndBatch() throws {
@@ -218,26 +229,6 @@ import Testing
         #expect(history.series.map(\.name) == ["train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr"])
 
         #expect(throws: TrainingError.self) { try history.writeCSV(to: URL(fileURLWithPath: "/nonexistent-dir/h.csv")) }
-    }
-
-    /// Batches reuse one buffer when the previous batch is gone, and never overwrite a batch someone still holds.
-    @Test func batchBuffersAreReusedButNeverOverwrittenWhileHeld() {
-        let data = TrainingData(inputs: Tensor(shape: [6, 2], scalars: (0..<12).map(Float.init)), labels: [0, 1, 2, 3, 4, 5])
-        let assembler = BatchAssembler(data: data, batchSize: 2)
-        let order = [5, 0, 3, 1, 2, 4]
-        order.withUnsafeBufferPointer { order in
-            var firstStorage: ObjectIdentifier?
-            do {
-                let first = assembler.batch(order, 0..<2)
-                #expect(first.inputs.scalars == [10, 11, 0, 1] && first.labels == [5, 0])
-                firstStorage = first.inputs.storageIdentifier
-            }
-            let second = assembler.batch(order, 2..<4)
-            #expect(second.inputs.storageIdentifier == firstStorage)
-            let third = assembler.batch(order, 4..<6)
-            #expect(second.inputs.scalars == [6, 7, 2, 3] && second.labels == [3, 1])
-            #expect(third.inputs.scalars == [4, 5, 8, 9] && third.labels == [2, 4])
-        }
     }
 
     @Test func progressBarCallbackWritesOneLinePerEpochInPlainMode() throws {

@@ -52,7 +52,7 @@ import Testing
 
     @Test func realisticTrainingCurves() throws {
         // Per-step training loss (noisy, sampled every 25 steps of 1875) and per-epoch validation values.
-        var rng = ShuffleGenerator(seed: 11)
+        var rng = RandomGenerator(seed: 11)
         let epochs = 10, steps = 1875
         var stepX: [Double] = [], stepLoss: [Double] = []
         for s in stride(from: 0, to: epochs * steps, by: 25) {

@@ -8,7 +8,8 @@ struct SynapseCommand: ParsableCommand {
         abstract: "Synapse: train and inspect neural networks.",
         version: Synapse.version,
         subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, GraphCommand.self,
-                      QuantizeCommand.self, AnomalyCommand.self, LessonCommand.self, BenchCommand.self])
+                      GenerateCommand.self, QuantizeCommand.self, AnomalyCommand.self, LessonCommand.self,
+                      BenchCommand.self])
 }
 
 /// A failure the user can fix, printed as one line (without the usage text ArgumentParser adds to `ValidationError`).

@@ -33,11 +33,11 @@ public final class BERTSelfAttention: Module {
     public let query: Linear, key: Linear, value: Linear, proj: Linear
     public let heads: Int
 
-    init(hidden: Int, heads: Int, generator: inout RandomGenerator) {
-        query = Linear(hidden, hidden, generator: &generator)
-        key = Linear(hidden, hidden, generator: &generator)
-        value = Linear(hidden, hidden, generator: &generator)
-        proj = Linear(hidden, hidden, generator: &generator)
+    init(hidden: Int, heads: Int, generator: inout RandomGenerator?) {
+        query = BERTModel.linear(hidden, hidden, &generator)
+        key = BERTModel.linear(hidden, hidden, &generator)
+        value = BERTModel.linear(hidden, hidden, &generator)
+        proj = BERTModel.linear(hidden, hidden, &generator)
         self.heads = heads
         super.init()
     }
@@ -60,12 +60,12 @@ public final class BERTLayer: Module {
     public let mlp: FeedForward
     public let ln2: LayerNorm
 
-    init(_ c: BERTConfiguration, generator: inout RandomGenerator) {
+    init(_ c: BERTConfiguration, generator: inout RandomGenerator?) {
         attention = BERTSelfAttention(hidden: c.hiddenSize, heads: c.heads, generator: &generator)
         ln1 = LayerNorm(c.hiddenSize, eps: c.layerNormEps)
-        mlp = FeedForward(embedding: c.hiddenSize, hidden: c.intermediateSize,
-                          approximation: c.hiddenActivation == "gelu_new" || c.hiddenActivation == "gelu_pytorch_tanh" ? .tanh : .none,
-                          generator: &generator)
+        mlp = FeedForward(fc: BERTModel.linear(c.hiddenSize, c.intermediateSize, &generator),
+                          out: BERTModel.linear(c.intermediateSize, c.hiddenSize, &generator),
+                          approximation: c.hiddenActivation == "gelu_new" || c.hiddenActivation == "gelu_pytorch_tanh" ? .tanh : .none)
         ln2 = LayerNorm(c.hiddenSize, eps: c.layerNormEps)
         super.init()
     }
@@ -97,17 +97,26 @@ public final class BERTModel: Module {
     public let ln: LayerNorm
     public let layers: [BERTLayer]
 
-    public init(_ c: BERTConfiguration, seed: UInt64 = 0) {
+    public init(_ c: BERTConfiguration, seed: UInt64? = 0) {
         precondition(c.hiddenSize > 0 && c.heads > 0 && c.hiddenSize % c.heads == 0,
                      "BERTModel: hidden size \(c.hiddenSize) does not split into \(c.heads) heads")
-        var generator = RandomGenerator(seed: seed)
+        var generator = seed.map { RandomGenerator(seed: $0) }
         configuration = c
-        tok = Embedding(c.vocabularySize, c.hiddenSize, standardDeviation: 0.02, generator: &generator)
-        pos = Embedding(c.maximumPositions, c.hiddenSize, standardDeviation: 0.02, generator: &generator)
-        type = Embedding(c.typeVocabularySize, c.hiddenSize, standardDeviation: 0.02, generator: &generator)
+        tok = Embedding(weight: Self.matrix([c.vocabularySize, c.hiddenSize], &generator))
+        pos = Embedding(weight: Self.matrix([c.maximumPositions, c.hiddenSize], &generator))
+        type = Embedding(weight: Self.matrix([c.typeVocabularySize, c.hiddenSize], &generator))
         ln = LayerNorm(c.hiddenSize, eps: c.layerNormEps)
         layers = (0..<c.layers).map { _ in BERTLayer(c, generator: &generator) }
         super.init()
+    }
+
+    static func matrix(_ shape: [Int], _ generator: inout RandomGenerator?) -> Tensor {
+        guard generator != nil else { return Tensor.zeros(shape) }
+        return Tensor.normal(shape, std: 0.02, generator: &generator!)
+    }
+
+    static func linear(_ input: Int, _ output: Int, _ generator: inout RandomGenerator?) -> Linear {
+        Linear(weight: matrix([output, input], &generator), bias: Tensor.zeros([output]))
     }
 
     public override func members() -> ModuleMembers {

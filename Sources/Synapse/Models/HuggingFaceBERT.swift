@@ -97,7 +97,7 @@ public enum HuggingFaceBERT {
         do { weights = try SafeTensorsFile(contentsOf: weightsURL) } catch {
             throw .unreadable(file: weightsURL.path, reason: "\(error)")
         }
-        let model = BERTModel(configuration)
+        let model = BERTModel(configuration, seed: nil)
         let expectedShapes = Dictionary(uniqueKeysWithValues: model.orderedStateDict().map { ($0.key, $0.tensor.shape) })
         let prefix = prefixes.first { weights.tensors["\($0)embeddings.word_embeddings.weight"] != nil } ?? ""
         var state: [String: Tensor] = [:]

@@ -26,6 +26,13 @@ public final class Embedding: Module {
         self.init(count, dimension, standardDeviation: standardDeviation, generator: &generator)
     }
 
+    /// A table with the given weight [count, dimension] (made trainable).
+    public init(weight: Tensor) {
+        precondition(weight.rank == 2, "Embedding: weight must be [count, dimension], got \(weight.shape)")
+        self.weight = weight.detached().requiringGrad()
+        super.init()
+    }
+
     public override func members() -> ModuleMembers { ModuleMembers(tensors: [("weight", weight)]) }
 
     /// The vectors of `ids`, shaped `shape + [dimension]` (`shape` defaults to `[ids.count]`).

@@ -16,6 +16,14 @@ public final class FeedForward: Module {
         super.init()
     }
 
+    /// A block from existing layers (e.g. loaded from a checkpoint).
+    public init(fc: Linear, out: Linear, approximation: Tensor.GELUApproximation = .none) {
+        precondition(fc.outputFeatures == out.inputFeatures && fc.inputFeatures == out.outputFeatures,
+                     "FeedForward: layers \(fc.weight.shape) and \(out.weight.shape) do not chain back to the input width")
+        (self.fc, self.out, self.approximation) = (fc, out, approximation)
+        super.init()
+    }
+
     public override func members() -> ModuleMembers { ModuleMembers(children: [("fc", fc), ("out", out)]) }
 
     public override func callAsFunction(_ input: Tensor) -> Tensor {

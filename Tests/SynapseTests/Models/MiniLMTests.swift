@@ -46,8 +46,14 @@ struct MiniLMTests {
           .enabled(if: MiniLMFolder.available, MiniLMFolder.skipMessage))
     func embeddings() throws {
         let embedder = try SentenceEmbedder(folder: MiniLMFolder.url)
-        let cases = try MiniLMFolder.cases()
-        let vectors = embedder.embed(cases.map(\.text), batchSize: 32)
+        var cases = try MiniLMFolder.cases()
+        #if DEBUG
+        // Unoptimised builds run the SIMD GELU ~100× slower: the two 256-token texts alone would take half a minute.
+        // Their token ids are checked above; `swift test -c release` checks their embeddings too.
+        cases = cases.filter { $0.ids.count <= 64 }
+        #endif
+        #expect(cases.count >= 50)
+        let vectors = embedder.embed(cases.map(\.text), batchSize: 8)
         for (c, v) in zip(cases, vectors) {
             let cosine = SentenceEmbedder.cosineSimilarity(v, c.embedding)
             #expect(cosine >= 0.9999, "cosine \(cosine) for \(c.text.prefix(60))")

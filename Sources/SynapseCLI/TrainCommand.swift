@@ -6,7 +6,7 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train a network.",
-        subcommands: [TrainMNIST.self])
+        subcommands: [TrainMNIST.self, TrainText.self])
 }
 
 struct TrainMNIST: ParsableCommand {

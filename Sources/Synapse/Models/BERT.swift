@@ -133,7 +133,7 @@ public final class BERTModel: Module {
         let length = ids.count / batch
         precondition(length <= configuration.maximumPositions,
                      "BERTModel: sequences of \(length) tokens exceed the \(configuration.maximumPositions) positions")
-        var x = tok(ids: ids, shape: [batch, length]) + pos.weight.slice(axis: 0, 0..<length) + type.weight[row: 0]
+        var x = tok(tokens: ids, shape: [batch, length]) + pos.weight.slice(axis: 0, 0..<length) + type.weight[row: 0]
         x = ln(x)
         let masked = lengths.allSatisfy { $0 == length } ? nil : lengths
         for layer in layers { x = layer(x, keyLengths: masked) }

@@ -39,8 +39,8 @@ public final class GPT: Module {
         precondition(c.vocabularySize > 0 && c.blockSize > 0 && c.layers > 0,
                      "GPT: vocabulary, block size and layers must be positive, got \(c)")
         self.configuration = c
-        tok = Embedding(c.vocabularySize, c.embedding, standardDeviation: 0.02, generator: &generator)
-        pos = Embedding(c.blockSize, c.embedding, standardDeviation: 0.02, generator: &generator)
+        tok = Embedding(weight: Tensor.normal([c.vocabularySize, c.embedding], std: 0.02, generator: &generator))
+        pos = Embedding(weight: Tensor.normal([c.blockSize, c.embedding], std: 0.02, generator: &generator))
         blocks = (0..<c.layers).map { _ in
             TransformerBlock(embedding: c.embedding, heads: c.heads, bias: c.bias, causal: true, generator: &generator)
         }
@@ -72,7 +72,7 @@ public final class GPT: Module {
         precondition(batch > 0 && tokens.count % batch == 0, "GPT: \(tokens.count) tokens do not split into \(batch) sequences")
         let length = tokens.count / batch
         precondition(length <= configuration.blockSize, "GPT: sequences of \(length) tokens exceed the block size \(configuration.blockSize)")
-        var x = tok(ids: tokens, shape: [batch, length]) + pos.weight.slice(axis: 0, 0..<length)
+        var x = tok(tokens: tokens, shape: [batch, length]) + pos.weight.slice(axis: 0, 0..<length)
         for block in blocks { x = block(x) }
         return headLogits(ln(x).reshaped([batch * length, configuration.embedding]))
     }
@@ -153,7 +153,7 @@ public final class GPT: Module {
     /// Runs `newTokens` after the tokens in `cache` and returns the logits of the last one.
     func forwardCached(_ newTokens: [Int], cache: KeyValueCache) -> [Float] {
         let start = cache.length, t = newTokens.count
-        var x = tok(ids: newTokens, shape: [1, t]) + pos.weight.slice(axis: 0, start..<(start + t))
+        var x = tok(tokens: newTokens, shape: [1, t]) + pos.weight.slice(axis: 0, start..<(start + t))
         for (block, layer) in zip(blocks, cache.layers) { x = block(x, cache: layer) }
         let last = ln(x.slice(axis: 1, (t - 1)..<t).reshaped([1, configuration.embedding]))
         return headLogits(last).scalars

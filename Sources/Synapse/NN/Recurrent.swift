@@ -1,0 +1,218 @@
+/// The state a recurrent layer carries between time steps, for every layer: `hidden` is [layers, batch, hidden]
+/// (PyTorch's h_n layout, also with batch-first input), `cell` the LSTM's c_n (nil for RNN and GRU).
+///
+/// For truncated backpropagation through time, feed the previous batch's final state, detached:
+///
+/// ```swift
+/// var state: RecurrentState? = nil
+/// for batch in batches {
+///     let (output, final) = lstm(batch, state: state)
+///     ...                                   // loss, backward, step
+///     state = final.detached()              // carry the values, cut the graph
+/// }
+/// ```
+public struct RecurrentState: Sendable {
+    public var hidden: Tensor
+    public var cell: Tensor?
+
+    public init(hidden: Tensor, cell: Tensor? = nil) {
+        self.hidden = hidden
+        self.cell = cell
+    }
+
+    /// The same values without graph history.
+    public func detached() -> RecurrentState { RecurrentState(hidden: hidden.detached(), cell: cell?.detached()) }
+}
+
+/// What the three recurrent layers share: PyTorch's parameter names and initialisation, layer stacking, and the
+/// splitting and stacking of per-layer states. Subclasses supply the single-layer op.
+public class RecurrentLayer: Module {
+    public let inputSize: Int
+    public let hiddenSize: Int
+    public let layerCount: Int
+    let gateCount: Int
+    /// Per layer, in PyTorch's order: weight_ih_lk [G·H, in], weight_hh_lk [G·H, H], bias_ih_lk, bias_hh_lk [G·H].
+    var weightsIH: [Tensor], weightsHH: [Tensor], biasesIH: [Tensor], biasesHH: [Tensor]
+
+    init(inputSize: Int, hiddenSize: Int, layers: Int, bias: Bool, gateCount: Int, generator: inout RandomGenerator) {
+        precondition(inputSize > 0 && hiddenSize > 0 && layers > 0,
+                     "\(Self.self): sizes must be positive, got input \(inputSize), hidden \(hiddenSize), layers \(layers)")
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        layerCount = layers
+        self.gateCount = gateCount
+        // PyTorch draws every recurrent weight and bias from U(−1/√H, 1/√H).
+        let bound = 1 / Float(hiddenSize).squareRoot()
+        func uniform(_ shape: [Int]) -> Tensor {
+            Tensor.uniform(shape, low: -bound, high: bound, generator: &generator).requiringGrad()
+        }
+        let g = gateCount * hiddenSize
+        (weightsIH, weightsHH, biasesIH, biasesHH) = ([], [], [], [])
+        for layer in 0..<layers {
+            weightsIH.append(uniform([g, layer == 0 ? inputSize : hiddenSize]))
+            weightsHH.append(uniform([g, hiddenSize]))
+            if bias {
+                biasesIH.append(uniform([g]))
+                biasesHH.append(uniform([g]))
+            }
+        }
+        super.init()
+    }
+
+    public var hasBias: Bool { !biasesIH.isEmpty }
+
+    public override func members() -> ModuleMembers {
+        var tensors: [(name: String, tensor: Tensor)] = []
+        for layer in 0..<layerCount {
+            tensors.append(("weight_ih_l\(layer)", weightsIH[layer]))
+            tensors.append(("weight_hh_l\(layer)", weightsHH[layer]))
+            if hasBias {
+                tensors.append(("bias_ih_l\(layer)", biasesIH[layer]))
+                tensors.append(("bias_hh_l\(layer)", biasesHH[layer]))
+            }
+        }
+        return ModuleMembers(tensors: tensors, children: extraChildren())
+    }
+
+    /// Child modules of a subclass (the notes' RNN output map).
+    func extraChildren() -> [(name: String, module: Module)] { [] }
+
+    /// One layer over a batch-first sequence: (outputs [B, T, H], final hidden [B, H], final cell [B, H] or nil).
+    func runLayer(_ layer: Int, _ input: Tensor, hidden: Tensor?, cell: Tensor?) -> (Tensor, Tensor, Tensor?) {
+        preconditionFailure("\(type(of: self)) must implement runLayer")
+    }
+
+    /// Runs every layer over batch-first `input` [B, T, inputSize] from `state` (zeros when nil).
+    ///
+    /// - Returns: the last layer's output at every step [B, T, H] and the final state of every layer.
+    public func callAsFunction(_ input: Tensor, state: RecurrentState?) -> (output: Tensor, state: RecurrentState) {
+        precondition(input.rank == 3 && input.shape[2] == inputSize,
+                     "\(type(of: self)): input must be [batch, steps, \(inputSize)], got \(input.shape)")
+        let batch = input.shape[0]
+        if let state {
+            precondition(state.hidden.shape == [layerCount, batch, hiddenSize],
+                         "\(type(of: self)): initial hidden state must be [\(layerCount), \(batch), \(hiddenSize)], got \(state.hidden.shape)")
+            if let cell = state.cell {
+                precondition(cell.shape == state.hidden.shape,
+                             "\(type(of: self)): initial cell state \(cell.shape) differs from the hidden state \(state.hidden.shape)")
+            }
+        }
+        func layerSlice(_ t: Tensor?, _ layer: Int) -> Tensor? {
+            guard let t else { return nil }
+            return layerCount == 1 ? t.reshaped([batch, hiddenSize])
+                : t.slice(axis: 0, layer..<(layer + 1)).reshaped([batch, hiddenSize])
+        }
+        var x = input
+        var hiddens: [Tensor] = [], cells: [Tensor] = []
+        for layer in 0..<layerCount {
+            let (y, h, c) = runLayer(layer, x, hidden: layerSlice(state?.hidden, layer), cell: layerSlice(state?.cell, layer))
+            hiddens.append(h)
+            if let c { cells.append(c) }
+            x = y
+        }
+        func stacked(_ list: [Tensor]) -> Tensor {
+            layerCount == 1 ? list[0].reshaped([1, batch, hiddenSize]) : Tensor.stack(list, axis: 0)
+        }
+        return (x, RecurrentState(hidden: stacked(hiddens), cell: cells.isEmpty ? nil : stacked(cells)))
+    }
+
+    /// The output sequence only, from a zero state (so the layer fits in a `Sequential`).
+    public override func callAsFunction(_ input: Tensor) -> Tensor { self(input, state: nil).output }
+}
+
+/// A long short-term memory layer stack with PyTorch's gate order (i, f, g, o), parameter names and batch-first input.
+///
+/// ```swift
+/// var rng = RandomGenerator(seed: 0)
+/// let lstm = LSTM(inputSize: 128, hiddenSize: 256, layers: 2, generator: &rng)
+/// let (y, state) = lstm(x, state: nil)      // x [B, T, 128] → y [B, T, 256]; state.hidden, state.cell [2, B, 256]
+/// ```
+public final class LSTM: RecurrentLayer {
+    public init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, generator: inout RandomGenerator) {
+        super.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, gateCount: 4, generator: &generator)
+    }
+
+    public convenience init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true) {
+        var generator = Random.withGenerator { RandomGenerator(seed: $0.next()) }
+        self.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, generator: &generator)
+    }
+
+    override func runLayer(_ layer: Int, _ input: Tensor, hidden: Tensor?, cell: Tensor?) -> (Tensor, Tensor, Tensor?) {
+        let r = Tensor.lstm(input, weightIH: weightsIH[layer], weightHH: weightsHH[layer],
+                            biasIH: hasBias ? biasesIH[layer] : nil, biasHH: hasBias ? biasesHH[layer] : nil,
+                            initialHidden: hidden, initialCell: cell)
+        return (r.output, r.hidden, r.cell)
+    }
+}
+
+/// A gated recurrent unit layer stack with PyTorch's gate order (r, z, n), parameter names and batch-first input.
+///
+/// ```swift
+/// let gru = GRU(inputSize: 128, hiddenSize: 256, generator: &rng)
+/// let (y, state) = gru(x, state: nil)       // state.hidden [1, B, 256]; state.cell is nil
+/// ```
+public final class GRU: RecurrentLayer {
+    public init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, generator: inout RandomGenerator) {
+        super.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, gateCount: 3, generator: &generator)
+    }
+
+    public convenience init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true) {
+        var generator = Random.withGenerator { RandomGenerator(seed: $0.next()) }
+        self.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, generator: &generator)
+    }
+
+    override func runLayer(_ layer: Int, _ input: Tensor, hidden: Tensor?, cell: Tensor?) -> (Tensor, Tensor, Tensor?) {
+        let r = Tensor.gru(input, weightIH: weightsIH[layer], weightHH: weightsHH[layer],
+                           biasIH: hasBias ? biasesIH[layer] : nil, biasHH: hasBias ? biasesHH[layer] : nil,
+                           initialHidden: hidden)
+        return (r.output, r.hidden, nil)
+    }
+}
+
+/// The recurrent unit of the notes: h_t = σ(U·x_t + W·h_{t−1} + B) and y_t = O(V·h_t + C), weights shared across
+/// time. U, W, B are PyTorch's `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0 + bias_hh_l0` (σ = `nonlinearity`);
+/// V, C are the optional `output` layer. Without `outputSize` it returns h_t, as `nn.RNN` does.
+///
+/// ```swift
+/// let rnn = RNN(inputSize: 10, hiddenSize: 32, outputSize: 10, activation: .tanh, outputActivation: .identity,
+///               generator: &rng)
+/// let (y, state) = rnn(x, state: nil)      // y [B, T, 10]: O(V·h_t + C) at every step
+/// ```
+public final class RNN: RecurrentLayer {
+    public let activation: RecurrentActivation
+    public let outputActivation: RecurrentActivation
+    /// V and C of the notes, when an output size was given.
+    public let output: Linear?
+
+    public init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, outputSize: Int? = nil,
+                activation: RecurrentActivation = .tanh, outputActivation: RecurrentActivation = .identity,
+                generator: inout RandomGenerator) {
+        self.activation = activation
+        self.outputActivation = outputActivation
+        output = outputSize.map { Linear(hiddenSize, $0, generator: &generator) }
+        super.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, gateCount: 1, generator: &generator)
+    }
+
+    public convenience init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, outputSize: Int? = nil,
+                            activation: RecurrentActivation = .tanh, outputActivation: RecurrentActivation = .identity) {
+        var generator = Random.withGenerator { RandomGenerator(seed: $0.next()) }
+        self.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, outputSize: outputSize,
+                  activation: activation, outputActivation: outputActivation, generator: &generator)
+    }
+
+    override func extraChildren() -> [(name: String, module: Module)] { output.map { [("output", $0)] } ?? [] }
+
+    override func runLayer(_ layer: Int, _ input: Tensor, hidden: Tensor?, cell: Tensor?) -> (Tensor, Tensor, Tensor?) {
+        let r = Tensor.rnn(input, weightIH: weightsIH[layer], weightHH: weightsHH[layer],
+                           biasIH: hasBias ? biasesIH[layer] : nil, biasHH: hasBias ? biasesHH[layer] : nil,
+                           initialHidden: hidden, activation: activation)
+        return (r.output, r.hidden, nil)
+    }
+
+    /// y_t = O(V·h_t + C) at every step when the layer has an output map, h_t otherwise; and the final state.
+    public override func callAsFunction(_ input: Tensor, state: RecurrentState?) -> (output: Tensor, state: RecurrentState) {
+        let (h, final) = super.callAsFunction(input, state: state)
+        guard let output else { return (h, final) }
+        return (outputActivation(output(h)), final)
+    }
+}

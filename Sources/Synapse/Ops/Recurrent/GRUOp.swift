@@ -1,0 +1,124 @@
+/// A whole GRU layer over a sequence as one autograd node (see `Tensor.lstm` for the scheme).
+///
+/// PyTorch's equations and gate order (r, z, n):
+///
+///     r = σ(W_ir x + b_ir + W_hr h + b_hr)     z = σ(W_iz x + b_iz + W_hz h + b_hz)
+///     n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+///     h' = (1 − z) ⊙ n + z ⊙ h
+///
+/// b_hn sits inside the reset product, so the hidden projection (with b_hh) goes to a per-layer scratch buffer each
+/// step instead of being added onto the input projection as the LSTM does.
+extension Tensor {
+    /// Runs a GRU layer over batch-first `input` [B, T, in]; returns every step's hidden state [B, T, H] and the
+    /// final one [B, H].
+    ///
+    /// ```swift
+    /// let (y, hT) = Tensor.gru(x, weightIH: wih, weightHH: whh, biasIH: bih, biasHH: bhh)
+    /// ```
+    public static func gru(_ input: Tensor, weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?,
+                           initialHidden: Tensor? = nil) -> (output: Tensor, hidden: Tensor) {
+        let (b, t, f, h) = RecurrentKernels.checkShapes(op: "gru", gates: 3, input: input, weightIH: weightIH,
+                                                        weightHH: weightHH, biasIH: biasIH, biasHH: biasHH,
+                                                        initialStates: [initialHidden])
+        let (g3, rows) = (3 * h, b * t)
+        let gates = Tensor(uninitializedShape: [rows, g3])      // x-projections, then activated r, z, n
+        let hiddenNew = Tensor(uninitializedShape: [rows, h])   // W_hn h + b_hn, needed by the backward
+        let out = Tensor(uninitializedShape: [b, t, h])
+        let scratch = Tensor(uninitializedShape: [b, g3])       // h·W_hhᵀ + b_hh of one step
+        let zeroState = Tensor.zeros([b, h])
+        let (gp, np, op, sp) = (gates.storage.pointer, hiddenNew.storage.pointer, out.storage.pointer, scratch.storage.pointer)
+        let whh = weightHH.storage.pointer
+
+        fillBias(gp, rows: rows, width: g3, biasIH, nil)
+        RecurrentKernels.gemm(transposeA: false, transposeB: true, m: rows, n: g3, k: f,
+                              input.storage.pointer, lda: f, weightIH.storage.pointer, ldb: f,
+                              beta: biasIH == nil ? 0 : 1, gp, ldc: g3)
+        for s in 0..<t {
+            let (previous, ldp): (UnsafePointer<Float>, Int) = s == 0
+                ? (UnsafePointer((initialHidden ?? zeroState).storage.pointer), h)
+                : (UnsafePointer(op + (s - 1) * h), t * h)
+            fillBias(sp, rows: b, width: g3, biasHH, nil)
+            RecurrentKernels.gemm(transposeA: false, transposeB: true, m: b, n: g3, k: h, previous, lda: ldp,
+                                  whh, ldb: h, beta: biasHH == nil ? 0 : 1, sp, ldc: g3)
+            for n in 0..<b {
+                let r = n * t + s
+                let (row, hh, hp) = (gp + r * g3, sp + n * g3, previous + n * ldp)
+                for j in 0..<(2 * h) { row[j] += hh[j] }
+                VectorMath.sigmoid(row, row, 2 * h)
+                let (rg, zg, ng, hn, y) = (row, row + h, row + 2 * h, np + r * h, op + r * h)
+                for j in 0..<h {
+                    hn[j] = hh[2 * h + j]
+                    ng[j] += rg[j] * hn[j]
+                }
+                VectorMath.tanh(ng, ng, h)
+                for j in 0..<h { y[j] = (1 - zg[j]) * ng[j] + zg[j] * hp[j] }
+            }
+        }
+        withExtendedLifetime(zeroState) {}
+
+        let x = input.detached(), wih = weightIH.detached(), whhT = weightHH.detached()
+        let hInit = initialHidden?.detached()
+        let need = (x: input.requiresGrad, wih: weightIH.requiresGrad, whh: weightHH.requiresGrad,
+                    bih: biasIH?.requiresGrad ?? false, bhh: biasHH?.requiresGrad ?? false,
+                    h0: initialHidden?.requiresGrad ?? false)
+        let operands = [input, weightIH, weightHH, biasIH, biasHH, initialHidden]
+        let present = operands.map { $0 != nil }
+        let output = Tensor.record(out, op: "gru", inputs: operands.compactMap { $0 }) { g in
+            let (gp, np, op) = (gates.storage.pointer, hiddenNew.storage.pointer, out.storage.pointer)
+            let dX = Tensor(uninitializedShape: [rows, g3])   // ∂L/∂(input projection + b_ih)
+            let dH = Tensor(uninitializedShape: [rows, g3])   // ∂L/∂(hidden projection + b_hh)
+            let dhNext = Tensor.zeros([b, h])
+            let zeros = Tensor.zeros([b, h])
+            let (dxp, dhhp, dhp, gy) = (dX.storage.pointer, dH.storage.pointer, dhNext.storage.pointer, g.storage.pointer)
+            let h0p = UnsafePointer((hInit ?? zeros).storage.pointer)
+            for s in stride(from: t - 1, through: 0, by: -1) {
+                for n in 0..<b {
+                    let r = n * t + s
+                    let row = gp + r * g3
+                    let (rg, zg, ng, hn) = (row, row + h, row + 2 * h, np + r * h)
+                    let (dxr, dhr, dy, dh) = (dxp + r * g3, dhhp + r * g3, gy + r * h, dhp + n * h)
+                    let hp = s > 0 ? UnsafePointer(op + (r - 1) * h) : h0p + n * h
+                    for j in 0..<h {
+                        let dhj = dy[j] + dh[j]
+                        let (rj, zj, nj) = (rg[j], zg[j], ng[j])
+                        let dnPre = dhj * (1 - zj) * (1 - nj * nj)
+                        let drPre = dnPre * hn[j] * rj * (1 - rj)
+                        let dzPre = dhj * (hp[j] - nj) * zj * (1 - zj)
+                        dxr[j] = drPre; dxr[h + j] = dzPre; dxr[2 * h + j] = dnPre
+                        dhr[j] = drPre; dhr[h + j] = dzPre; dhr[2 * h + j] = dnPre * rj
+                        dh[j] = dhj * zj   // the direct path; the GEMM below adds the gated paths
+                    }
+                }
+                RecurrentKernels.gemm(transposeA: false, transposeB: false, m: b, n: h, k: g3,
+                                      dhhp + s * g3, lda: t * g3, whhT.storage.pointer, ldb: h, beta: 1, dhp, ldc: h)
+            }
+            var grads: [Tensor?] = []
+            if need.x {
+                let dx = Tensor(uninitializedShape: [b, t, f])
+                RecurrentKernels.gemm(transposeA: false, transposeB: false, m: rows, n: f, k: g3,
+                                      dxp, lda: g3, wih.storage.pointer, ldb: f, dx.storage.pointer, ldc: f)
+                grads.append(dx)
+            } else { grads.append(nil) }
+            if need.wih {
+                let dw = Tensor(uninitializedShape: [g3, f])
+                RecurrentKernels.gemm(transposeA: true, transposeB: false, m: g3, n: f, k: rows,
+                                      dxp, lda: g3, x.storage.pointer, ldb: f, dw.storage.pointer, ldc: f)
+                grads.append(dw)
+            } else { grads.append(nil) }
+            if need.whh {
+                let previous = RecurrentKernels.previousHidden(output: op, initial: hInit.map { UnsafePointer($0.storage.pointer) },
+                                                               batch: b, steps: t, hidden: h)
+                let dw = Tensor(uninitializedShape: [g3, h])
+                RecurrentKernels.gemm(transposeA: true, transposeB: false, m: g3, n: h, k: rows,
+                                      dhhp, lda: g3, previous.storage.pointer, ldb: h, dw.storage.pointer, ldc: h)
+                grads.append(dw)
+            } else { grads.append(nil) }
+            grads.append(need.bih ? RecurrentKernels.columnSums(dX, rows: rows, columns: g3) : nil)
+            grads.append(need.bhh ? RecurrentKernels.columnSums(dH, rows: rows, columns: g3) : nil)
+            grads.append(need.h0 ? dhNext : nil)
+            withExtendedLifetime(zeros) {}
+            return zip(grads, present).filter { $0.1 }.map { $0.0 }
+        }
+        return (output, output.slice(axis: 1, (t - 1)..<t).reshaped([b, h]))
+    }
+}

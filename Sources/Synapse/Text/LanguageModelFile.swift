@@ -1,0 +1,77 @@
+import Foundation
+
+/// A trained language model on disk: a safetensors file whose metadata holds the architecture (for the builder
+/// named by `kindKey`) and the character vocabulary, so `synapse generate` needs nothing but the file.
+///
+/// ```swift
+/// try LanguageModelFile.save(model, tokenizer: dataset.tokenizer, to: url)
+/// let (model, tokenizer) = try LanguageModelFile.load(from: url)
+/// ```
+public enum LanguageModelFile {
+    public static let kindKey = "synapse.lm.kind"
+    public static let vocabularyKey = "synapse.vocabulary"
+
+    /// Rebuilds an untrained model of the right shape from the metadata, by kind. A new model family registers its
+    /// builder here (one line), under the name its `architectureMetadata` puts at `kindKey`.
+    public typealias Builder = @Sendable (_ metadata: [String: String], _ vocabularySize: Int, _ file: String) throws -> any LanguageModel
+    public static let builders: [String: Builder] = {
+        var table: [String: Builder] = [:]
+        for kind in RecurrentLanguageModel.Kind.allCases {
+            table[kind.rawValue] = { try RecurrentLanguageModel.build(metadata: $0, vocabularySize: $1, file: $2) }
+        }
+        return table
+    }()
+
+    /// Why a file is not a language model Synapse can rebuild.
+    public enum Error: Swift.Error, CustomStringConvertible, Equatable {
+        case missingMetadata(file: String, key: String)
+        case badMetadata(file: String, key: String, value: String)
+        case unknownKind(file: String, kind: String)
+        case vocabularyMismatch(file: String, vocabulary: Int, model: Int)
+
+        public var description: String {
+            switch self {
+            case let .missingMetadata(file, key):
+                return "\(file): no '\(key)' in the metadata; it was not saved by `synapse train text`"
+            case let .badMetadata(file, key, value):
+                return "\(file): metadata '\(key)' has the invalid value '\(value)'"
+            case let .unknownKind(file, kind):
+                return "\(file): unknown language model kind '\(kind)' (known: \(LanguageModelFile.builders.keys.sorted().joined(separator: ", ")))"
+            case let .vocabularyMismatch(file, vocabulary, model):
+                return "\(file): the vocabulary has \(vocabulary) characters but the model \(model) outputs"
+            }
+        }
+    }
+
+    /// Writes the weights with the architecture and the vocabulary in the metadata (atomically).
+    public static func save(_ model: any LanguageModel, tokenizer: CharacterTokenizer,
+                            extraMetadata: [String: String] = [:], to url: URL) throws {
+        precondition(model.vocabularySize == tokenizer.vocabularySize,
+                     "LanguageModelFile.save: model has \(model.vocabularySize) outputs, tokenizer \(tokenizer.vocabularySize) characters")
+        var metadata = extraMetadata.merging(model.architectureMetadata) { _, new in new }
+        metadata["format"] = "pt"
+        metadata[vocabularyKey] = tokenizer.vocabularyJSON
+        metadata["synapse.version"] = Synapse.version
+        try model.save(to: url, metadata: metadata)
+    }
+
+    /// Rebuilds the model the file describes, loads its weights and switches it to evaluation mode.
+    public static func load(from url: URL) throws -> (model: any LanguageModel, tokenizer: CharacterTokenizer,
+                                                      metadata: [String: String]) {
+        let file = try SafeTensorsFile(contentsOf: url)
+        let name = url.lastPathComponent
+        guard let vocabulary = file.metadata[vocabularyKey] else { throw Error.missingMetadata(file: name, key: vocabularyKey) }
+        let tokenizer = try CharacterTokenizer(vocabularyJSON: vocabulary, source: name)
+        guard let kind = file.metadata[kindKey] else { throw Error.missingMetadata(file: name, key: kindKey) }
+        guard let builder = builders[kind] else { throw Error.unknownKind(file: name, kind: kind) }
+        let model = try builder(file.metadata, tokenizer.vocabularySize, name)
+        do {
+            try model.load(stateDict: file.floatTensors(), strict: true)
+        } catch var error {
+            error.file = name
+            throw error
+        }
+        model.eval()
+        return (model, tokenizer, file.metadata)
+    }
+}

@@ -1,0 +1,134 @@
+/// Trains a `LanguageModel` on random windows of a `TextDataset` (nanoGPT's loop): sample a batch, cross-entropy on
+/// every position, backward, optional global-norm clipping, optimizer step; now and then the mean loss of a few
+/// train and validation batches.
+///
+/// The caller builds the optimizer (and optional learning-rate schedule), so any model family brings its own
+/// parameter groups. Only the training steps are timed; evaluations are not counted in `millisecondsPerIteration`.
+///
+/// ```swift
+/// let optimizer = Adam(parameters: model.parameters(), learningRate: 2e-3)
+/// let trainer = TextTrainer(model: model, dataset: dataset, optimizer: optimizer,
+///                           options: .init(iterations: 1000, batchSize: 32))
+/// let result = trainer.run { event in print(event) }
+/// ```
+public final class TextTrainer {
+    public struct Options: Sendable {
+        public var iterations: Int
+        public var batchSize: Int
+        /// Global gradient-norm limit (PyTorch's clip_grad_norm_), nil for none.
+        public var gradientClip: Float?
+        /// Evaluate every this many iterations (and after the last); 0 evaluates only at the end.
+        public var evaluationInterval: Int
+        /// Batches averaged for each loss estimate.
+        public var evaluationBatches: Int
+        /// Seeds the training batches; evaluation batches use their own stream derived from it.
+        public var seed: UInt64
+
+        public init(iterations: Int = 1000, batchSize: Int = 32, gradientClip: Float? = 1.0, evaluationInterval: Int = 100,
+                    evaluationBatches: Int = 20, seed: UInt64 = 1337) {
+            precondition(iterations >= 0 && batchSize > 0 && evaluationInterval >= 0 && evaluationBatches > 0,
+                         "TextTrainer.Options: counts must be positive")
+            self.iterations = iterations
+            self.batchSize = batchSize
+            self.gradientClip = gradientClip
+            self.evaluationInterval = evaluationInterval
+            self.evaluationBatches = evaluationBatches
+            self.seed = seed
+        }
+    }
+
+    /// What the loop reports as it goes.
+    public enum Event: Sendable {
+        /// After each step: the batch loss and the mean time per step so far.
+        case step(iteration: Int, loss: Float, millisecondsPerIteration: Double)
+        /// A loss estimate on both splits.
+        case evaluation(iteration: Int, trainLoss: Float, validationLoss: Float)
+    }
+
+    public struct Result: Sendable {
+        public var iterations: Int
+        public var trainSeconds: Double
+        public var millisecondsPerIteration: Double
+        public var trainLoss: Float
+        public var validationLoss: Float
+        /// (iteration, train loss, validation loss) at every evaluation.
+        public var evaluations: [(iteration: Int, trainLoss: Float, validationLoss: Float)]
+    }
+
+    public let model: any LanguageModel
+    public let dataset: TextDataset
+    public let optimizer: Optimizer
+    public let schedule: (any LearningRateSchedule)?
+    public let options: Options
+    private let baseLearningRate: Float
+    private var batchGenerator: RandomGenerator
+    private var evaluationGenerator: RandomGenerator
+
+    public init(model: any LanguageModel, dataset: TextDataset, optimizer: Optimizer,
+                schedule: (any LearningRateSchedule)? = nil, options: Options = Options()) {
+        precondition(model.vocabularySize == dataset.tokenizer.vocabularySize,
+                     "TextTrainer: model has \(model.vocabularySize) outputs, vocabulary has \(dataset.tokenizer.vocabularySize) characters")
+        self.model = model
+        self.dataset = dataset
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.options = options
+        baseLearningRate = optimizer.learningRate
+        batchGenerator = RandomGenerator(seed: options.seed)
+        evaluationGenerator = RandomGenerator(seed: options.seed &+ 0x9E37)
+    }
+
+    /// One training step on a fresh random batch; returns its loss.
+    @discardableResult
+    public func step(iteration: Int) -> Float {
+        if let schedule { optimizer.learningRate = schedule.learningRate(at: iteration, baseLearningRate: baseLearningRate) }
+        let batch = dataset.randomBatch(.train, batchSize: options.batchSize, generator: &batchGenerator)
+        model.train()
+        let loss = model.logits(tokens: batch.inputs, batchSize: batch.batchSize).crossEntropy(targets: batch.targets)
+        optimizer.zeroGrad()
+        loss.backward()
+        if let clip = options.gradientClip { GradientClipping.clipByGlobalNorm(optimizer.parameters, maxNorm: clip) }
+        optimizer.step()
+        return loss.item
+    }
+
+    /// The mean loss over `evaluationBatches` random batches of `split`, without gradients.
+    public func estimateLoss(_ split: TextDataset.Split) -> Float {
+        model.eval()
+        defer { model.train() }
+        return noGrad {
+            var total: Float = 0
+            for _ in 0..<options.evaluationBatches {
+                let batch = dataset.randomBatch(split, batchSize: options.batchSize, generator: &evaluationGenerator)
+                total += model.logits(tokens: batch.inputs, batchSize: batch.batchSize).crossEntropy(targets: batch.targets).item
+            }
+            return total / Float(options.evaluationBatches)
+        }
+    }
+
+    /// Runs all iterations, reporting each step and each evaluation to `onEvent`.
+    public func run(onEvent: (Event) -> Void = { _ in }) -> Result {
+        var evaluations: [(iteration: Int, trainLoss: Float, validationLoss: Float)] = []
+        var trainSeconds = 0.0
+        func evaluate(_ iteration: Int) {
+            let (train, validation) = (estimateLoss(.train), estimateLoss(.validation))
+            evaluations.append((iteration, train, validation))
+            onEvent(.evaluation(iteration: iteration, trainLoss: train, validationLoss: validation))
+        }
+        for iteration in 0..<options.iterations {
+            let start = Stopwatch.now()
+            let loss = step(iteration: iteration)
+            trainSeconds += Stopwatch.now() - start
+            let done = iteration + 1
+            onEvent(.step(iteration: done, loss: loss, millisecondsPerIteration: 1000 * trainSeconds / Double(done)))
+            if options.evaluationInterval > 0, done % options.evaluationInterval == 0, done < options.iterations {
+                evaluate(done)
+            }
+        }
+        evaluate(options.iterations)
+        let last = evaluations[evaluations.count - 1]
+        return Result(iterations: options.iterations, trainSeconds: trainSeconds,
+                      millisecondsPerIteration: options.iterations > 0 ? 1000 * trainSeconds / Double(options.iterations) : 0,
+                      trainLoss: last.trainLoss, validationLoss: last.validationLoss, evaluations: evaluations)
+    }
+}

@@ -25,7 +25,7 @@ public struct GPTConfiguration: Codable, Equatable, Sendable {
 /// ```swift
 /// let gpt = GPT(GPTConfiguration(vocabularySize: 65), seed: 1337)
 /// let loss = gpt.loss(inputs: x, targets: y, batch: 12)           // x, y: 12·64 token ids
-/// let text = gpt.generate(prompt: [0], count: 200, sampling: .init(temperature: 0.8, topK: 20))
+/// let text = gpt.generate(prompt: [0], count: 200, sampler: TokenSampler(temperature: 0.8, topK: 20))
 /// ```
 public final class GPT: Module {
     public let configuration: GPTConfiguration
@@ -96,58 +96,29 @@ public final class GPT: Module {
 
     // MARK: Generation
 
-    /// How the next token is drawn from the logits.
-    public struct Sampling: Sendable {
-        /// Divides the logits; 0 means greedy (always the most likely token).
-        public var temperature: Float
-        /// Only the k most likely tokens can be drawn (nil: all).
-        public var topK: Int?
-        public var seed: UInt64
-
-        public init(temperature: Float = 1, topK: Int? = nil, seed: UInt64 = 0) {
-            (self.temperature, self.topK, self.seed) = (temperature, topK, seed)
-        }
-
-        public static let greedy = Sampling(temperature: 0)
-    }
-
-    /// Continues `prompt` by `count` tokens and returns only the new ones.
+    /// Continues `prompt` by `count` tokens drawn by `sampler` and returns only the new ones.
     ///
     /// With `useCache` (the default) each step feeds only the newest token through the network and reads the earlier
-    /// keys and values from a `KeyValueCache`. The context is the last `blockSize` tokens, exactly as without the
-    /// cache: once the text outgrows the block, the cache is rebuilt from the last `blockSize` tokens, because learned
-    /// positions shift and old keys no longer fit.
-    public func generate(prompt: [Int], count: Int, sampling: Sampling = .greedy, useCache: Bool = true) -> [Int] {
+    /// keys and values from a `KeyValueCache` (see `GPTSession`); without it every step re-runs the whole context.
+    /// Both see the same context, the last `blockSize` tokens, so they produce the same tokens.
+    public func generate(prompt: [Int], count: Int, sampler: TokenSampler = TokenSampler(temperature: 0),
+                         useCache: Bool = true) -> [Int] {
         precondition(!prompt.isEmpty, "GPT.generate: the prompt needs at least one token")
-        let block = configuration.blockSize
-        var generator = RandomGenerator(seed: sampling.seed)
-        var tokens = prompt
-        var generated: [Int] = []
-        let cache = KeyValueCache(layers: blocks.count, batch: 1, capacity: block, features: configuration.embedding)
+        var sampler = sampler
+        var session = GPTSession(model: self, useCache: useCache)
         let wasTraining = isTraining
         eval()
         defer { train(wasTraining) }
-        noGrad {
+        return noGrad {
+            var logits = session.feed(prompt)
+            var generated: [Int] = []
             for _ in 0..<count {
-                let lastLogits: [Float]
-                if useCache {
-                    if cache.length == 0 || cache.length >= block {
-                        cache.reset()
-                        lastLogits = forwardCached(Array(tokens.suffix(block)), cache: cache)
-                    } else {
-                        lastLogits = forwardCached([tokens[tokens.count - 1]], cache: cache)
-                    }
-                } else {
-                    let context = Array(tokens.suffix(block))
-                    let all = logits(tokens: context, batch: 1)
-                    lastLogits = Array(all.scalars.suffix(configuration.vocabularySize))
-                }
-                let next = Self.sample(lastLogits, sampling, &generator)
-                tokens.append(next)
+                let next = sampler.sample(logits)
                 generated.append(next)
+                logits = session.feed([next])
             }
+            return generated
         }
-        return generated
     }
 
     /// Runs `newTokens` after the tokens in `cache` and returns the logits of the last one.
@@ -158,37 +129,70 @@ public final class GPT: Module {
         let last = ln(x.slice(axis: 1, (t - 1)..<t).reshaped([1, configuration.embedding]))
         return headLogits(last).scalars
     }
+}
 
-    /// Greedy, or a draw from softmax(logits / temperature) restricted to the top k.
-    static func sample(_ logits: [Float], _ sampling: Sampling, _ generator: inout RandomGenerator) -> Int {
-        var best = 0
-        for i in logits.indices where logits[i] > logits[best] { best = i }
-        guard sampling.temperature > 0 else { return best }
-        var order = Array(logits.indices)
-        if let k = sampling.topK, k < logits.count {
-            order.sort { logits[$0] > logits[$1] }
-            order = Array(order.prefix(Swift.max(k, 1)))
+extension GPT: LanguageModel {
+    public var vocabularySize: Int { configuration.vocabularySize }
+
+    public func logits(tokens: [Int], batchSize: Int) -> Tensor { logits(tokens: tokens, batch: batchSize) }
+
+    public var architectureMetadata: [String: String] {
+        let c = configuration
+        return [LanguageModelFile.kindKey: "gpt", "synapse.lm.layers": String(c.layers), "synapse.lm.heads": String(c.heads),
+                "synapse.lm.embedding": String(c.embedding), "synapse.lm.block": String(c.blockSize),
+                "synapse.lm.bias": String(c.bias)]
+    }
+
+    public func makeSession() -> any LanguageModelSession { GPTSession(model: self, useCache: true) }
+
+    /// Rebuilds an untrained GPT of the shape `architectureMetadata` describes (the builder registered as "gpt").
+    static func build(metadata: [String: String], vocabularySize: Int, file: String) throws(LanguageModelFile.Error)
+        -> any LanguageModel {
+        func int(_ key: String) throws(LanguageModelFile.Error) -> Int {
+            guard let text = metadata[key] else { throw .missingMetadata(file: file, key: key) }
+            guard let value = Int(text), value > 0 else { throw .badMetadata(file: file, key: key, value: text) }
+            return value
         }
-        let weights = order.map { Double(($0 == best ? 0 : logits[$0] - logits[best]) / sampling.temperature) }.map { _exp($0) }
-        let total = weights.reduce(0, +)
-        var u = Double(generator.nextUniform()) * total
-        for (i, w) in zip(order, weights) {
-            u -= w
-            if u <= 0 { return i }
-        }
-        return order.last ?? best
+        let (layers, heads, embedding, block) = (try int("synapse.lm.layers"), try int("synapse.lm.heads"),
+                                                 try int("synapse.lm.embedding"), try int("synapse.lm.block"))
+        guard embedding % heads == 0 else { throw .badMetadata(file: file, key: "synapse.lm.heads", value: String(heads)) }
+        let bias = metadata["synapse.lm.bias"] == "true"
+        return GPT(GPTConfiguration(vocabularySize: vocabularySize, blockSize: block, layers: layers, heads: heads,
+                                    embedding: embedding, bias: bias), seed: 0)
     }
 }
 
-@inline(__always) private func _exp(_ x: Double) -> Double {
-    #if canImport(Darwin)
-    return Darwin.exp(x)
-    #else
-    return Glibc.exp(x)
-    #endif
+/// Generation state of a GPT: the last `blockSize` tokens and, with the cache on, their keys and values.
+///
+/// While the text fits in the block, feeding a token costs one token's projections and attention over the cache.
+/// Once it outgrows the block the oldest token drops out of the context; learned positions then shift by one, so
+/// cached keys no longer apply and the window is re-run (the same work as generating without a cache).
+public struct GPTSession: LanguageModelSession {
+    let model: GPT
+    let cache: KeyValueCache?
+    var window: [Int] = []
+
+    public init(model: GPT, useCache: Bool = true) {
+        self.model = model
+        let c = model.configuration
+        cache = useCache ? KeyValueCache(layers: c.layers, batch: 1, capacity: c.blockSize, features: c.embedding) : nil
+    }
+
+    public mutating func feed(_ tokens: [Int]) -> [Float] {
+        precondition(!tokens.isEmpty, "GPTSession.feed: no tokens")
+        let block = model.configuration.blockSize
+        window.append(contentsOf: tokens)
+        if window.count > block { window.removeFirst(window.count - block) }
+        let context = window
+        return noGrad {
+            guard let cache else {
+                return Array(model.logits(tokens: context, batch: 1).scalars.suffix(model.configuration.vocabularySize))
+            }
+            if cache.length + tokens.count <= block {
+                return model.forwardCached(tokens, cache: cache)
+            }
+            cache.reset()
+            return model.forwardCached(context, cache: cache)
+        }
+    }
 }
-#if canImport(Darwin)
-import Darwin
-#elseif canImport(Glibc)
-import Glibc
-#endif

@@ -7,5 +7,5 @@ struct SynapseCommand: ParsableCommand {
         commandName: "synapse",
         abstract: "Synapse: train and inspect neural networks.",
         version: Synapse.version,
-        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, BenchCommand.self, GenerateCommand.self])
+        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, BenchCommand.self, GenerateCommand.self, EmbedCommand.self, SimilarityCommand.self])
 }

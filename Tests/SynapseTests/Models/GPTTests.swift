@@ -68,4 +68,20 @@ struct GPTTests {
         }
         #expect(first > 2 && last < 0.2, "loss \(first) → \(last)")
     }
+
+    @Test("A saved GPT loads back through LanguageModelFile with the same outputs")
+    func roundTrip() throws {
+        let tokenizer = CharacterTokenizer(corpus: "abcdefghij\n")
+        let gpt = GPT(GPTConfiguration(vocabularySize: tokenizer.vocabularySize, blockSize: 8, layers: 1, heads: 2, embedding: 8), seed: 5)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-gpt-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try LanguageModelFile.save(gpt, tokenizer: tokenizer, to: url)
+        let (loaded, loadedTokenizer, _) = try LanguageModelFile.load(from: url)
+        let copy = try #require(loaded as? GPT)
+        #expect(copy.configuration == gpt.configuration && loadedTokenizer.vocabularySize == tokenizer.vocabularySize)
+        let tokens = [1, 2, 3, 4]
+        let a = noGrad { gpt.logits(tokens: tokens, batch: 1) }, b = noGrad { copy.logits(tokens: tokens, batch: 1) }
+        expectClose(b, a, "logits after reload")
+        #expect(copy.generate(prompt: [0], count: 5) == gpt.generate(prompt: [0], count: 5))
+    }
 }

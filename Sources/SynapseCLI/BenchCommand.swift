@@ -6,7 +6,8 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Synapse's speed (build with -c release). PyTorch/NumPy sides: scripts/bench_*.py.",
-        subcommands: [SGEMM.self, Elementwise.self, MNISTBench.self, CNN.self, TextBench.self, BenchQuant.self])
+        subcommands: [SGEMM.self, Elementwise.self, MNISTBench.self, CNN.self, TextBench.self, EmbedBench.self,
+                      BenchQuant.self])
 
     struct SGEMM: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Square Float32 matrix products on BLAS, in GFLOP/s.")

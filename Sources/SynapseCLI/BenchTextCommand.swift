@@ -5,7 +5,7 @@ import Synapse
 struct TextBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "text",
-        abstract: "Train the char-lstm workload of shared/bench/WORKLOADS.md; print ms/iteration and the losses.")
+        abstract: "Train the char-lstm or char-gpt workload of shared/bench/WORKLOADS.md; print ms/iteration and the losses.")
 
     @Option(help: "Workload: \(TextBenchmark.Workload.allCases.map(\.rawValue).joined(separator: ", ")).")
     var workload: TextBenchmark.Workload = .charLSTM
@@ -13,21 +13,21 @@ struct TextBench: ParsableCommand {
     @Option(help: "Text file (default: ../shared/data/tinyshakespeare/input.txt).")
     var data: String?
 
-    @Option(help: "Training iterations (timed).")
-    var iterations: Int = 1000
+    @Option(help: "Training iterations (timed; default 1000 for char-lstm, 2000 for char-gpt, as the PyTorch scripts).")
+    var iterations: Int?
 
     @Flag(help: "Print one JSON line (as the PyTorch reference does).")
     var json = false
 
     func validate() throws {
-        guard iterations > 0 else { throw ValidationError("--iterations must be positive, got \(iterations)") }
+        if let iterations, iterations <= 0 { throw ValidationError("--iterations must be positive, got \(iterations)") }
     }
 
     func run() throws {
         warnIfDebug()
         let url = data.map { URL(fileURLWithPath: $0) } ?? defaultTextFile()
         let text = try TextDataset.readText(url)
-        let r = try TextBenchmark.run(workload, text: text, iterations: iterations, source: url.path)
+        let r = try TextBenchmark.run(workload, text: text, iterations: iterations ?? workload.defaultIterations, source: url.path)
         if json {
             print("{\"workload\": \"\(r.workload.rawValue)\", \"impl\": \"synapse\", \"iters\": \(r.iterations), \"params\": \(r.parameters), \"ms_per_iter\": \(String(format: "%.2f", r.millisecondsPerIteration)), \"train_loss\": \(String(format: "%.4f", r.trainLoss)), \"val_loss\": \(String(format: "%.4f", r.validationLoss))}")
         } else {

@@ -7,6 +7,10 @@ import Foundation
 public enum TextBenchmark {
     public enum Workload: String, CaseIterable, Sendable {
         case charLSTM = "char-lstm"
+        case charGPT = "char-gpt"
+
+        /// The iteration count of the PyTorch reference script.
+        public var defaultIterations: Int { self == .charGPT ? 2000 : 1000 }
     }
 
     public struct Result: Sendable {
@@ -27,6 +31,7 @@ public enum TextBenchmark {
 
     public static func run(_ workload: Workload, text: String, iterations: Int = 1000, seed: UInt64 = 1337,
                            source: String = "text") throws(TextError) -> Result {
+        if workload == .charGPT { return try runCharGPT(text: text, iterations: iterations, seed: seed, source: source) }
         let dataset = try TextDataset(text: text, blockLength: 64, source: source)
         var rng = RandomGenerator(seed: seed)
         let model = RecurrentLanguageModel(.init(kind: .lstm, vocabularySize: dataset.tokenizer.vocabularySize,

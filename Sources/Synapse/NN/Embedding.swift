@@ -33,6 +33,15 @@ public final class Embedding: Module {
         super.init()
     }
 
+    /// A table with the given weight [vocabulary, dimension] (made trainable), e.g. loaded from a checkpoint or drawn
+    /// with another initialisation (GPT's N(0, 0.02)).
+    public init(weight: Tensor, paddingIndex: Int? = nil) {
+        precondition(weight.rank == 2, "Embedding: weight must be [vocabulary, dimension], got \(weight.shape)")
+        self.weight = weight.detached().requiringGrad()
+        self.paddingIndex = paddingIndex
+        super.init()
+    }
+
     public override func members() -> ModuleMembers { ModuleMembers(tensors: [("weight", weight)]) }
 
     /// The vectors of `tokens`, shaped `shape + [dimension]` (`shape` defaults to `[tokens.count]`).

@@ -19,6 +19,7 @@ public enum LanguageModelFile {
         for kind in RecurrentLanguageModel.Kind.allCases {
             table[kind.rawValue] = { try RecurrentLanguageModel.build(metadata: $0, vocabularySize: $1, file: $2) }
         }
+        table["gpt"] = { try GPT.build(metadata: $0, vocabularySize: $1, file: $2) }
         return table
     }()
 

@@ -1,0 +1,160 @@
+#if canImport(Accelerate)
+import Accelerate
+#else
+import CBLAS
+#endif
+import Dispatch
+
+/// Where the rows of one attention operand live: a base pointer, the distance between consecutive tokens, and the
+/// distance between consecutive sequences of the batch (all in floats).
+///
+/// Head h of token t of sequence b starts at `base + b·batchStride + t·rowStride + h·headDim`. This is the layout a
+/// Linear layer produces ([B, T, H·D], heads side by side), including the three slices of a fused QKV projection
+/// ([B, T, 3·H·D] with rowStride 3·H·D), so attention never needs a permuted copy of its inputs.
+struct AttentionOperand {
+    var base: UnsafeMutablePointer<Float>
+    var rowStride: Int
+    var batchStride: Int
+
+    @inline(__always)
+    func head(_ b: Int, _ h: Int, headDim: Int) -> UnsafeMutablePointer<Float> {
+        base + b * batchStride + h * headDim
+    }
+}
+
+/// The shape of one attention call and its masks.
+struct AttentionGeometry {
+    var batch: Int
+    var heads: Int
+    var queryLength: Int
+    var keyLength: Int
+    var headDim: Int
+    var scale: Float
+    /// Query i (counted from the end of the keys) sees keys 0...i + keyLength − queryLength.
+    var causal: Bool
+    /// Keys at positions ≥ keyLengths[b] are padding and are not attended to (right padding, as BERT batches).
+    var keyLengths: [Int]?
+
+    /// How many leading keys query row i of sequence b attends to; the rest of its scores are masked.
+    @inline(__always)
+    func visibleKeys(batch b: Int, row i: Int) -> Int {
+        var n = keyLengths?[b] ?? keyLength
+        if causal { n = Swift.min(n, i + keyLength - queryLength + 1) }
+        return Swift.max(0, Swift.min(n, keyLength))
+    }
+
+    /// OpenBLAS threads products above roughly this size itself; below it, (batch, head) pairs run on the cores
+    /// instead, each with single-threaded products.
+    var pairsInParallel: Bool { queryLength * keyLength * headDim < 262_144 && batch * heads > 1 }
+}
+
+extension Kernels {
+    /// row-major C[m×n] = alpha·op(A)·op(B) + beta·C with explicit leading dimensions (strided head views).
+    @inline(__always)
+    static func stridedGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                            _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+        _ = BLASSetup.configured
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Runs `body(pair, scratch)` for every (batch, head) pair, on both cores when the products are small.
+    /// `scratch` holds `scratchCount` floats private to the calling thread.
+    static func forEachAttentionPair(_ g: AttentionGeometry, scratchCount: Int,
+                                     _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
+        let pairs = g.batch * g.heads
+        let chunks = g.pairsInParallel ? Swift.min(Parallel.coreCount, pairs) : 1
+        withoutActuallyEscaping(body) { body in
+            // Each pair writes only its own head's columns of the outputs and gradients: the chunks never overlap.
+            let work = UncheckedSendable(body)
+            if chunks == 1 {
+                runAttentionChunk(0, of: 1, pairs: pairs, scratchCount: scratchCount, work.value)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                    runAttentionChunk(chunk, of: chunks, pairs: pairs, scratchCount: scratchCount, work.value)
+                }
+            }
+        }
+    }
+
+    private static func runAttentionChunk(_ chunk: Int, of chunks: Int, pairs: Int, scratchCount: Int,
+                                          _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(scratchCount, 1))
+        defer { scratch.deallocate() }
+        var p = chunk
+        while p < pairs {
+            body(p, scratch)
+            p += chunks
+        }
+    }
+
+    /// softmax(scale·Q·Kᵀ + mask)·V for every (batch, head) pair, written into `out`.
+    ///
+    /// When `probabilities` is given (B·H·Tq·Tk floats), the attention weights are kept there for the backward pass;
+    /// masked entries hold exact zeros.
+    static func attentionForward(_ g: AttentionGeometry, query q: AttentionOperand, key k: AttentionOperand,
+                                 value v: AttentionOperand, out o: AttentionOperand,
+                                 probabilities: UnsafeMutablePointer<Float>?) {
+        let (tq, tk, d) = (g.queryLength, g.keyLength, g.headDim)
+        if tq == 0 { return }
+        forEachAttentionPair(g, scratchCount: probabilities == nil ? tq * tk : 0) { pair, scratch in
+            let (b, h) = (pair / g.heads, pair % g.heads)
+            let s = probabilities.map { $0 + pair * tq * tk } ?? scratch
+            let outHead = o.head(b, h, headDim: d)
+            guard tk > 0 else {
+                for i in 0..<tq { (outHead + i * o.rowStride).update(repeating: 0, count: d) }
+                return
+            }
+            stridedGemm(transposeA: false, transposeB: true, m: tq, n: tk, k: d, alpha: g.scale,
+                        q.head(b, h, headDim: d), lda: q.rowStride, k.head(b, h, headDim: d), ldb: k.rowStride,
+                        beta: 0, s, ldc: tk)
+            for i in 0..<tq {
+                let row = s + i * tk
+                let n = g.visibleKeys(batch: b, row: i)
+                if n > 0 { softmaxRow(row, row, n, log: false) }
+                if n < tk { (row + n).update(repeating: 0, count: tk - n) }
+            }
+            stridedGemm(transposeA: false, transposeB: false, m: tq, n: d, k: tk, alpha: 1,
+                        s, lda: tk, v.head(b, h, headDim: d), ldb: v.rowStride, beta: 0, outHead, ldc: o.rowStride)
+        }
+    }
+
+    /// Gradients of attention with respect to Q, K and V from the upstream gradient `gradOut` and the saved weights P:
+    ///   dV = Pᵀ·dO,  dP = dO·Vᵀ,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = scale·dS·K,  dK = scale·dSᵀ·Q.
+    /// Each gradient operand is overwritten (not accumulated) in its head's columns.
+    static func attentionBackward(_ g: AttentionGeometry, query q: AttentionOperand, key k: AttentionOperand,
+                                  value v: AttentionOperand, probabilities: UnsafePointer<Float>,
+                                  gradOut go: AttentionOperand, gradQuery gq: AttentionOperand,
+                                  gradKey gk: AttentionOperand, gradValue gv: AttentionOperand) {
+        let (tq, tk, d) = (g.queryLength, g.keyLength, g.headDim)
+        forEachAttentionPair(g, scratchCount: tq * tk) { pair, dp in
+            let (b, h) = (pair / g.heads, pair % g.heads)
+            let p = probabilities + pair * tq * tk
+            let gqHead = gq.head(b, h, headDim: d), gkHead = gk.head(b, h, headDim: d), gvHead = gv.head(b, h, headDim: d)
+            guard tq > 0, tk > 0 else {
+                for i in 0..<tq { (gqHead + i * gq.rowStride).update(repeating: 0, count: d) }
+                for j in 0..<tk {
+                    (gkHead + j * gk.rowStride).update(repeating: 0, count: d)
+                    (gvHead + j * gv.rowStride).update(repeating: 0, count: d)
+                }
+                return
+            }
+            let goHead = go.head(b, h, headDim: d)
+            stridedGemm(transposeA: true, transposeB: false, m: tk, n: d, k: tq, alpha: 1,
+                        p, lda: tk, goHead, ldb: go.rowStride, beta: 0, gvHead, ldc: gv.rowStride)
+            stridedGemm(transposeA: false, transposeB: true, m: tq, n: tk, k: d, alpha: 1,
+                        goHead, lda: go.rowStride, v.head(b, h, headDim: d), ldb: v.rowStride, beta: 0, dp, ldc: tk)
+            for i in 0..<tq {
+                let (pr, dr) = (p + i * tk, dp + i * tk)
+                var dot: Float = 0
+                for j in 0..<tk { dot += pr[j] * dr[j] }
+                for j in 0..<tk { dr[j] = pr[j] * (dr[j] - dot) }
+            }
+            stridedGemm(transposeA: false, transposeB: false, m: tq, n: d, k: tk, alpha: g.scale,
+                        dp, lda: tk, k.head(b, h, headDim: d), ldb: k.rowStride, beta: 0, gqHead, ldc: gq.rowStride)
+            stridedGemm(transposeA: true, transposeB: false, m: tk, n: d, k: tq, alpha: g.scale,
+                        dp, lda: tk, q.head(b, h, headDim: d), ldb: q.rowStride, beta: 0, gkHead, ldc: gk.rowStride)
+        }
+    }
+}

@@ -1,0 +1,94 @@
+/// Scaled dot-product attention as one fused op: scores, mask, softmax and weighted sum in one kernel per
+/// (sequence, head), and the closed-form backward, instead of a chain of matmul/softmax/mask ops and their copies.
+///
+/// Tensors keep the layout a Linear layer produces, [batch, tokens, heads·headDim], heads side by side, so neither
+/// the inputs nor the output are permuted into [batch, heads, tokens, headDim].
+extension Tensor {
+    /// softmax(Q·Kᵀ/√d + mask)·V per head, for `self` = Q of shape [B, Tq, H·d] and `key`, `value` of shape [B, Tk, H·d].
+    ///
+    /// - Parameters:
+    ///   - heads: H; the last dimension is split into H heads of d = C/H features.
+    ///   - causal: query i attends to keys 0...i + Tk − Tq only (a decoder; with a KV cache the queries are the last
+    ///     Tq positions).
+    ///   - keyLengths: per sequence, the number of real (non-padding) keys; later positions are masked out.
+    ///   - scale: multiplies the scores; 1/√d by default.
+    ///
+    /// ```swift
+    /// let y = q.scaledDotProductAttention(key: k, value: v, heads: 4, causal: true)   // [B, T, 128]
+    /// ```
+    public func scaledDotProductAttention(key: Tensor, value: Tensor, heads: Int, causal: Bool = false,
+                                          keyLengths: [Int]? = nil, scale: Float? = nil) -> Tensor {
+        precondition(rank == 3 && key.rank == 3 && value.rank == 3,
+                     "attention: query, key and value must be [batch, tokens, features], got \(shape), \(key.shape), \(value.shape)")
+        let (b, tq, c) = (shape[0], shape[1], shape[2])
+        let tk = key.shape[1]
+        precondition(key.shape == [b, tk, c] && value.shape == [b, tk, c],
+                     "attention: key \(key.shape) and value \(value.shape) must be [\(b), Tk, \(c)] for query \(shape)")
+        let g = Tensor.attentionGeometry(batch: b, heads: heads, queryLength: tq, keyLength: tk, features: c,
+                                         causal: causal, keyLengths: keyLengths, scale: scale)
+        let operand = { (t: Tensor) in AttentionOperand(base: t.storage.pointer, rowStride: c, batchStride: t.shape[1] * c) }
+        let out = Tensor(uninitializedShape: [b, tq, c])
+        let needsGrad = GradMode.isEnabled && (requiresGrad || key.requiresGrad || value.requiresGrad)
+        let probabilities = needsGrad ? Tensor(uninitializedShape: [b * heads, tq, tk]) : nil
+        Kernels.attentionForward(g, query: operand(self), key: operand(key), value: operand(value), out: operand(out),
+                                 probabilities: probabilities?.storage.pointer)
+        guard let probabilities else { return out }
+        let (q, k, v) = (detached(), key.detached(), value.detached())
+        return Tensor.record(out, op: "attention", inputs: [self, key, value]) { grad in
+            let gq = Tensor(uninitializedShape: q.shape), gk = Tensor(uninitializedShape: k.shape)
+            let gv = Tensor(uninitializedShape: v.shape)
+            Kernels.attentionBackward(g, query: operand(q), key: operand(k), value: operand(v),
+                                      probabilities: probabilities.storage.pointer, gradOut: operand(grad),
+                                      gradQuery: operand(gq), gradKey: operand(gk), gradValue: operand(gv))
+            return [gq, gk, gv]
+        }
+    }
+
+    /// Self-attention straight from a fused projection: `self` is [B, T, 3·C] holding Q, K and V side by side (the
+    /// output of one Linear(C, 3·C)); the result is [B, T, C]. The gradient comes back in the same fused layout, so
+    /// the projection's backward is a single product too.
+    ///
+    /// ```swift
+    /// let y = qkvProjection(x).fusedSelfAttention(heads: 4, causal: true)
+    /// ```
+    public func fusedSelfAttention(heads: Int, causal: Bool = false, keyLengths: [Int]? = nil, scale: Float? = nil) -> Tensor {
+        precondition(rank == 3 && shape[2] % 3 == 0,
+                     "fusedSelfAttention: input must be [batch, tokens, 3·features], got \(shape)")
+        let (b, t, c) = (shape[0], shape[1], shape[2] / 3)
+        let g = Tensor.attentionGeometry(batch: b, heads: heads, queryLength: t, keyLength: t, features: c,
+                                         causal: causal, keyLengths: keyLengths, scale: scale)
+        let slice = { (t: Tensor, part: Int) in
+            AttentionOperand(base: t.storage.pointer + part * c, rowStride: 3 * c, batchStride: t.shape[1] * 3 * c)
+        }
+        let out = Tensor(uninitializedShape: [b, t, c])
+        let outOperand = AttentionOperand(base: out.storage.pointer, rowStride: c, batchStride: t * c)
+        let needsGrad = GradMode.isEnabled && requiresGrad
+        let probabilities = needsGrad ? Tensor(uninitializedShape: [b * heads, t, t]) : nil
+        Kernels.attentionForward(g, query: slice(self, 0), key: slice(self, 1), value: slice(self, 2), out: outOperand,
+                                 probabilities: probabilities?.storage.pointer)
+        guard let probabilities else { return out }
+        let qkv = detached()
+        return Tensor.record(out, op: "fused_attention", inputs: [self]) { grad in
+            let gqkv = Tensor(uninitializedShape: qkv.shape)
+            let gradOut = AttentionOperand(base: grad.storage.pointer, rowStride: c, batchStride: t * c)
+            Kernels.attentionBackward(g, query: slice(qkv, 0), key: slice(qkv, 1), value: slice(qkv, 2),
+                                      probabilities: probabilities.storage.pointer, gradOut: gradOut,
+                                      gradQuery: slice(gqkv, 0), gradKey: slice(gqkv, 1), gradValue: slice(gqkv, 2))
+            return [gqkv]
+        }
+    }
+
+    static func attentionGeometry(batch: Int, heads: Int, queryLength: Int, keyLength: Int, features: Int,
+                                  causal: Bool, keyLengths: [Int]?, scale: Float?) -> AttentionGeometry {
+        precondition(heads > 0 && features % heads == 0, "attention: \(features) features do not split into \(heads) heads")
+        if let keyLengths {
+            precondition(keyLengths.count == batch, "attention: \(keyLengths.count) key lengths for a batch of \(batch)")
+            precondition(keyLengths.allSatisfy { $0 >= 0 && $0 <= keyLength },
+                         "attention: key lengths \(keyLengths) must lie in 0...\(keyLength)")
+        }
+        let headDim = features / heads
+        return AttentionGeometry(batch: batch, heads: heads, queryLength: queryLength, keyLength: keyLength,
+                                 headDim: headDim, scale: scale ?? 1 / Float(headDim).squareRoot(), causal: causal,
+                                 keyLengths: keyLengths)
+    }
+}

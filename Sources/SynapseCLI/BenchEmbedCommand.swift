@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import Synapse
+
+struct EmbedBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Sentences per second embedding tiny Shakespeare sentences at batch 32 (PyTorch side: scripts/bench_embed.py).")
+
+    @Option(help: "The model folder (all-MiniLM-L6-v2).") var model: String
+    @Option(help: "Number of sentences.") var sentences: Int = 320
+    @Option(help: "Sentences per batch.") var batchSize: Int = 32
+    @Option(help: "Text file the sentences come from (default: ../shared/data/tinyshakespeare/input.txt).") var data: String?
+    @Flag(help: "Print one JSON line.") var json = false
+
+    func validate() throws {
+        if sentences <= 0 || batchSize <= 0 { throw ValidationError("--sentences and --batch-size must be positive") }
+    }
+
+    func run() throws {
+        warnIfDebug()
+        let url = data.map { URL(fileURLWithPath: $0) } ?? defaultTextFile()
+        let text = try TextDataset.readText(url)
+        let embedder = try SentenceEmbedder(folder: URL(fileURLWithPath: model))
+        let list = EmbeddingBenchmark.sentences(from: text, count: sentences)
+        let r = EmbeddingBenchmark.run(embedder: embedder, sentences: list, batchSize: batchSize)
+        if json {
+            print("{\"workload\": \"embed\", \"impl\": \"synapse\", \"sentences\": \(r.sentences), \"batch\": \(r.batchSize), \"seconds\": \(String(format: "%.4f", r.seconds)), \"sentences_per_s\": \(String(format: "%.1f", r.sentencesPerSecond)), \"mean_tokens\": \(String(format: "%.1f", r.meanTokens))}")
+        } else {
+            print(String(format: "embed: %d sentences (%.1f tokens on average) at batch %d in %.3f s: %.1f sentences/s",
+                         r.sentences, r.meanTokens, r.batchSize, r.seconds, r.sentencesPerSecond))
+        }
+    }
+}

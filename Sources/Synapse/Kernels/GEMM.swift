@@ -21,35 +21,7 @@ extension Kernels {
         _ = BLASSetup.configured
         let lda = transposeA ? m : k
         let ldb = transposeB ? k : n
-        let work = m * n * k
-        guard BLASSetup.splitsWork, work >= BLASSetup.splitThreshold, Parallel.coreCount > 1 else {
-            sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, n)
-            return
-        }
-        // Split C into one block of rows (or columns, when it is wide and short) per core; each block is an
-        // independent single-threaded sgemm on sub-matrices addressed through the leading dimensions.
-        let parts = Parallel.coreCount
-        if m >= n || m >= 64 * parts {
-            let per = (m + parts - 1) / parts
-            Parallel.forRanges(parts, threshold: 1) { range in
-                for part in range {
-                    let r0 = part * per, rows = Swift.min(m, r0 + per) - r0
-                    guard rows > 0 else { continue }
-                    let aBlock = transposeA ? a + r0 : a + r0 * lda
-                    sgemm(transposeA, transposeB, rows, n, k, alpha, aBlock, lda, b, ldb, beta, c + r0 * n, n)
-                }
-            }
-        } else {
-            let per = ((n + parts - 1) / parts + 15) & ~15
-            Parallel.forRanges(parts, threshold: 1) { range in
-                for part in range {
-                    let c0 = part * per, columns = Swift.min(n, c0 + per) - c0
-                    guard columns > 0 else { continue }
-                    let bBlock = transposeB ? b + c0 * ldb : b + c0
-                    sgemm(transposeA, transposeB, m, columns, k, alpha, a, lda, bBlock, ldb, beta, c + c0, n)
-                }
-            }
-        }
+        sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, n)
     }
 
     @inline(__always)

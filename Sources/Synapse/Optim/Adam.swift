@@ -66,8 +66,8 @@ public class Adam: Optimizer {
                         let w = FusedLoop.load(p, i, n) * shrink
                         let gi = FusedLoop.load(g, i, n) + l2 * w
                         let mOld = FusedLoop.load(m, i, n)
-                        let mi = mOld + oneMinusB1 * (gi - mOld)
-                        let vi = b2 * FusedLoop.load(v, i, n) + oneMinusB2 * gi * gi
+                        let mi = FusedLoop.flushingSubnormals(mOld + oneMinusB1 * (gi - mOld))
+                        let vi = FusedLoop.flushingSubnormals(b2 * FusedLoop.load(v, i, n) + oneMinusB2 * gi * gi)
                         let previousPeak = FusedLoop.load(vMax, i, n)
                         let peak = vi.replacing(with: previousPeak, where: previousPeak .> vi)
                         FusedLoop.store(mi, m, i, n)
@@ -82,8 +82,8 @@ public class Adam: Optimizer {
                         let w = FusedLoop.load(p, i, n) * shrink
                         let gi = FusedLoop.load(g, i, n) + l2 * w
                         let mOld = FusedLoop.load(m, i, n)
-                        let mi = mOld + oneMinusB1 * (gi - mOld)
-                        let vi = b2 * FusedLoop.load(v, i, n) + oneMinusB2 * gi * gi
+                        let mi = FusedLoop.flushingSubnormals(mOld + oneMinusB1 * (gi - mOld))
+                        let vi = FusedLoop.flushingSubnormals(b2 * FusedLoop.load(v, i, n) + oneMinusB2 * gi * gi)
                         FusedLoop.store(mi, m, i, n)
                         FusedLoop.store(vi, v, i, n)
                         FusedLoop.store(w - stepSize * (mi / (vi.squareRoot() * inverseCorrection2Sqrt + eps)), p, i, n)

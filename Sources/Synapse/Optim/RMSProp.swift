@@ -51,18 +51,18 @@ public final class RMSProp: Optimizer {
                 FusedLoop.blocks(r) { i, n in
                     let w = FusedLoop.load(p, i, n)
                     let gi = FusedLoop.load(g, i, n) + wd * w
-                    let si = alpha * FusedLoop.load(square, i, n) + oneMinusAlpha * gi * gi
+                    let si = FusedLoop.flushingSubnormals(alpha * FusedLoop.load(square, i, n) + oneMinusAlpha * gi * gi)
                     FusedLoop.store(si, square, i, n)
                     var variance = si
                     if centered {
                         let aOld = FusedLoop.load(avg, i, n)
-                        let ai = aOld + oneMinusAlpha * (gi - aOld)
+                        let ai = FusedLoop.flushingSubnormals(aOld + oneMinusAlpha * (gi - aOld))
                         FusedLoop.store(ai, avg, i, n)
                         variance = si - ai * ai
                     }
                     let root = variance.squareRoot() + eps
                     if useMomentum {
-                        let bi = mu * FusedLoop.load(buf, i, n) + gi / root
+                        let bi = FusedLoop.flushingSubnormals(mu * FusedLoop.load(buf, i, n) + gi / root)
                         FusedLoop.store(bi, buf, i, n)
                         FusedLoop.store(w - lr * bi, p, i, n)
                     } else {

@@ -59,7 +59,7 @@ public final class SGD: Optimizer {
                 FusedLoop.blocks(r) { i, n in
                     let w = FusedLoop.load(p, i, n)
                     let d = FusedLoop.load(g, i, n) + wd * w
-                    let m = first ? d : mu * FusedLoop.load(buf, i, n) + keep * d
+                    let m = FusedLoop.flushingSubnormals(first ? d : mu * FusedLoop.load(buf, i, n) + keep * d)
                     FusedLoop.store(m, buf, i, n)
                     FusedLoop.store(w - lr * (nesterov ? d + mu * m : m), p, i, n)
                 }

@@ -159,3 +159,21 @@ final class SignSGD: Optimizer {
     #expect(p.scalars == [0.5, -1.5, 0])
     #expect(optimizer.stateDict()["state.0.step"]?.item == 1)
 }
+
+@Test func optimizerStateNeverGoesSubnormal() {
+    // A parameter whose gradient is 0 after the first step: Adam's m decays by β₁ each step and would reach the
+    // subnormal range (slow arithmetic on x86) after ~800 steps; it must be flushed to exactly 0 instead.
+    let p = Tensor([1, 1]).requiringGrad()
+    let adam = Adam(parameters: [p], learningRate: 1e-3)
+    let sgd = SGD(parameters: [p], learningRate: 1e-3, momentum: 0.5)
+    for step in 0..<900 {  // 0.1·0.9⁹⁰⁰ ≈ 7e-43: subnormal unless flushed
+        p.grad = step == 0 ? Tensor([1, 1e-3]) : Tensor([0, 0])
+        adam.step()
+        sgd.step()
+    }
+    for optimizer in [adam, sgd] as [Optimizer] {
+        for (_, state) in optimizer.stateDict() {
+            for value in state.scalars { #expect(value == 0 || abs(value) >= Float.leastNormalMagnitude) }
+        }
+    }
+}

@@ -9,6 +9,8 @@ Needs `swift build -c release`; check `uptime` first.
 """
 import argparse, json, os, subprocess, sys, time
 
+from benchutil import measured
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 TEXT = os.path.join(ROOT, "..", "shared", "data", "tinyshakespeare", "input.txt")
@@ -50,15 +52,6 @@ def torch_side(a):
         best = min(best, time.perf_counter() - t0)
     print(json.dumps({"workload": "embed", "impl": "pytorch", "sentences": len(texts), "batch": a.batch_size,
                       "seconds": round(best, 4), "sentences_per_s": round(len(texts) / best, 1), "threads": torch.get_num_threads()}))
-
-
-def measured(cmd):
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        sys.exit(f"{' '.join(cmd)} exited with status {status}")
-    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024
 
 
 def main():

@@ -7,18 +7,10 @@ row with ms/iteration, iterations/s ratio, losses and memory. Check `uptime` fir
 """
 import argparse, json, os, subprocess, sys
 
+from benchutil import measured
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-
-
-def measured(cmd):
-    """Runs cmd, returns its last JSON line and its peak RSS in MB (via wait4)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        sys.exit(f"{' '.join(cmd)} exited with status {status}")
-    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024
 
 
 def main():

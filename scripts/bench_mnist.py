@@ -7,18 +7,10 @@ size of each process (from wait4). Prints a Markdown table.
 """
 import argparse, json, os, subprocess, sys
 
+from benchutil import measured
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-
-
-def measured(cmd, env=None):
-    """Runs cmd, returns its last JSON line and its peak RSS in MB (via wait4)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        sys.exit(f"{' '.join(cmd)} exited with status {status}")
-    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024
 
 
 def main():

@@ -66,6 +66,12 @@ public struct MNIST: Sendable {
         /// The first `n` samples (all when there are fewer): quick experiments on a slice of the data.
         public func prefix(_ n: Int) -> Samples { slice(0..<min(max(n, 0), count)) }
 
+        /// The last `count` samples (at most a tenth of them) held out for validation, and the rest for training.
+        public func holdingOut(_ count: Int) -> (train: Samples, validation: Samples) {
+            let held = Swift.min(Swift.max(count, 0), self.count / 10)
+            return (slice(0..<(self.count - held)), slice((self.count - held)..<self.count))
+        }
+
         /// The samples in `range` (copied), e.g. to hold out a validation set:
         /// `let validation = train.slice(55000..<60000)`.
         public func slice(_ range: Range<Int>) -> Samples {

@@ -67,9 +67,8 @@ public struct AutoencoderTraining {
 
     public func run(on data: MNIST) throws -> Result {
         precondition(options.epochs >= 0 && options.batchSize > 0, "AutoencoderTraining: invalid options \(options)")
-        let holdOut = Swift.min(options.validationCount, data.train.count / 10)
-        let trainPart = data.train.slice(0..<(data.train.count - holdOut))
-        let validationPart = data.train.slice((data.train.count - holdOut)..<data.train.count)
+        let (trainPart, validationPart) = data.train.holdingOut(options.validationCount)
+        let holdOut = validationPart.count
 
         var rng = RandomGenerator(seed: options.seed)
         let model = options.kind == .convolutional

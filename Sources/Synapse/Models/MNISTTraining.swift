@@ -79,9 +79,8 @@ public struct MNISTTraining {
     /// Trains on `data.train` (less the validation tail) and evaluates on `data.test`.
     public func run(on data: MNIST) throws -> Result {
         precondition(options.epochs >= 0 && options.batchSize > 0, "MNISTTraining: invalid options \(options)")
-        let holdOut = Swift.min(options.validationCount, data.train.count / 10)
-        let trainPart = data.train.slice(0..<(data.train.count - holdOut))
-        let validationPart = data.train.slice((data.train.count - holdOut)..<data.train.count)
+        let (trainPart, validationPart) = data.train.holdingOut(options.validationCount)
+        let holdOut = validationPart.count
 
         var rng = RandomGenerator(seed: options.seed)
         let floatModel = options.architecture.makeModel(generator: &rng)

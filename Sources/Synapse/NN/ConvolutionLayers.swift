@@ -38,17 +38,16 @@ public final class Conv2d: Module {
         self.padding = padding
         self.dilation = dilation
         self.groups = groups
-        let shape = [outChannels, inChannels / groups, kernelSize.height, kernelSize.width]
-        let bound = 1 / Float(inChannels / groups * kernelSize.height * kernelSize.width).squareRoot()
-        weight = Tensor.uniform(shape, low: -bound, high: bound, generator: &generator).requiringGrad()
-        self.bias = bias ? Tensor.uniform([outChannels], low: -bound, high: bound, generator: &generator).requiringGrad() : nil
+        (weight, self.bias) = Tensor.defaultLayerParameters(
+            weightShape: [outChannels, inChannels / groups, kernelSize.height, kernelSize.width], bias: bias,
+            generator: &generator)
         super.init()
     }
 
     /// A layer initialised from the process-wide generator (see `Random.seed(_:)`).
     public convenience init(_ inChannels: Int, _ outChannels: Int, kernelSize: Size2D, stride: Size2D = 1,
                             padding: ConvPadding = 0, dilation: Size2D = 1, groups: Int = 1, bias: Bool = true) {
-        var generator = Random.withGenerator { RandomGenerator(seed: $0.next()) }
+        var generator = Random.independentGenerator()
         self.init(inChannels, outChannels, kernelSize: kernelSize, stride: stride, padding: padding,
                   dilation: dilation, groups: groups, bias: bias, generator: &generator)
     }
@@ -100,17 +99,15 @@ public final class Conv1d: Module {
         self.padding = padding
         self.dilation = dilation
         self.groups = groups
-        let bound = 1 / Float(inChannels / groups * kernelSize).squareRoot()
-        weight = Tensor.uniform([outChannels, inChannels / groups, kernelSize], low: -bound, high: bound,
-                                generator: &generator).requiringGrad()
-        self.bias = bias ? Tensor.uniform([outChannels], low: -bound, high: bound, generator: &generator).requiringGrad() : nil
+        (weight, self.bias) = Tensor.defaultLayerParameters(weightShape: [outChannels, inChannels / groups, kernelSize],
+                                                            bias: bias, generator: &generator)
         super.init()
     }
 
     /// A layer initialised from the process-wide generator (see `Random.seed(_:)`).
     public convenience init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1,
                             padding: ConvPadding = 0, dilation: Int = 1, groups: Int = 1, bias: Bool = true) {
-        var generator = Random.withGenerator { RandomGenerator(seed: $0.next()) }
+        var generator = Random.independentGenerator()
         self.init(inChannels, outChannels, kernelSize: kernelSize, stride: stride, padding: padding,
                   dilation: dilation, groups: groups, bias: bias, generator: &generator)
     }

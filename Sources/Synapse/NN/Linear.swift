@@ -20,18 +20,14 @@ public final class Linear: Module {
     public init(_ inputFeatures: Int, _ outputFeatures: Int, bias: Bool = true, generator: inout RandomGenerator) {
         precondition(inputFeatures > 0 && outputFeatures > 0,
                      "Linear: feature counts must be positive, got \(inputFeatures) → \(outputFeatures)")
-        let bound = 1 / Float(inputFeatures).squareRoot()
-        weight = Tensor.uniform([outputFeatures, inputFeatures], low: -bound, high: bound, generator: &generator)
-            .requiringGrad()
-        self.bias = bias
-            ? Tensor.uniform([outputFeatures], low: -bound, high: bound, generator: &generator).requiringGrad()
-            : nil
+        (weight, self.bias) = Tensor.defaultLayerParameters(weightShape: [outputFeatures, inputFeatures], bias: bias,
+                                                            generator: &generator)
         super.init()
     }
 
     /// A layer initialised from the process-wide generator (see `Random.seed(_:)`).
     public convenience init(_ inputFeatures: Int, _ outputFeatures: Int, bias: Bool = true) {
-        var generator = Random.withGenerator { RandomGenerator(seed: $0.next()) }
+        var generator = Random.independentGenerator()
         self.init(inputFeatures, outputFeatures, bias: bias, generator: &generator)
     }
 

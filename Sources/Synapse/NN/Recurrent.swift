@@ -133,7 +133,7 @@ public final class LSTM: RecurrentLayer {
     }
 
     public convenience init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true) {
-        var generator = Random.withGenerator { RandomGenerator(seed: $0.next()) }
+        var generator = Random.independentGenerator()
         self.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, generator: &generator)
     }
 
@@ -157,7 +157,7 @@ public final class GRU: RecurrentLayer {
     }
 
     public convenience init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true) {
-        var generator = Random.withGenerator { RandomGenerator(seed: $0.next()) }
+        var generator = Random.independentGenerator()
         self.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, generator: &generator)
     }
 
@@ -195,7 +195,7 @@ public final class RNN: RecurrentLayer {
 
     public convenience init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, outputSize: Int? = nil,
                             activation: RecurrentActivation = .tanh, outputActivation: RecurrentActivation = .identity) {
-        var generator = Random.withGenerator { RandomGenerator(seed: $0.next()) }
+        var generator = Random.independentGenerator()
         self.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, outputSize: outputSize,
                   activation: activation, outputActivation: outputActivation, generator: &generator)
     }

@@ -114,6 +114,16 @@ extension Tensor {
         return uniform(shape, low: -bound, high: bound, generator: &generator)
     }
 
+    /// PyTorch's default parameters for a layer (nn.Linear, nn.ConvNd): weight and optional bias both drawn from
+    /// U(−1/√fanIn, 1/√fanIn), with fanIn = in/groups·kernel size; both require grad.
+    public static func defaultLayerParameters(weightShape: [Int], bias: Bool,
+                                              generator: inout RandomGenerator) -> (weight: Tensor, bias: Tensor?) {
+        let bound = 1 / Float(fans(of: weightShape).fanIn).squareRoot()
+        let weight = uniform(weightShape, low: -bound, high: bound, generator: &generator).requiringGrad()
+        let bias = bias ? uniform([weightShape[0]], low: -bound, high: bound, generator: &generator).requiringGrad() : nil
+        return (weight, bias)
+    }
+
     /// Kaiming/He normal: N(0, gain² / fanIn), gain = √2 by default.
     public static func kaimingNormal(_ shape: [Int], gain: Float = Float(2).squareRoot(),
                                      generator: inout RandomGenerator) -> Tensor {

@@ -65,6 +65,12 @@ public enum Random {
         shared = RandomGenerator(seed: seed)
     }
 
+    /// A generator of its own, seeded from the process-wide one: what layers use when they are not given one, so a
+    /// `Random.seed(_:)` at the start makes a whole model's initialisation repeat.
+    public static func independentGenerator() -> RandomGenerator {
+        withGenerator { RandomGenerator(seed: $0.next()) }
+    }
+
     /// Runs `body` with exclusive access to the process-wide generator.
     public static func withGenerator<R>(_ body: (inout RandomGenerator) throws -> R) rethrows -> R {
         lock.lock(); defer { lock.unlock() }

@@ -8,10 +8,17 @@ import Glibc
 /// (Debian 12 ships 0.3.21) do not know recent Xeons and fall back to the generic "Prescott" SSE3 kernels — measured
 /// here at 3–5× below the AVX-512 ones. When that happened and the user did not choose a core with
 /// OPENBLAS_CORETYPE, the kernel table is re-selected from the CPU's flags through OpenBLAS's own entry points.
+///
+/// It also stops OpenBLAS's idle worker threads from spinning. After each threaded call they poll for more work with
+/// sched_yield for 2^28 cycles (~0.1 s), which on a 2-core machine takes cycles from our own parallel kernels and
+/// single-threaded per-step GEMMs: a char-lstm iteration spent ~18% of its samples there (38.5 → 32.2 ms/iteration,
+/// char-gpt 39.7 → 35.1 ms, when they sleep at once). OPENBLAS_THREAD_TIMEOUT set by the user wins.
 enum BLASSetup {
     static let configured: Bool = {
+        let handle = dlopen(nil, RTLD_NOW)
+        defer { quietIdleThreads(handle) }
         guard getenv("OPENBLAS_CORETYPE") == nil,
-              let handle = dlopen(nil, RTLD_NOW),
+              let handle,
               let corenameSymbol = dlsym(handle, "openblas_get_corename"),
               let quitSymbol = dlsym(handle, "gotoblas_dynamic_quit"),
               let initSymbol = dlsym(handle, "gotoblas_dynamic_init") else { return false }
@@ -31,6 +38,20 @@ enum BLASSetup {
         unsafeBitCast(initSymbol, to: VoidFunction.self)()
         return true
     }()
+
+    /// Restarts OpenBLAS's thread pool with the shortest idle timeout (2^4 cycles) unless the user chose one.
+    private static func quietIdleThreads(_ handle: UnsafeMutableRawPointer?) {
+        guard getenv("OPENBLAS_THREAD_TIMEOUT") == nil, let handle,
+              let readEnvironment = dlsym(handle, "openblas_read_env"),
+              let shutdown = dlsym(handle, "blas_thread_shutdown_"),
+              let start = dlsym(handle, "blas_thread_init") else { return }
+        typealias IntFunction = @convention(c) () -> Int32
+        typealias VoidFunction = @convention(c) () -> Void
+        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0)
+        unsafeBitCast(readEnvironment, to: VoidFunction.self)()
+        _ = unsafeBitCast(shutdown, to: IntFunction.self)()
+        _ = unsafeBitCast(start, to: IntFunction.self)()
+    }
 
     /// The feature flags of the first CPU in /proc/cpuinfo.
     private static func cpuFlags() -> Set<String> {

@@ -58,8 +58,7 @@ public final class RecurrentLanguageModel: Module, LanguageModel {
         precondition(batchSize > 0 && tokens.count % batchSize == 0,
                      "RecurrentLanguageModel: \(tokens.count) tokens do not split into \(batchSize) rows")
         let steps = tokens.count / batchSize
-        let x = embed(tokens: tokens, shape: [batchSize, steps])
-        let (h, final) = recurrent(x, state: state)
+        let (h, final) = recurrent(tokens: tokens, shape: [batchSize, steps], embedding: embed, state: state)
         return (head(h.reshaped([batchSize * steps, configuration.hiddenSize])), final)
     }
 

@@ -89,23 +89,70 @@ public class RecurrentLayer: Module {
         precondition(input.rank == 3 && input.shape[2] == inputSize,
                      "\(type(of: self)): input must be [batch, steps, \(inputSize)], got \(input.shape)")
         let batch = input.shape[0]
-        if let state {
-            precondition(state.hidden.shape == [layerCount, batch, hiddenSize],
-                         "\(type(of: self)): initial hidden state must be [\(layerCount), \(batch), \(hiddenSize)], got \(state.hidden.shape)")
-            if let cell = state.cell {
-                precondition(cell.shape == state.hidden.shape,
-                             "\(type(of: self)): initial cell state \(cell.shape) differs from the hidden state \(state.hidden.shape)")
-            }
+        if let state { checkState(state, batch: batch) }
+        return run(batch: batch, state: state) { hidden, cell in runLayer(0, input, hidden: hidden, cell: cell) }
+    }
+
+    /// Runs the stack on token ids looked up in `embedding`, as a language model does: the same result as
+    /// `self(embedding(tokens: tokens, shape: [batch, steps]), state: state)`.
+    ///
+    /// When the layer can take its first input projection from upstream (LSTM) and the vocabulary is smaller than
+    /// the number of tokens, it projects the embedding table once (E·W_ihᵀ + b_ih, [V, G·H]) and looks the tokens up
+    /// in that, instead of projecting every embedded token: for the char-lstm workload a [65, 128]·[128, 1024]
+    /// product replaces a [2048, 128]·[128, 1024] one, and likewise for both gradients.
+    ///
+    /// ```swift
+    /// let (y, state) = lstm(tokens: ids, shape: [32, 64], embedding: embed, state: nil)   // y [32, 64, H]
+    /// ```
+    public func callAsFunction(tokens: [Int], shape: [Int], embedding: Embedding,
+                               state: RecurrentState?) -> (output: Tensor, state: RecurrentState) {
+        precondition(shape.count == 2 && shape[0] > 0 && shape[0] * shape[1] == tokens.count,
+                     "\(type(of: self)): \(tokens.count) tokens do not fill shape \(shape)")
+        precondition(embedding.dimension == inputSize,
+                     "\(type(of: self)): embedding dimension \(embedding.dimension) differs from the input size \(inputSize)")
+        guard acceptsProjectedInput, embedding.paddingIndex == nil, embedding.vocabularySize < tokens.count else {
+            return self(embedding(tokens: tokens, shape: shape), state: state)
         }
+        let batch = shape[0]
+        if let state { checkState(state, batch: batch) }
+        var table = embedding.weight.matmul(weightsIH[0].transposed())                 // (V, G·H)
+        if hasBias { table = table + biasesIH[0] }
+        let projected = Tensor.embedding(tokens, shape: shape, weight: table)          // (B, T, G·H)
+        return run(batch: batch, state: state) { hidden, cell in
+            runLayer(0, projected: projected, hidden: hidden, cell: cell)
+        }
+    }
+
+    /// Whether `runLayer(_:projected:hidden:cell:)` is implemented.
+    var acceptsProjectedInput: Bool { false }
+
+    /// Layer 0 on an input already multiplied by weight_ih_l0 (with bias_ih_l0 added).
+    func runLayer(_ layer: Int, projected: Tensor, hidden: Tensor?, cell: Tensor?) -> (Tensor, Tensor, Tensor?) {
+        preconditionFailure("\(type(of: self)) does not take projected input")
+    }
+
+    private func checkState(_ state: RecurrentState, batch: Int) {
+        precondition(state.hidden.shape == [layerCount, batch, hiddenSize],
+                     "\(type(of: self)): initial hidden state must be [\(layerCount), \(batch), \(hiddenSize)], got \(state.hidden.shape)")
+        if let cell = state.cell {
+            precondition(cell.shape == state.hidden.shape,
+                         "\(type(of: self)): initial cell state \(cell.shape) differs from the hidden state \(state.hidden.shape)")
+        }
+    }
+
+    /// The layer loop: `firstLayer` runs layer 0 from its initial (hidden, cell); each later layer reads the one below.
+    private func run(batch: Int, state: RecurrentState?,
+                     firstLayer: (Tensor?, Tensor?) -> (Tensor, Tensor, Tensor?)) -> (output: Tensor, state: RecurrentState) {
         func layerSlice(_ t: Tensor?, _ layer: Int) -> Tensor? {
             guard let t else { return nil }
             return layerCount == 1 ? t.reshaped([batch, hiddenSize])
                 : t.slice(axis: 0, layer..<(layer + 1)).reshaped([batch, hiddenSize])
         }
-        var x = input
+        var x: Tensor? = nil
         var hiddens: [Tensor] = [], cells: [Tensor] = []
         for layer in 0..<layerCount {
-            let (y, h, c) = runLayer(layer, x, hidden: layerSlice(state?.hidden, layer), cell: layerSlice(state?.cell, layer))
+            let (hidden, cell) = (layerSlice(state?.hidden, layer), layerSlice(state?.cell, layer))
+            let (y, h, c) = x.map { runLayer(layer, $0, hidden: hidden, cell: cell) } ?? firstLayer(hidden, cell)
             hiddens.append(h)
             if let c { cells.append(c) }
             x = y
@@ -113,7 +160,7 @@ public class RecurrentLayer: Module {
         func stacked(_ list: [Tensor]) -> Tensor {
             layerCount == 1 ? list[0].reshaped([1, batch, hiddenSize]) : Tensor.stack(list, axis: 0)
         }
-        return (x, RecurrentState(hidden: stacked(hiddens), cell: cells.isEmpty ? nil : stacked(cells)))
+        return (x!, RecurrentState(hidden: stacked(hiddens), cell: cells.isEmpty ? nil : stacked(cells)))
     }
 
     /// The output sequence only, from a zero state (so the layer fits in a `Sequential`).
@@ -140,6 +187,14 @@ public final class LSTM: RecurrentLayer {
     override func runLayer(_ layer: Int, _ input: Tensor, hidden: Tensor?, cell: Tensor?) -> (Tensor, Tensor, Tensor?) {
         let r = Tensor.lstm(input, weightIH: weightsIH[layer], weightHH: weightsHH[layer],
                             biasIH: hasBias ? biasesIH[layer] : nil, biasHH: hasBias ? biasesHH[layer] : nil,
+                            initialHidden: hidden, initialCell: cell)
+        return (r.output, r.hidden, r.cell)
+    }
+
+    override var acceptsProjectedInput: Bool { true }
+
+    override func runLayer(_ layer: Int, projected: Tensor, hidden: Tensor?, cell: Tensor?) -> (Tensor, Tensor, Tensor?) {
+        let r = Tensor.lstm(projectedInput: projected, weightHH: weightsHH[layer], biasHH: hasBias ? biasesHH[layer] : nil,
                             initialHidden: hidden, initialCell: cell)
         return (r.output, r.hidden, r.cell)
     }

@@ -88,6 +88,12 @@ import Testing
             return r.output.pow(2).sum() + (r.cell * r.hidden).sum()
         }
         #expect(lstm.passed, "lstm: \(lstm)")
+        let projectedInput = Tensor.randn([b, t, 4 * h], generator: &rng)
+        let projected = GradCheck.check([projectedInput, lstmWeights[1], lstmWeights[3], h0, c0]) { v in
+            let r = Tensor.lstm(projectedInput: v[0], weightHH: v[1], biasHH: v[2], initialHidden: v[3], initialCell: v[4])
+            return r.output.pow(2).sum() + (r.cell * r.hidden).sum()
+        }
+        #expect(projected.passed, "lstm(projectedInput:): \(projected)")
         let gruWeights = weights(3)
         let gru = GradCheck.check([x] + gruWeights + [h0]) { v in
             let r = Tensor.gru(v[0], weightIH: v[1], weightHH: v[2], biasIH: v[3], biasHH: v[4], initialHidden: v[5])
@@ -101,6 +107,37 @@ import Testing
                            activation: activation).output.pow(2).sum()
             }
             #expect(rnn.passed, "rnn \(activation): \(rnn)")
+        }
+    }
+
+    /// The token path projects the embedding table instead of every token (LSTM) or falls back to embedding first:
+    /// both must give the embedding-then-layer result, outputs, state and every gradient.
+    @Test(arguments: ["lstm", "gru", "rnn"])
+    func tokenPathEqualsEmbeddingThenLayer(kind: String) throws {
+        let config: [String: Any] = ["kind": kind, "input": 5, "hidden": 6, "layers": 2, "bias": true, "nonlinearity": "tanh"]
+        let (vocabulary, batch, steps) = (7, 3, 4)
+        var rng = RandomGenerator(seed: 11)
+        let tokens = (0..<(batch * steps)).map { _ in Int.random(in: 0..<vocabulary, using: &rng) }
+        var runs: [(output: Tensor, hidden: Tensor, grads: [String: Tensor])] = []
+        for useTokens in [false, true] {
+            var weights = RandomGenerator(seed: 2)
+            let embedding = Embedding(vocabulary, 5, generator: &weights)
+            let layer = Self.makeLayer(config)
+            let h0 = Tensor.randn([2, batch, 6], generator: &weights)
+            let state = RecurrentState(hidden: h0, cell: kind == "lstm" ? h0 * 0.5 : nil)
+            let (y, final) = useTokens
+                ? layer(tokens: tokens, shape: [batch, steps], embedding: embedding, state: state)
+                : layer(embedding(tokens: tokens, shape: [batch, steps]), state: state)
+            ((y * y).sum() + final.hidden.sum() + (final.cell?.sum() ?? Tensor(0))).backward()
+            var grads: [String: Tensor] = ["embedding": try #require(embedding.weight.grad)]
+            for (name, parameter) in layer.namedParameters() { grads[name] = try #require(parameter.grad, "\(name)") }
+            runs.append((y, final.hidden, grads))
+        }
+        expectClose(runs[1].output, runs[0].output, "\(kind) output")
+        expectClose(runs[1].hidden, runs[0].hidden, "\(kind) final hidden")
+        #expect(runs[0].grads.keys.sorted() == runs[1].grads.keys.sorted())
+        for (name, expected) in runs[0].grads {
+            expectClose(try #require(runs[1].grads[name]), expected, atol: 1e-5, "\(kind) \(name) grad")
         }
     }
 

@@ -26,6 +26,44 @@ extension Tensor {
         let (b, t, f, h) = RecurrentKernels.checkShapes(op: "lstm", gates: 4, input: input, weightIH: weightIH,
                                                         weightHH: weightHH, biasIH: biasIH, biasHH: biasHH,
                                                         initialStates: [initialHidden, initialCell])
+        return lstmLayer(input, weightIH: weightIH, weightHH: weightHH, biasIH: biasIH, biasHH: biasHH,
+                         initialHidden: initialHidden, initialCell: initialCell, sizes: (b, t, f, h))
+    }
+
+    /// Runs an LSTM layer whose input projection was made upstream: `projectedInput` [B, T, 4H] is W_ih·x_t + b_ih
+    /// for every step, so the op adds only the recurrent part. Its gradient is the gates' gradient itself.
+    ///
+    /// A language model uses it when the input is an embedding: the projection of token v is row v of
+    /// E·W_ihᵀ + b_ih, so projecting the [V, E] table once replaces a [B·T, E] product (and both of its gradients)
+    /// whenever the vocabulary has fewer rows than the batch has tokens.
+    ///
+    /// ```swift
+    /// let table = embedding.weight.matmul(wih.transposed()) + bih               // [V, 4H]
+    /// let p = Tensor.embedding(tokens, shape: [B, T], weight: table)            // [B, T, 4H]
+    /// let (y, hT, cT) = Tensor.lstm(projectedInput: p, weightHH: whh, biasHH: bhh)
+    /// ```
+    public static func lstm(projectedInput: Tensor, weightHH: Tensor, biasHH: Tensor?,
+                            initialHidden: Tensor? = nil, initialCell: Tensor? = nil)
+        -> (output: Tensor, hidden: Tensor, cell: Tensor) {
+        precondition(weightHH.rank == 2 && weightHH.shape[0] == 4 * weightHH.shape[1],
+                     "lstm: weight_hh must be [4·hidden, hidden], got \(weightHH.shape)")
+        let h = weightHH.shape[1]
+        precondition(projectedInput.rank == 3 && projectedInput.shape[2] == 4 * h && projectedInput.shape[1] > 0,
+                     "lstm: projected input must be [batch, steps, \(4 * h)] for weight_hh \(weightHH.shape), got \(projectedInput.shape)")
+        let (b, t) = (projectedInput.shape[0], projectedInput.shape[1])
+        if let biasHH { precondition(biasHH.shape == [4 * h], "lstm: bias must be [\(4 * h)], got \(biasHH.shape)") }
+        for state in [initialHidden, initialCell] {
+            if let state { precondition(state.shape == [b, h], "lstm: initial state must be [\(b), \(h)], got \(state.shape)") }
+        }
+        return lstmLayer(projectedInput, weightIH: nil, weightHH: weightHH, biasIH: nil, biasHH: biasHH,
+                         initialHidden: initialHidden, initialCell: initialCell, sizes: (b, t, 4 * h, h))
+    }
+
+    /// The op behind both entry points; `weightIH == nil` means `input` is already projected ([B, T, 4H]).
+    private static func lstmLayer(_ input: Tensor, weightIH: Tensor?, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?,
+                                  initialHidden: Tensor?, initialCell: Tensor?, sizes: (Int, Int, Int, Int))
+        -> (output: Tensor, hidden: Tensor, cell: Tensor) {
+        let (b, t, f, h) = sizes
         let (g4, rows) = (4 * h, b * t)
         let gates = Tensor(uninitializedShape: [rows, g4])
         let cells = Tensor(uninitializedShape: [rows, h])
@@ -35,14 +73,24 @@ extension Tensor {
         let whh = weightHH.storage.pointer
         let h0 = initialHidden?.storage.pointer, c0 = initialCell?.storage.pointer
 
-        let (x0, wih0) = (input.storage.pointer, weightIH.storage.pointer)
+        let (x0, wih0) = (input.storage.pointer, weightIH?.storage.pointer)
         let hasBias = biasIH != nil || biasHH != nil
         // Each core takes a share of the batch and runs its projection and whole time loop (see `split`).
         RecurrentKernels.split(b) { batches in
             let (n0, m) = (batches.lowerBound, batches.count)
-            fillBias(gp + n0 * t * g4, rows: m * t, width: g4, biasIH, biasHH)
-            RecurrentKernels.gemm(transposeA: false, transposeB: true, m: m * t, n: g4, k: f, x0 + n0 * t * f, lda: f,
-                                  wih0, ldb: f, beta: hasBias ? 1 : 0, gp + n0 * t * g4, ldc: g4)
+            if let wih0 {
+                fillBias(gp + n0 * t * g4, rows: m * t, width: g4, biasIH, biasHH)
+                RecurrentKernels.gemm(transposeA: false, transposeB: true, m: m * t, n: g4, k: f, x0 + n0 * t * f,
+                                      lda: f, wih0, ldb: f, beta: hasBias ? 1 : 0, gp + n0 * t * g4, ldc: g4)
+            } else {
+                (gp + n0 * t * g4).update(from: x0 + n0 * t * g4, count: m * t * g4)
+                if let bias = biasHH?.storage.pointer {
+                    for r in 0..<(m * t) {
+                        let row = gp + (n0 * t + r) * g4
+                        for j in 0..<g4 { row[j] += bias[j] }
+                    }
+                }
+            }
             for s in 0..<t {
                 let previous: UnsafePointer<Float>? = s == 0
                     ? h0.map { UnsafePointer($0 + n0 * h) } : UnsafePointer(op + (n0 * t + s - 1) * h)
@@ -75,9 +123,10 @@ extension Tensor {
         for n in 0..<b { (finalCell.storage.pointer + n * h).update(from: cp + (n * t + t - 1) * h, count: h) }
 
         let box = FinalStateGradient()
-        let x = input.detached(), wih = weightIH.detached(), whhT = weightHH.detached()
+        let x = input.detached(), wih = weightIH?.detached(), whhT = weightHH.detached()
         let hInit = initialHidden?.detached(), cInit = initialCell?.detached()
-        let need = (x: input.requiresGrad, wih: weightIH.requiresGrad, whh: weightHH.requiresGrad,
+        let projected = weightIH == nil
+        let need = (x: input.requiresGrad, wih: weightIH?.requiresGrad ?? false, whh: weightHH.requiresGrad,
                     bih: biasIH?.requiresGrad ?? false, bhh: biasHH?.requiresGrad ?? false,
                     h0: initialHidden?.requiresGrad ?? false, c0: initialCell?.requiresGrad ?? false)
         let operands = [input, weightIH, weightHH, biasIH, biasHH, initialHidden, initialCell]
@@ -93,8 +142,8 @@ extension Tensor {
             let c0p = cInit?.storage.pointer
             let zeroTensor = Tensor.zeros([h])
             let zeroRow = UnsafePointer(zeroTensor.storage.pointer)
-            let dx = need.x ? Tensor(uninitializedShape: [b, t, f]) : nil
-            let wihPointer = wih.storage.pointer
+            let dx = need.x && !projected ? Tensor(uninitializedShape: [b, t, f]) : nil
+            let wihPointer = wih?.storage.pointer
             RecurrentKernels.split(b) { batches in
                 let n0 = batches.lowerBound
                 for s in stride(from: t - 1, through: 0, by: -1) {
@@ -122,14 +171,15 @@ extension Tensor {
                                               dhp + n0 * h, ldc: h)
                     }
                 }
-                if let dx {
+                if let dx, let wihPointer {
                     RecurrentKernels.gemm(transposeA: false, transposeB: false, m: batches.count * t, n: f, k: g4,
                                           dgp + n0 * t * g4, lda: g4, wihPointer, ldb: f,
                                           dx.storage.pointer + n0 * t * f, ldc: f)
                 }
             }
             withExtendedLifetime(zeroTensor) {}
-            var grads: [Tensor?] = [dx]
+            // A projected input's gradient is the gates' gradient, row for row.
+            var grads: [Tensor?] = [projected && need.x ? dG.reshaped([b, t, g4]) : dx]
             let previous = need.whh
                 ? RecurrentKernels.previousHidden(output: op, initial: hInit.map { UnsafePointer($0.storage.pointer) },
                                                   batch: b, steps: t, hidden: h) : nil

@@ -12,12 +12,20 @@ import Glibc
 /// rows apart, so the per-step products read and write them in place through the leading dimensions instead of
 /// copying them out), bias sums, and the plumbing that lets a gradient reach the final cell state.
 enum RecurrentKernels {
+    /// Products with at most this many rows go to the unpacked small-matrix kernels when there are any.
+    static let smallProductRows = 64
+
     /// C = alpha · op(A) · op(B) + beta · C with explicit leading dimensions (row-major).
     @inline(__always)
     static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                      _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                      beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
+        // The per-step products (a batch share of rows) skip sgemm's packing of the whole weight (see SmallGEMM).
+        if m <= smallProductRows && SmallGEMM.rowMajor(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                                       alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc) {
+            return
+        }
         _ = BLASSetup.configured
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))

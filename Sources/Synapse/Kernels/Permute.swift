@@ -57,8 +57,11 @@ extension Kernels {
                 var j0 = 0
                 while j0 < cols {
                     let j1 = min(cols, j0 + block)
-                    for i in i0..<i1 {
-                        for j in j0..<j1 { out[j * rows + i] = x[i * cols + j] }
+                    // Contiguous writes, strided reads: writing down a column instead (stride `rows`, often a
+                    // multiple of 4 KiB) lands every store of the block in one L1 set.
+                    for j in j0..<j1 {
+                        let o = out + j * rows, s = x + j
+                        for i in i0..<i1 { o[i] = s[i * cols] }
                     }
                     j0 = j1
                 }

@@ -27,7 +27,8 @@ extension Tensor {
         let scratch = Tensor(uninitializedShape: [b, g3])       // h·W_hhᵀ + b_hh of one step
         let zeroState = Tensor.zeros([b, h])
         let (gp, np, op, sp) = (gates.storage.pointer, hiddenNew.storage.pointer, out.storage.pointer, scratch.storage.pointer)
-        let whh = weightHH.storage.pointer
+        let whhTransposed = RecurrentKernels.transposedWeight(weightHH)   // (H, G·H): see transposedWeight
+        let whh = whhTransposed.storage.pointer
 
         let (x0, wih0) = (input.storage.pointer, weightIH.storage.pointer)
         let h0 = UnsafePointer((initialHidden ?? zeroState).storage.pointer)
@@ -42,8 +43,8 @@ extension Tensor {
                     ? (h0, h) : (UnsafePointer(op + (s - 1) * h), t * h)
                 let first = s == 0 ? previous + n0 * h : previous + n0 * t * h
                 fillBias(sp + n0 * g3, rows: m, width: g3, biasHH, nil)
-                RecurrentKernels.gemm(transposeA: false, transposeB: true, m: m, n: g3, k: h, first, lda: ldp,
-                                      whh, ldb: h, beta: biasHH == nil ? 0 : 1, sp + n0 * g3, ldc: g3)
+                RecurrentKernels.gemm(transposeA: false, transposeB: false, m: m, n: g3, k: h, first, lda: ldp,
+                                      whh, ldb: g3, beta: biasHH == nil ? 0 : 1, sp + n0 * g3, ldc: g3)
                 for n in batches {
                     let r = n * t + s
                     let (row, hh) = (gp + r * g3, sp + n * g3)
@@ -60,6 +61,7 @@ extension Tensor {
                 }
             }
         }
+        withExtendedLifetime(whhTransposed) {}
         withExtendedLifetime(zeroState) {}
 
         let x = input.detached(), wih = weightIH.detached(), whhT = weightHH.detached()

@@ -52,7 +52,8 @@ extension Tensor {
         // The output buffer holds the pre-activations first and is activated in place, one step at a time.
         let out = Tensor(uninitializedShape: [b, t, h])
         let op = out.storage.pointer
-        let whh = weightHH.storage.pointer
+        let whhTransposed = RecurrentKernels.transposedWeight(weightHH)   // (H, G·H): see transposedWeight
+        let whh = whhTransposed.storage.pointer
         let (x0, wih0) = (input.storage.pointer, weightIH.storage.pointer)
         let h0 = initialHidden?.storage.pointer
         let hasBias = biasIH != nil || biasHH != nil
@@ -66,12 +67,13 @@ extension Tensor {
                 let previous: UnsafePointer<Float>? = s == 0
                     ? h0.map { UnsafePointer($0 + n0 * h) } : UnsafePointer(op + (n0 * t + s - 1) * h)
                 if let previous {
-                    RecurrentKernels.gemm(transposeA: false, transposeB: true, m: m, n: h, k: h, previous,
+                    RecurrentKernels.gemm(transposeA: false, transposeB: false, m: m, n: h, k: h, previous,
                                           lda: s == 0 ? h : t * h, whh, ldb: h, beta: 1, op + (n0 * t + s) * h, ldc: t * h)
                 }
                 for n in batches { activation.apply(op + (n * t + s) * h, h) }
             }
         }
+        withExtendedLifetime(whhTransposed) {}
 
         let x = input.detached(), wih = weightIH.detached(), whhT = weightHH.detached()
         let hInit = initialHidden?.detached()

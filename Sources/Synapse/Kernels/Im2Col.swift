@@ -47,11 +47,13 @@ extension Kernels {
     }
 
     /// x [N, C, H, W] → col [C·kh·kw, N·Ho·Wo] (padding reads as zero). Parallel over (image, channel) planes,
-    /// which write disjoint blocks of the column matrix.
-    static func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<Float>) {
+    /// which write disjoint blocks of the column matrix, unless `parallel` is false (the caller already is).
+    static func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<Float>,
+                       parallel: Bool = true) {
         let ld = g.columns
         let units = g.batch * g.channels
-        Parallel.forRanges(units, threshold: unitThreshold(work: g.kernelArea * g.outPlane)) { range in
+        let threshold = parallel ? unitThreshold(work: g.kernelArea * g.outPlane) : Int.max
+        Parallel.forRanges(units, threshold: threshold) { range in
             for unit in range {
                 let (n, c) = (unit / g.channels, unit % g.channels)
                 let src = x + unit * g.inPlane
@@ -93,10 +95,12 @@ extension Kernels {
 
     /// The adjoint of `im2col`: dx [N, C, H, W] = Σ over kernel taps of the column gradient (overwrites dx).
     /// Parallel over (image, channel) planes; each plane is accumulated by one thread.
-    static func col2im(_ col: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
+    static func col2im(_ col: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>,
+                       parallel: Bool = true) {
         let ld = g.columns
         let units = g.batch * g.channels
-        Parallel.forRanges(units, threshold: unitThreshold(work: g.kernelArea * g.outPlane)) { range in
+        let threshold = parallel ? unitThreshold(work: g.kernelArea * g.outPlane) : Int.max
+        Parallel.forRanges(units, threshold: threshold) { range in
             for unit in range {
                 let (n, c) = (unit / g.channels, unit % g.channels)
                 let plane = dx + unit * g.inPlane

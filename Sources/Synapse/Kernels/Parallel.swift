@@ -31,6 +31,34 @@ enum Parallel {
     }
 }
 
+extension Parallel {
+    /// How many chunks `perCore` makes of `count` items.
+    static func perCoreChunks(_ count: Int) -> Int { max(1, min(coreCount, count)) }
+
+    /// Runs `body(chunk, range)` on contiguous shares of 0..<count, one per core, with BLAS single-threaded inside.
+    ///
+    /// For work made of many independent BLAS calls (the sequences of a recurrent batch, the images of a
+    /// convolution): each core runs its own small products back to back, with no hand-off to BLAS's threads per call
+    /// and no synchronisation until the end. Chunk indices run over 0..<perCoreChunks(count).
+    static func perCore(_ count: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
+        let chunks = perCoreChunks(count)
+        BLASThreads.single {
+            if chunks <= 1 {
+                body(0, 0..<count)
+                return
+            }
+            withoutActuallyEscaping(body) { body in
+                // Chunks touch disjoint parts of the shared buffers, so handing the closure across threads is race-free.
+                let work = UncheckedSendable(body)
+                DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                    let start = chunk * count / chunks, end = (chunk + 1) * count / chunks
+                    if start < end { work.value(chunk, start..<end) }
+                }
+            }
+        }
+    }
+}
+
 /// Carries a value into a `@Sendable` closure when the caller guarantees the accesses do not race.
 struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value

@@ -108,6 +108,9 @@ extension Tensor {
             && pad == (0, 0, 0, 0) {
             return Tensor.pointwiseConv2d(self, weight: weight, bias: bias, geometry)
         }
+        if Tensor.prefersImageParallelConvolution(geometry) {
+            return Tensor.imageParallelConv2d(self, weight: weight, bias: bias, geometry, groups: groups)
+        }
         return Tensor.loweredConv2d(self, weight: weight, bias: bias, geometry, groups: groups)
     }
 

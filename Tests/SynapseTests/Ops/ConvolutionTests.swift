@@ -107,6 +107,40 @@ import Testing
         expectClose(fast, general, rtol: 1e-5, "1×1 output")
     }
 
+    /// (stride, padding, dilation, groups, bias) cases for the per-image path, on odd sizes.
+    static let imageParallelCases: [(Int, Int, Int, Int, Bool)] = [
+        (1, 1, 1, 1, true), (2, 1, 1, 1, false), (1, 2, 2, 1, true), (2, 0, 1, 3, true), (1, 1, 1, 6, false),
+    ]
+
+    @Test(arguments: imageParallelCases)
+    func imageParallelPathMatchesLoweredPath(_ c: (Int, Int, Int, Int, Bool)) {
+        let (stride, pad, dilation, groups, withBias) = c
+        var rng = RandomGenerator(seed: 21)
+        let (n, ch, h, wd, o, k) = (5, 6, 13, 11, 12, 3)
+        let outH = (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1
+        let outW = (wd + 2 * pad - dilation * (k - 1) - 1) / stride + 1
+        let g = ConvGeometry(batch: n, channels: ch, height: h, width: wd, kernelH: k, kernelW: k, strideH: stride,
+                             strideW: stride, padTop: pad, padLeft: pad, dilationH: dilation, dilationW: dilation,
+                             outH: outH, outW: outW)
+        let x0 = Tensor.randn([n, ch, h, wd], generator: &rng)
+        let w0 = Tensor.randn([o, ch / groups, k, k], generator: &rng) * 0.3
+        let b0 = Tensor.randn([o], generator: &rng)
+        let probe = Tensor.randn([n, o, outH, outW], generator: &rng)
+        var results: [[Tensor]] = []
+        for imageParallel in [false, true] {
+            let x = x0.detached().requiringGrad(), w = w0.detached().requiringGrad(), b = b0.detached().requiringGrad()
+            let bias = withBias ? b : nil
+            let y = imageParallel
+                ? Tensor.imageParallelConv2d(x, weight: w, bias: bias, g, groups: groups)
+                : Tensor.loweredConv2d(x, weight: w, bias: bias, g, groups: groups)
+            (y * probe).sum().backward()
+            results.append([y, x.grad!, w.grad!] + (withBias ? [b.grad!] : []))
+        }
+        for (name, (a, b)) in zip(["output", "input grad", "weight grad", "bias grad"], zip(results[1], results[0])) {
+            expectClose(a, b, rtol: 1e-4, atol: 1e-4, "\(c) \(name)")
+        }
+    }
+
     @Test(arguments: [true, false])
     func chunkedBatchMatchesImageByImage(keepColumns: Bool) {
         // 16·3·3 rows × 28·28 columns per image: the column budget holds two images, so a batch of 5 runs as chunks

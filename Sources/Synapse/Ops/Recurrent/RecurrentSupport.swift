@@ -72,21 +72,7 @@ enum RecurrentKernels {
     /// thread each per-step GEMM instead costs a hand-off per step, and its waiting threads spin in sched_yield:
     /// half the profile of a char-lstm step went there.
     static func split(_ count: Int, _ body: (Range<Int>) -> Void) {
-        let chunks = min(Parallel.coreCount, count)
-        if chunks <= 1 {
-            BLASThreads.single { body(0..<count) }
-            return
-        }
-        BLASThreads.single {
-            withoutActuallyEscaping(body) { body in
-                // Chunks touch disjoint rows of the shared buffers, so handing the closure across threads is race-free.
-                let work = UncheckedSendable(body)
-                DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                    let start = chunk * count / chunks, end = (chunk + 1) * count / chunks
-                    if start < end { work.value(start..<end) }
-                }
-            }
-        }
+        Parallel.perCore(count) { _, range in body(range) }
     }
 
     /// h_{t−1} for every (batch, step) row of a batch-first [B·T, H] output: the output shifted one step later in

@@ -9,12 +9,13 @@ import Glibc
 /// here at 3–5× below the AVX-512 ones. When that happened and the user did not choose a core with
 /// OPENBLAS_CORETYPE, the kernel table is re-selected from the CPU's flags through OpenBLAS's own entry points.
 ///
-/// It also shortens how long OpenBLAS's idle worker threads spin. After each threaded call they poll for more work
+/// It also stops OpenBLAS's idle worker threads from spinning. After each threaded call they poll for more work
 /// with sched_yield for 2^28 cycles (~0.1 s), which on a 2-core machine takes cycles from our own parallel kernels and
-/// single-threaded per-step GEMMs: a char-lstm iteration spent ~18% of its samples there. Sleeping at once (2^4)
-/// costs a wake-up per call instead, which hurt back-to-back GEMMs (the cnn workload lost 10%). Measured on this
-/// machine, 2^18 cycles (~0.1 ms) serves both: char-lstm 38.5 → 31.6 ms/iteration, char-gpt 39.7 → 36.3 ms, cnn
-/// 4.8k → 5.4k samples/s. OPENBLAS_THREAD_TIMEOUT set by the user wins.
+/// from the single-threaded per-core products of the recurrent and convolution ops: a char-lstm iteration spent ~18%
+/// of its samples there. With the shortest timeout (2^4 cycles) they sleep at once: char-lstm 38.5 → 32 ms/iteration,
+/// char-gpt 39.7 → 35 ms, measured before the other changes of that day. (Sleeping costs a wake-up per threaded
+/// call; the batched convolution lost 10% to it, the per-image one that replaced it does not care.)
+/// OPENBLAS_THREAD_TIMEOUT set by the user wins.
 enum BLASSetup {
     static let configured: Bool = {
         let handle = dlopen(nil, RTLD_NOW)
@@ -41,7 +42,7 @@ enum BLASSetup {
         return true
     }()
 
-    /// Restarts OpenBLAS's thread pool with an idle timeout of 2^18 cycles unless the user chose one.
+    /// Restarts OpenBLAS's thread pool with the shortest idle timeout (2^4 cycles) unless the user chose one.
     private static func quietIdleThreads(_ handle: UnsafeMutableRawPointer?) {
         guard getenv("OPENBLAS_THREAD_TIMEOUT") == nil, let handle,
               let readEnvironment = dlsym(handle, "openblas_read_env"),
@@ -49,7 +50,7 @@ enum BLASSetup {
               let start = dlsym(handle, "blas_thread_init") else { return }
         typealias IntFunction = @convention(c) () -> Int32
         typealias VoidFunction = @convention(c) () -> Void
-        setenv("OPENBLAS_THREAD_TIMEOUT", "18", 0)
+        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0)
         unsafeBitCast(readEnvironment, to: VoidFunction.self)()
         _ = unsafeBitCast(shutdown, to: IntFunction.self)()
         _ = unsafeBitCast(start, to: IntFunction.self)()

@@ -64,6 +64,30 @@ enum VectorMath {
         map(x, y, count) { geluExact($0) }
     }
 
+    /// Exact GELU that also writes Φ(x) = 0.5 · (1 + erf(x / √2)) to `cdf`, so the backward needs no second erf.
+    /// `y` is bit-identical to `geluExact` (x·(Φ) and (x/2)·(1 + erf) round the same product).
+    static func geluExact(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, cdf: UnsafeMutablePointer<Float>,
+                          _ count: Int) {
+        FusedLoop.blocks(0..<count) { i, lanes in
+            let v = FusedLoop.load(x, i, lanes)
+            let c = 0.5 * (1 + erf(v * sqrtHalf))
+            FusedLoop.store(v * c, y, i, lanes)
+            FusedLoop.store(c, cdf, i, lanes)
+        }
+    }
+
+    /// The exact GELU's gradient from a kept Φ(x): `g · (Φ(x) + x · φ(x))`, φ from one exp.
+    /// `gradInput` may alias any input.
+    static func geluExactBackward(x: UnsafePointer<Float>, cdf: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                  gradInput: UnsafeMutablePointer<Float>, count: Int) {
+        FusedLoop.blocks(0..<count) { i, lanes in
+            let v = FusedLoop.load(x, i, lanes)
+            let pdf = exp(-0.5 * (v * v)) * inverseSqrtTwoPi
+            let g = FusedLoop.load(gradOutput, i, lanes)
+            FusedLoop.store(g * (FusedLoop.load(cdf, i, lanes) + v * pdf), gradInput, i, lanes)
+        }
+    }
+
     /// Tanh-approximated GELU, in PyTorch's float formula: `0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))`.
     static func geluTanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
         map(x, y, count) { geluTanh($0) }

@@ -10,14 +10,19 @@ extension Tensor {
     public func maxPool2d(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0) -> Tensor {
         let g = poolGeometry("maxPool2d", kernelSize: kernelSize, stride: stride ?? kernelSize, padding: padding)
         let out = Tensor(uninitializedShape: [g.batch, g.channels, g.outH, g.outW])
-        let indices = [Int32](unsafeUninitializedCapacity: out.count) { buffer, initialized in
-            Kernels.maxPool(storage.pointer, g, out.storage.pointer, buffer.baseAddress!)
-            initialized = out.count
+        // The winners' Int32 indices live in tensor storage (4 bytes per entry, like a Float) so that they come from
+        // the storage pool: as a fresh Swift array per call they were most of a cnn training step's page faults.
+        let indices = Tensor(uninitializedShape: [out.count])
+        let count = out.count
+        indices.storage.pointer.withMemoryRebound(to: Int32.self, capacity: count) {
+            Kernels.maxPool(storage.pointer, g, out.storage.pointer, $0)
         }
         let inputShape = shape
         return Tensor.record(out, op: "max_pool2d", inputs: [self]) { grad in
             let dx = Tensor(uninitializedShape: inputShape)
-            indices.withUnsafeBufferPointer { Kernels.maxPoolBackward(grad.storage.pointer, $0.baseAddress!, g, dx.storage.pointer) }
+            indices.storage.pointer.withMemoryRebound(to: Int32.self, capacity: count) {
+                Kernels.maxPoolBackward(grad.storage.pointer, $0, g, dx.storage.pointer)
+            }
             return [dx]
         }
     }

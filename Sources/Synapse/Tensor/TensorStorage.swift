@@ -34,12 +34,23 @@ public final class TensorStorage: @unchecked Sendable {
 
 /// Allocation for tensor storage.
 ///
-/// Small blocks come from malloc, which already recycles them. Large blocks (≥ 1 MiB) would otherwise be fresh
-/// `mmap`s whose every 4 KiB page faults on first touch; they are 2 MiB aligned, marked for transparent huge pages,
-/// and a few freed ones are kept for reuse, so a training step or a benchmark loop does not pay the faults again.
+/// Small blocks come from malloc, which already recycles them. From 128 KiB up, glibc hands out fresh `mmap`s (or
+/// trims its heap after them), whose every 4 KiB page faults on first touch, so those blocks are pooled here: sizes
+/// round up to 64 KiB, and from 1 MiB to 2 MiB-aligned blocks marked for transparent huge pages. Freed blocks are
+/// kept for reuse, so a training step or a benchmark loop does not pay the faults again. (The per-image column
+/// buffers of a convolution, 140 KB each, faulted ~50 pages per cnn training step before they were pooled.)
 enum StoragePool {
+    static let pooledThreshold = 128 << 10
     static let largeThreshold = 1 << 20
     static let hugePage = 2 << 20
+    static let mediumGranule = 64 << 10
+
+    /// The pooled size class of a block of `byteCount` bytes.
+    @inline(__always)
+    static func sizeClass(_ byteCount: Int) -> Int {
+        let granule = byteCount >= largeThreshold ? hugePage : mediumGranule
+        return (byteCount + granule - 1) / granule * granule
+    }
     /// At most this many bytes sit unused in the cache.
     static let cacheLimit = 256 << 20
 
@@ -52,10 +63,10 @@ enum StoragePool {
     }()
 
     static func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
-        guard byteCount >= largeThreshold else {
+        guard byteCount >= pooledThreshold else {
             return UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
         }
-        let rounded = (byteCount + hugePage - 1) / hugePage * hugePage
+        let rounded = sizeClass(byteCount)
         _ = initialised
         pthread_mutex_lock(&mutex)
         if let block = cache[rounded]?.popLast() {
@@ -65,21 +76,22 @@ enum StoragePool {
         }
         pthread_mutex_unlock(&mutex)
         var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, hugePage, rounded) == 0, let block = raw else {
+        let huge = rounded >= largeThreshold
+        guard posix_memalign(&raw, huge ? hugePage : 4096, rounded) == 0, let block = raw else {
             fatalError("TensorStorage: out of memory allocating \(byteCount) bytes")
         }
         #if os(Linux)
-        _ = madvise(block, rounded, 14)  // MADV_HUGEPAGE: fewer page faults and TLB misses on big tensors
+        if huge { _ = madvise(block, rounded, 14) }  // MADV_HUGEPAGE: fewer page faults and TLB misses on big tensors
         #endif
         return block
     }
 
     static func release(_ block: UnsafeMutableRawPointer, byteCount: Int) {
-        guard byteCount >= largeThreshold else {
+        guard byteCount >= pooledThreshold else {
             block.deallocate()
             return
         }
-        let rounded = (byteCount + hugePage - 1) / hugePage * hugePage
+        let rounded = sizeClass(byteCount)
         _ = initialised
         pthread_mutex_lock(&mutex)
         if cachedBytes + rounded <= cacheLimit {

@@ -177,15 +177,15 @@ extension MNISTTraining.Result {
             var x = options.architecture.inputs(digit.reshaped(1, 784))
             grids.append(ImageGrid(normalization: .perImage, columns: 1, scale: 4, padding: 2)
                 .render(ImageGrid.tiles(from: x, width: 28, height: 28)))
-            var previous: Module?
             for layer in model.layers {
                 x = layer(x)
-                if previous is Conv2d, layer is ReLU, x.rank == 4 {
-                    let (h, w) = (x.shape[2], x.shape[3])
+                // Each convolution's maps after the ReLU, at full resolution (the model pools before its ReLU).
+                if layer is Conv2d {
+                    let maps = x.relu()
+                    let (h, w) = (maps.shape[2], maps.shape[3])
                     grids.append(ImageGrid(normalization: .perImage, columns: 16, scale: h < 16 ? 6 : 3, padding: 2)
-                        .render(ImageGrid.tiles(from: x, width: w, height: h)))
+                        .render(ImageGrid.tiles(from: maps, width: w, height: h)))
                 }
-                previous = layer
             }
         }
         try PNG.write(Bitmap.stacked(grids, gap: 8), to: url.path)

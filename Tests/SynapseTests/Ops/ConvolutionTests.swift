@@ -112,8 +112,8 @@ import Testing
         (1, 1, 1, 1, true), (2, 1, 1, 1, false), (1, 2, 2, 1, true), (2, 0, 1, 3, true), (1, 1, 1, 6, false),
     ]
 
-    @Test(arguments: imageParallelCases)
-    func imageParallelPathMatchesLoweredPath(_ c: (Int, Int, Int, Int, Bool)) {
+    @Test(arguments: imageParallelCases, [true, false])
+    func imageParallelPathMatchesLoweredPath(_ c: (Int, Int, Int, Int, Bool), keepColumns: Bool) {
         let (stride, pad, dilation, groups, withBias) = c
         var rng = RandomGenerator(seed: 21)
         let (n, ch, h, wd, o, k) = (5, 6, 13, 11, 12, 3)
@@ -131,7 +131,8 @@ import Testing
             let x = x0.detached().requiringGrad(), w = w0.detached().requiringGrad(), b = b0.detached().requiringGrad()
             let bias = withBias ? b : nil
             let y = imageParallel
-                ? Tensor.imageParallelConv2d(x, weight: w, bias: bias, g, groups: groups)
+                ? Tensor.imageParallelConv2d(x, weight: w, bias: bias, g, groups: groups,
+                                             savedColumnsLimit: keepColumns ? 1 << 24 : 0)
                 : Tensor.loweredConv2d(x, weight: w, bias: bias, g, groups: groups)
             (y * probe).sum().backward()
             results.append([y, x.grad!, w.grad!] + (withBias ? [b.grad!] : []))

@@ -33,7 +33,7 @@ public enum ConvBenchmarks {
 
         // Realistic inputs for each layer: the previous layer's output, as a fresh leaf that needs its gradient
         // (except the images, whose gradient training never needs).
-        let (a1, r1, p1, a2, r2, p2, f, h, hr, logits) = noGrad {
+        let (a1, r1, p1, a2, r2, _, f, h, hr, logits) = noGrad {
             let a1 = images.conv2d(weight: w1, bias: b1)
             let r1 = a1.relu(), p1 = r1.maxPool2d(kernelSize: 2)
             let a2 = p1.conv2d(weight: w2, bias: b2)

@@ -22,13 +22,10 @@ enum BLASSetup {
         defer { quietIdleThreads(handle) }
         guard getenv("OPENBLAS_CORETYPE") == nil,
               let handle,
-              let corenameSymbol = dlsym(handle, "openblas_get_corename"),
               let quitSymbol = dlsym(handle, "gotoblas_dynamic_quit"),
               let initSymbol = dlsym(handle, "gotoblas_dynamic_init") else { return false }
-        typealias NameFunction = @convention(c) () -> UnsafePointer<CChar>?
         typealias VoidFunction = @convention(c) () -> Void
-        let corename = unsafeBitCast(corenameSymbol, to: NameFunction.self)
-        guard let name = corename().map({ String(cString: $0).lowercased() }),
+        guard let name = coreName(handle)?.lowercased(),
               ["prescott", "core2", "nehalem", "unknown"].contains(name) else { return false }
         let flags = cpuFlags()
         let target: String
@@ -41,6 +38,13 @@ enum BLASSetup {
         unsafeBitCast(initSymbol, to: VoidFunction.self)()
         return true
     }()
+
+    /// The name of the kernel set OpenBLAS is running ("Cooperlake", "SkylakeX", …), or nil for another BLAS.
+    static func coreName(_ handle: UnsafeMutableRawPointer? = dlopen(nil, RTLD_NOW)) -> String? {
+        guard let handle, let symbol = dlsym(handle, "openblas_get_corename") else { return nil }
+        typealias NameFunction = @convention(c) () -> UnsafePointer<CChar>?
+        return unsafeBitCast(symbol, to: NameFunction.self)().map { String(cString: $0) }
+    }
 
     /// Restarts OpenBLAS's thread pool with the shortest idle timeout (2^4 cycles) unless the user chose one.
     private static func quietIdleThreads(_ handle: UnsafeMutableRawPointer?) {

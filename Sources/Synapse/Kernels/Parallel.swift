@@ -39,9 +39,11 @@ extension Parallel {
 
     /// Runs `body(chunk, range)` on contiguous shares of 0..<count, one per core, with BLAS single-threaded inside.
     ///
-    /// For work made of many independent BLAS calls (the sequences of a recurrent batch, the images of a
-    /// convolution): each core runs its own small products back to back, with no hand-off to BLAS's threads per call
-    /// and no synchronisation until the end. Chunk indices run over 0..<perCoreChunks(count).
+    /// For work made of many independent BLAS calls (the sequences of a recurrent batch, each running its whole time
+    /// loop; the images of a convolution): each core runs its own small products back to back, with no hand-off to
+    /// BLAS's threads per call and no synchronisation until the end. Threading each per-step product in OpenBLAS
+    /// instead put half of a char-lstm profile into hand-offs and spinning. Chunk indices run over
+    /// 0..<perCoreChunks(count).
     static func perCore(_ count: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
         let chunks = perCoreChunks(count)
         BLASThreads.single {

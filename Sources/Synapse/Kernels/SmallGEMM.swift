@@ -23,11 +23,8 @@ enum SmallGEMM {
     /// Indexed by 2·transA + transB (column-major operands): nn, nt, tn, tt.
     private static let kernels: (general: [Kernel], zeroBeta: [KernelB0])? = {
         _ = BLASSetup.configured
-        guard let handle = dlopen(nil, RTLD_NOW), let nameSymbol = dlsym(handle, "openblas_get_corename") else { return nil }
-        typealias NameFunction = @convention(c) () -> UnsafePointer<CChar>?
-        guard let raw = unsafeBitCast(nameSymbol, to: NameFunction.self)() else { return nil }
-        let core = String(cString: raw).uppercased()
-        guard ["SKYLAKEX", "COOPERLAKE", "SAPPHIRERAPIDS"].contains(core) else { return nil }
+        guard let handle = dlopen(nil, RTLD_NOW), let core = BLASSetup.coreName(handle)?.uppercased(),
+              ["SKYLAKEX", "COOPERLAKE", "SAPPHIRERAPIDS"].contains(core) else { return nil }
         var general: [Kernel] = [], zeroBeta: [KernelB0] = []
         for variant in ["nn", "nt", "tn", "tt"] {
             guard let g = dlsym(handle, "sgemm_small_kernel_\(variant)_\(core)"),

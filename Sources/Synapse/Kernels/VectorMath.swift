@@ -76,7 +76,8 @@ enum VectorMath {
         }
     }
 
-    /// The exact GELU's gradient from a kept Φ(x): `g · (Φ(x) + x · φ(x))`, φ from one exp.
+    /// The exact GELU's gradient from a kept Φ(x), PyTorch's formula `g · (Φ(x) + x · φ(x))` with
+    /// `φ(x) = e^(-x²/2) / √(2π)` (one exp).
     /// `gradInput` may alias any input.
     static func geluExactBackward(x: UnsafePointer<Float>, cdf: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
                                   gradInput: UnsafeMutablePointer<Float>, count: Int) {
@@ -96,14 +97,6 @@ enum VectorMath {
     /// SiLU (swish): `x · sigmoid(x)`.
     static func silu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
         map(x, y, count) { silu($0) }
-    }
-
-    /// `gradInput[i] = gradOutput[i] · d geluExact / dx (x[i])`, PyTorch's formula:
-    /// `g · (Φ(x) + x · φ(x))` with `Φ(x) = 0.5 · (1 + erf(x / √2))` and `φ(x) = e^(-x²/2) / √(2π)`.
-    /// `gradInput` may alias `x` or `gradOutput`.
-    static func geluExactBackward(x: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                                  gradInput: UnsafeMutablePointer<Float>, count: Int) {
-        map(x, gradOutput, gradInput, count) { geluExactBackward($0, $1) }
     }
 
     /// `gradInput[i] = gradOutput[i] · d geluTanh / dx (x[i])`, PyTorch's formula (see the block version).
@@ -404,14 +397,6 @@ enum VectorMath {
     @inline(__always)
     static func silu(_ x: Vector) -> Vector {
         x * sigmoid(x)
-    }
-
-    /// `g · (Φ(x) + x · φ(x))`: the derivative of x·Φ(x) with Φ the normal CDF and φ its density.
-    @inline(__always)
-    static func geluExactBackward(_ x: Vector, _ g: Vector) -> Vector {
-        let cdf = 0.5 * (1 + erf(x * sqrtHalf))
-        let pdf = exp(-0.5 * (x * x)) * inverseSqrtTwoPi
-        return g * (cdf + x * pdf)
     }
 
     /// With u = √(2/π)·(x + κx³) and t = tanh u, GELU = ½x(1 + t), so

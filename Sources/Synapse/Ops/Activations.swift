@@ -40,19 +40,17 @@ extension Tensor {
 
     /// x·Φ(x), the Gaussian error linear unit (transformer feed-forward blocks).
     public func gelu(approximate: GELUApproximation = .none) -> Tensor {
-        if approximate == .none && requiresGrad && GradMode.isEnabled { return geluKeepingCDF() }
-        let out = mapped(approximate == .none ? VectorMath.geluExact : VectorMath.geluTanh)
+        if approximate == .none {
+            return requiresGrad && GradMode.isEnabled ? geluKeepingCDF() : mapped(VectorMath.geluExact)
+        }
+        let out = mapped(VectorMath.geluTanh)
         let x = detached()
         return Tensor.record(out, op: "gelu", inputs: [self]) { g in
             let grad = Tensor(uninitializedShape: x.shape)
             let (xs, gs, d) = (x.storage.pointer, g.storage.pointer, grad.storage.pointer)
             Parallel.forRanges(x.count) { r in
-                let n = r.count, o = r.lowerBound
-                if approximate == .none {
-                    VectorMath.geluExactBackward(x: xs + o, gradOutput: gs + o, gradInput: d + o, count: n)
-                } else {
-                    VectorMath.geluTanhBackward(x: xs + o, gradOutput: gs + o, gradInput: d + o, count: n)
-                }
+                let o = r.lowerBound
+                VectorMath.geluTanhBackward(x: xs + o, gradOutput: gs + o, gradInput: d + o, count: r.count)
             }
             return [grad]
         }

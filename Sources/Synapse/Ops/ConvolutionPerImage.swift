@@ -94,22 +94,9 @@ extension Tensor {
                     }
                 }
             }
-            let gw = partialW.map { Self.sumOfRows($0, rows: chunks).reshaped(w.shape) }
-            let gb = partialB.map { Self.sumOfRows($0, rows: chunks) }
+            let gw = partialW.map { $0.sum(axes: [0]).reshaped(w.shape) }
+            let gb = partialB.map { $0.sum(axes: [0]) }
             return hasBias ? [gx, gw, gb] : [gx, gw]
         }
-    }
-
-    /// Σ over the rows of a [rows, width] tensor (the per-core partial gradients), in chunk order.
-    private static func sumOfRows(_ partials: Tensor, rows: Int) -> Tensor {
-        let width = partials.shape[1]
-        let result = Tensor(uninitializedShape: [width])
-        let (r, p) = (result.storage.pointer, partials.storage.pointer)
-        r.update(from: p, count: width)
-        for chunk in 1..<Swift.max(rows, 1) {
-            let row = p + chunk * width
-            for j in 0..<width { r[j] += row[j] }
-        }
-        return result
     }
 }

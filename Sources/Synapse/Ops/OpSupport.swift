@@ -3,7 +3,7 @@
 extension Tensor {
     /// A new tensor holding K(self) elementwise (no graph).
     func mapped<K: UnaryKernel>(_ kernel: K.Type) -> Tensor {
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         Kernels.map(kernel, storage.pointer, out.storage.pointer, count)
         return out
     }

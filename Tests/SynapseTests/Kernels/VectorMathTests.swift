@@ -251,7 +251,11 @@ import Testing
             return s * (1 + x * (1 - s))
         }
         let cases: [(String, BackwardKernel, (Double) -> Double)] = [
-            ("geluExactBackward", { VectorMath.geluExactBackward(x: $0, gradOutput: $1, gradInput: $2, count: $3) },
+            ("geluExactBackward", { x, g, out, n in
+                var (y, cdf) = ([Float](repeating: 0, count: n), [Float](repeating: 0, count: n))
+                VectorMath.geluExact(x, &y, cdf: &cdf, n)
+                VectorMath.geluExactBackward(x: x, cdf: cdf, gradOutput: g, gradInput: out, count: n)
+             },
              { normalCdf($0) + $0 * normalPdf($0) }),
             ("geluTanhBackward", { VectorMath.geluTanhBackward(x: $0, gradOutput: $1, gradInput: $2, count: $3) },
              geluTanhDerivative),

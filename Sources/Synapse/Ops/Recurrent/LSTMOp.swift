@@ -70,14 +70,15 @@ extension Tensor {
         let tanhCells = Tensor(uninitializedShape: [rows, h])
         let out = Tensor(uninitializedShape: [b, t, h])
         let (gp, cp, tp, op) = (gates.storage.pointer, cells.storage.pointer, tanhCells.storage.pointer, out.storage.pointer)
-        let whhTransposed = RecurrentKernels.transposedWeight(weightHH)   // (H, G·H): see transposedWeight
+        // (H, G·H): h·W_hhᵀ as an untransposed product runs ~15% faster in the small-matrix kernel (82 → 94 GFLOP/s).
+        let whhTransposed = weightHH.detached().transposed()
         let whh = whhTransposed.storage.pointer
         let h0 = initialHidden?.storage.pointer, c0 = initialCell?.storage.pointer
 
         let (x0, wih0) = (input.storage.pointer, weightIH?.storage.pointer)
         let hasBias = biasIH != nil || biasHH != nil
-        // Each core takes a share of the batch and runs its projection and whole time loop (see `split`).
-        RecurrentKernels.split(b) { batches in
+        // Each core takes a share of the batch and runs its projection and whole time loop (see `Parallel.perCore`).
+        Parallel.perCore(b) { _, batches in
             let (n0, m) = (batches.lowerBound, batches.count)
             if let wih0 {
                 fillBias(gp + n0 * t * g4, rows: m * t, width: g4, biasIH, biasHH)
@@ -146,7 +147,7 @@ extension Tensor {
             let zeroRow = UnsafePointer(zeroTensor.storage.pointer)
             let dx = need.x && !projected ? Tensor(uninitializedShape: [b, t, f]) : nil
             let wihPointer = wih?.storage.pointer
-            RecurrentKernels.split(b) { batches in
+            Parallel.perCore(b) { _, batches in
                 let n0 = batches.lowerBound
                 for s in stride(from: t - 1, through: 0, by: -1) {
                     for n in batches {
@@ -179,7 +180,7 @@ extension Tensor {
             let dwih = need.wih ? Tensor(uninitializedShape: [g4, f]) : nil
             let dwhh = need.whh ? Tensor(uninitializedShape: [g4, h]) : nil
             // Weight gradients reduce over every (batch, step) row: split their output rows across the cores instead.
-            RecurrentKernels.split(g4) { gateRows in
+            Parallel.perCore(g4) { _, gateRows in
                 let (g0, m) = (gateRows.lowerBound, gateRows.count)
                 if let dwih {
                     RecurrentKernels.gemm(transposeA: true, transposeB: false, m: m, n: f, k: rows, dgp + g0, lda: g4,

@@ -31,16 +31,6 @@ enum RecurrentKernels {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// W_hhᵀ [H, G·H], for the forward's per-step products h·W_hhᵀ as plain untransposed products: the small-matrix
-    /// kernel runs those ~15% faster than the transposed form (82 → 94 GFLOP/s on the char-lstm step), for one
-    /// transpose of the weight per call.
-    static func transposedWeight(_ weight: Tensor) -> Tensor {
-        let (rows, columns) = (weight.shape[0], weight.shape[1])
-        let result = Tensor(uninitializedShape: [columns, rows])
-        Kernels.transpose2D(weight.storage.pointer, rows: rows, cols: columns, result.storage.pointer)
-        return result
-    }
-
     /// out[j] = Σ_r a[r, j] for a row-major [rows, columns] matrix (leading dimension `lda`, default `columns`):
     /// one gemv against a vector of ones.
     static func columnSums(_ a: UnsafePointer<Float>, rows: Int, columns: Int, lda: Int? = nil,
@@ -61,18 +51,8 @@ enum RecurrentKernels {
     static func columnSums(_ a: Tensor, rows: Int, columns: Int) -> Tensor {
         let out = Tensor(uninitializedShape: [columns])
         let (ap, op) = (a.storage.pointer, out.storage.pointer)
-        split(columns) { r in columnSums(ap + r.lowerBound, rows: rows, columns: r.count, lda: columns, into: op + r.lowerBound) }
+        Parallel.perCore(columns) { _, r in columnSums(ap + r.lowerBound, rows: rows, columns: r.count, lda: columns, into: op + r.lowerBound) }
         return out
-    }
-
-    /// Runs `body` on disjoint sub-ranges of 0..<count, one per core, with BLAS single-threaded inside.
-    ///
-    /// The recurrences of different sequences in a batch are independent, so each core runs the whole time loop for
-    /// its share of the batch (its own small GEMMs and gate kernels, no synchronisation per step). Letting OpenBLAS
-    /// thread each per-step GEMM instead costs a hand-off per step, and its waiting threads spin in sched_yield:
-    /// half the profile of a char-lstm step went there.
-    static func split(_ count: Int, _ body: (Range<Int>) -> Void) {
-        Parallel.perCore(count) { _, range in body(range) }
     }
 
     /// h_{t−1} for every (batch, step) row of a batch-first [B·T, H] output: the output shifted one step later in

@@ -29,9 +29,14 @@ public enum TextBenchmark {
         packageRoot.appendingPathComponent("../shared/data/tinyshakespeare/input.txt").standardizedFileURL
     }
 
+    /// Trains `workload` for `iterations` steps and evaluates it on `evaluationBatches` random batches of each split
+    /// (20, as the PyTorch scripts' `--eval-iters`; more batches give a less noisy loss for comparing seeds).
     public static func run(_ workload: Workload, text: String, iterations: Int = 1000, seed: UInt64 = 1337,
-                           source: String = "text") throws(TextError) -> Result {
-        if workload == .charGPT { return try runCharGPT(text: text, iterations: iterations, seed: seed, source: source) }
+                           evaluationBatches: Int = 20, source: String = "text") throws(TextError) -> Result {
+        if workload == .charGPT {
+            return try runCharGPT(text: text, iterations: iterations, seed: seed, evaluationBatches: evaluationBatches,
+                                  source: source)
+        }
         let dataset = try TextDataset(text: text, blockLength: 64, source: source)
         var rng = RandomGenerator(seed: seed)
         let model = RecurrentLanguageModel(.init(kind: .lstm, vocabularySize: dataset.tokenizer.vocabularySize,
@@ -39,7 +44,7 @@ public enum TextBenchmark {
         let optimizer = Adam(parameters: model.parameters(), learningRate: 2e-3)
         let trainer = TextTrainer(model: model, dataset: dataset, optimizer: optimizer,
                                   options: .init(iterations: iterations, batchSize: 32, gradientClip: 1.0,
-                                                 evaluationInterval: 0, evaluationBatches: 20, seed: seed))
+                                                 evaluationInterval: 0, evaluationBatches: evaluationBatches, seed: seed))
         let r = trainer.run()
         return Result(workload: workload, iterations: iterations, parameters: model.parameterCount,
                       millisecondsPerIteration: r.millisecondsPerIteration, trainLoss: r.trainLoss,

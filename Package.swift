@@ -21,7 +21,9 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
-        .target(name: "Synapse", dependencies: blasDependency + ["CZlib", "CPNG"]),
+        // The few kernels that need an instruction set chosen per function (AVX-512 VNNI int8 products).
+        .target(name: "CSynapseKernels"),
+        .target(name: "Synapse", dependencies: blasDependency + ["CZlib", "CPNG", "CSynapseKernels"]),
         .executableTarget(name: "SynapseCLI", dependencies: [
             "Synapse",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

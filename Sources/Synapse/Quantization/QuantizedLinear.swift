@@ -32,6 +32,8 @@ public final class QuantizedLinear: Module {
     public let activations: ActivationQuantization
     /// Σ_k q[o, k] per output, precomputed for the activation zero-point correction.
     private let weightSums: [Int32]
+    /// The weight packed for the AVX-512 VNNI kernel, when the CPU has it (`Int8VNNI`).
+    private let packedWeight: [Int8]?
 
     public var inputFeatures: Int { weight.shape[1] }
     public var outputFeatures: Int { weight.shape[0] }
@@ -46,6 +48,7 @@ public final class QuantizedLinear: Module {
         self.activations = activations
         let (n, k) = (weight.shape[0], weight.shape[1])
         weightSums = (0..<n).map { o in weight.values[(o * k)..<((o + 1) * k)].reduce(Int32(0)) { $0 &+ Int32($1) } }
+        packedWeight = Int8VNNI.pack(weight.values, n: n, k: k)
         super.init()
     }
 
@@ -72,22 +75,27 @@ public final class QuantizedLinear: Module {
         case .dynamic: fixed = nil
         case let .static(scale, zeroPoint, scheme): fixed = (scale, zeroPoint, scheme)
         }
-        let codes = UnsafeMutablePointer<Int16>.allocate(capacity: Swift.max(rows * k, 1))
         let accumulators = UnsafeMutablePointer<Int32>.allocate(capacity: Swift.max(rows * n, 1))
         let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(rows, 1))
         let rowZeroPoints = UnsafeMutablePointer<Int32>.allocate(capacity: Swift.max(rows, 1))
         let rowSums = UnsafeMutablePointer<Int32>.allocate(capacity: Swift.max(rows, 1))
-        defer {
-            codes.deallocate(); accumulators.deallocate()
-            rowScales.deallocate(); rowZeroPoints.deallocate(); rowSums.deallocate()
-        }
+        defer { accumulators.deallocate(); rowScales.deallocate(); rowZeroPoints.deallocate(); rowSums.deallocate() }
         input.withUnsafeBufferPointer { x in
             guard let x = x.baseAddress, rows > 0 else { return }
+            if let packedWeight {
+                packedWeight.withUnsafeBufferPointer { w in
+                    Int8VNNI.product(x, rows: rows, k: k, fixed: fixed, packed: w.baseAddress!, n: n, into: accumulators,
+                                     scales: rowScales, zeroPoints: rowZeroPoints, sums: rowSums)
+                }
+                return
+            }
+            let codes = UnsafeMutablePointer<Int16>.allocate(capacity: rows * k)
+            defer { codes.deallocate() }
             Int8Kernels.quantizeRows(x, rows: rows, k: k, fixed: fixed, codes: codes, scales: rowScales,
                                      zeroPoints: rowZeroPoints, sums: rowSums)
-        }
-        weight.values.withUnsafeBufferPointer { w in
-            Int8Kernels.gemm(codes, rows: rows, w.baseAddress!, n: n, k: k, into: accumulators)
+            weight.values.withUnsafeBufferPointer { w in
+                Int8Kernels.gemm(codes, rows: rows, w.baseAddress!, n: n, k: k, into: accumulators)
+            }
         }
         output.withUnsafeMutableBufferPointer { y in
             guard let y = y.baseAddress, rows > 0 else { return }

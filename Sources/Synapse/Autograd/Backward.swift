@@ -65,9 +65,10 @@ extension Tensor {
             seed = Tensor.ones(shape)
         }
         let order = Self.topologicalOrder(from: root)
+        let shardGradients = LeafGradients.current
         noGrad {
             if root.isLeaf {
-                root.grad = root.grad.map { $0 + seed } ?? seed
+                if let shardGradients { shardGradients.add(seed, to: root) } else { root.grad = root.grad.map { $0 + seed } ?? seed }
                 return
             }
             root.grad = seed
@@ -80,7 +81,11 @@ extension Tensor {
                     guard let input, let inputGrad else { continue }
                     precondition(inputGrad.shape == input.shape,
                                  "backward of \(node.op): gradient shape \(inputGrad.shape) for input of shape \(input.shape)")
-                    input.grad = input.grad.map { $0 + inputGrad } ?? inputGrad
+                    if input.isLeaf, let shardGradients {
+                        shardGradients.add(inputGrad, to: input)
+                    } else {
+                        input.grad = input.grad.map { $0 + inputGrad } ?? inputGrad
+                    }
                 }
             }
         }
@@ -115,5 +120,26 @@ extension Tensor {
         var output = result
         output.node = AutogradNode(op: op, inputs: inputs.map(\.node), shape: result.shape, backward: backward)
         return output
+    }
+}
+
+/// Where a backward pass leaves the gradients of leaves while `DataParallel` runs several passes over the same
+/// parameters at once: in this table (one per shard, so no two threads write the same leaf), not in the leaves'
+/// `grad`. Interior nodes are private to the pass that built them and keep their gradients as usual.
+final class LeafGradients: @unchecked Sendable {
+    /// The shard's table while its backward pass runs; nil (the default) sends gradients to the leaves.
+    @TaskLocal static var current: LeafGradients?
+
+    /// Leaves in the order they first received a gradient, with their sums.
+    private(set) var entries: [(leaf: AutogradNode, grad: Tensor)] = []
+    private var index: [ObjectIdentifier: Int] = [:]
+
+    func add(_ gradient: Tensor, to leaf: AutogradNode) {
+        if let i = index[ObjectIdentifier(leaf)] {
+            entries[i].grad = entries[i].grad + gradient
+        } else {
+            index[ObjectIdentifier(leaf)] = entries.count
+            entries.append((leaf, gradient))
+        }
     }
 }

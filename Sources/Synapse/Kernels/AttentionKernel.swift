@@ -64,7 +64,7 @@ extension Kernels {
     static func forEachAttentionPair(_ g: AttentionGeometry, scratchCount: Int,
                                      _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
         let pairs = g.batch * g.heads
-        let chunks = g.pairsInParallel ? Swift.min(Parallel.coreCount, pairs) : 1
+        let chunks = g.pairsInParallel ? Swift.min(Parallel.availableCores, pairs) : 1
         withoutActuallyEscaping(body) { body in
             // Each pair writes only its own head's columns of the outputs and gradients: the chunks never overlap.
             let work = UncheckedSendable(body)

@@ -10,11 +10,18 @@ enum Parallel {
     /// of work, and 2^17 made the step ~9% faster (same-binary A/B, 53 → 48 ms on a busy minute).
     static let elementwiseThreshold = 1 << 17
 
+    /// True on a thread that already has a core to itself (a `DataParallel` shard, a `perCore` chunk): kernels run
+    /// serially there instead of splitting again, which would only queue work behind the other cores' shards.
+    @TaskLocal static var isInsideWorker = false
+
+    /// How many chunks a kernel may split `count` items into: the cores, or 1 inside a worker.
+    static var availableCores: Int { isInsideWorker ? 1 : coreCount }
+
     /// Calls `body` on disjoint sub-ranges covering `0..<count`, in parallel when `count >= threshold`.
     /// The closure runs once per chunk, never per element.
     @inline(__always)
     static func forRanges(_ count: Int, threshold: Int = elementwiseThreshold, _ body: (Range<Int>) -> Void) {
-        let chunks = count >= threshold ? min(coreCount, count / max(1, threshold / 2)) : 1
+        let chunks = count >= threshold ? min(availableCores, count / max(1, threshold / 2)) : 1
         if chunks <= 1 {
             body(0..<count)
             return
@@ -35,7 +42,7 @@ enum Parallel {
 
 extension Parallel {
     /// How many chunks `perCore` makes of `count` items.
-    static func perCoreChunks(_ count: Int) -> Int { max(1, min(coreCount, count)) }
+    static func perCoreChunks(_ count: Int) -> Int { max(1, min(availableCores, count)) }
 
     /// Runs `body(chunk, range)` on contiguous shares of 0..<count, one per core, with BLAS single-threaded inside.
     ///
@@ -56,7 +63,7 @@ extension Parallel {
                 let work = UncheckedSendable(body)
                 DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                     let start = chunk * count / chunks, end = (chunk + 1) * count / chunks
-                    if start < end { work.value(chunk, start..<end) }
+                    if start < end { $isInsideWorker.withValue(true) { work.value(chunk, start..<end) } }
                 }
             }
         }

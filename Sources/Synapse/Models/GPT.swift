@@ -145,6 +145,9 @@ extension GPT: LanguageModel {
 
     public func makeSession() -> any LanguageModelSession { GPTSession(model: self, useCache: true) }
 
+    /// A GPT has no dropout or running statistics: its training forward pass only reads the weights.
+    public var supportsDataParallelTraining: Bool { true }
+
     /// Rebuilds an untrained GPT of the shape `architectureMetadata` describes (the builder registered as "gpt").
     static func build(metadata: [String: String], vocabularySize: Int, file: String) throws(LanguageModelFile.Error)
         -> any LanguageModel {

@@ -40,8 +40,19 @@ enum Int8Kernels {
     @inline(__always)
     static func range(_ x: UnsafePointer<Float>, count: Int) -> (minimum: Float, maximum: Float) {
         guard count > 0 else { return (0, 0) }
-        var low = Float.infinity, high = -Float.infinity
-        for i in 0..<count {
+        // Eight independent lanes: one running min/max would be a chain of dependent maxss (four cycles each), and it
+        // was most of a batch-1 int8 forward pass. `.replacing(with:where:)`, not pointwiseMin/Max (scalar here).
+        var lows = SIMD8<Float>(repeating: .infinity), highs = SIMD8<Float>(repeating: -.infinity)
+        let raw = UnsafeRawPointer(x)
+        var i = 0
+        while i + 8 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            lows.replace(with: v, where: v .< lows)
+            highs.replace(with: v, where: v .> highs)
+            i += 8
+        }
+        var low = lows.min(), high = highs.max()
+        for i in i..<count {
             let v = x[i]
             low = v < low ? v : low
             high = v > high ? v : high

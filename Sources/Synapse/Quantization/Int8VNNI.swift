@@ -65,7 +65,7 @@ enum Int8VNNI {
         // Tasks take groups of four blocks (64 outputs), the kernel's widest tile. A thread hand-off costs ~10–20 µs,
         // so only products of 2^23 multiply-adds or more (a few tens of µs of work) are split.
         let blocks = (n + 15) / 16, quads = (blocks + 3) / 4
-        let tasks = rows * n * k >= 1 << 23 ? Swift.min(Parallel.coreCount, quads) : 1
+        let tasks = rows * n * k >= 1 << 23 ? Swift.min(Parallel.availableCores, quads) : 1
         let work = UncheckedSendable((UnsafePointer(codes), packed, acc))
         let run: @Sendable (Int) -> Void = { task in
             let (codes, packed, acc) = work.value

@@ -24,6 +24,13 @@ public protocol LanguageModel: Module {
     func logits(tokens: [Int], batchSize: Int) -> Tensor
     /// A fresh generation state.
     func makeSession() -> any LanguageModelSession
+    /// Whether training may run shards of a batch through `logits` on several cores at once (`DataParallel`): true
+    /// only when a training forward pass reads but never writes the model's state. False unless a model says so.
+    var supportsDataParallelTraining: Bool { get }
+}
+
+extension LanguageModel {
+    public var supportsDataParallelTraining: Bool { false }
 }
 
 /// The running state of one generated text.

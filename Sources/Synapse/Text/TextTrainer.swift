@@ -84,12 +84,24 @@ public final class TextTrainer {
         if let schedule { optimizer.learningRate = schedule.learningRate(at: iteration, baseLearningRate: baseLearningRate) }
         let batch = dataset.randomBatch(.train, batchSize: options.batchSize, generator: &batchGenerator)
         model.train()
-        let loss = model.logits(tokens: batch.inputs, batchSize: batch.batchSize).crossEntropy(targets: batch.targets)
         optimizer.zeroGrad()
-        loss.backward()
+        let loss: Float
+        if model.supportsDataParallelTraining {
+            // One shard of whole windows per core (`DataParallel`); the same mean loss and gradients.
+            let length = batch.inputs.count / batch.batchSize
+            loss = DataParallel.backward(rows: batch.batchSize) { windows in
+                let tokens = windows.lowerBound * length..<windows.upperBound * length
+                return model.logits(tokens: Array(batch.inputs[tokens]), batchSize: windows.count)
+                    .crossEntropy(targets: Array(batch.targets[tokens]))
+            }
+        } else {
+            let batchLoss = model.logits(tokens: batch.inputs, batchSize: batch.batchSize).crossEntropy(targets: batch.targets)
+            batchLoss.backward()
+            loss = batchLoss.item
+        }
         if let clip = options.gradientClip { GradientClipping.clipByGlobalNorm(optimizer.parameters, maxNorm: clip) }
         optimizer.step()
-        return loss.item
+        return loss
     }
 
     /// The mean loss over `evaluationBatches` random batches of `split`, without gradients.

@@ -25,19 +25,7 @@ void synapse_int8_pack(const int8_t *weight, size_t n, size_t k, int8_t *packed)
 }
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
-
-int synapse_int8_vnni_available(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0;  // OSXSAVE: xgetbv is allowed
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 0xE6) != 0xE6) return 0;  // the OS saves SSE, AVX, opmask and both halves of the zmm registers
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    int f = (b >> 16) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1, vnni = (c >> 11) & 1;
-    return f && bw && vl && vnni;
-}
 
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
@@ -99,8 +87,6 @@ VNNI void synapse_int8_gemm_vnni(const uint8_t *x, size_t rows, size_t ldx, cons
 }
 
 #else
-
-int synapse_int8_vnni_available(void) { return 0; }
 
 void synapse_int8_gemm_vnni(const uint8_t *x, size_t rows, size_t ldx, const int8_t *packed, size_t n, size_t k,
                             size_t firstBlock, size_t lastBlock, int32_t *acc) {

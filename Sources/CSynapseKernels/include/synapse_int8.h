@@ -6,15 +6,12 @@
 
 // Int8 matrix products on AVX-512 VNNI (`vpdpbusd`: 64 unsigned-by-signed byte products summed into 16 Int32 lanes
 // per instruction). Swift cannot target an instruction set per function, so these few kernels are C with a function
-// target attribute and are only called after `synapse_int8_vnni_available()` said yes; the package itself still
+// target attribute and are only called after `synapse_cpu_has_avx512_vnni()` said yes; the package itself still
 // builds for the baseline x86-64 (and for arm64, where the functions exist but report no support).
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/// 1 when the CPU has AVX-512 F/BW/VL/VNNI and the operating system saves the zmm registers, else 0.
-int synapse_int8_vnni_available(void);
 
 /// Inputs are padded to a multiple of this (zero weights, so padded activations do not matter).
 #define SYNAPSE_INT8_K_ALIGNMENT 4

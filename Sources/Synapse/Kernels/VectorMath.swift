@@ -1,3 +1,5 @@
+import CSynapseKernels
+
 /// Vectorised transcendental functions over contiguous `Float` buffers.
 ///
 /// Every function works on blocks of 16 floats (`SIMD16<Float>`, four SSE registers at the default x86_64 target)
@@ -7,6 +9,11 @@
 ///
 /// The leftover `count % 16` elements are copied into a zero-padded block and go through the very same block
 /// function, so a value's result never depends on its position in the buffer.
+///
+/// On CPUs with AVX-512 the buffer forms of `exp`, `erf` and the exact GELU (forward and backward) run the same
+/// reductions and polynomials as C kernels with fused multiply-adds, 16 floats per instruction (CSynapseKernels,
+/// `CPUFeatures`); at the default SSE2 target the Swift blocks take four instructions for each of those. Results may
+/// differ from the Swift blocks by the roundings FMA skips (tested in AVX512KernelTests).
 ///
 /// All buffer functions are single-threaded; callers split large buffers across cores themselves:
 ///
@@ -36,6 +43,7 @@ enum VectorMath {
 
     /// `y[i] = e^x[i]`. Overflows to `+inf` above ~88.72, gives subnormals down to ~-103.3 and 0 below.
     static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+        if CPUFeatures.avx512 { return synapse_exp_avx512(x, y, count) }
         map(x, y, count) { exp($0) }
     }
 
@@ -56,11 +64,13 @@ enum VectorMath {
 
     /// `y[i] = erf x[i]`, exactly ±1 once the true value rounds to ±1.
     static func erf(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+        if CPUFeatures.avx512 { return synapse_erf_avx512(x, y, count) }
         map(x, y, count) { erf($0) }
     }
 
     /// Exact GELU, in PyTorch's float formula: `0.5 · x · (1 + erf(x / √2))`.
     static func geluExact(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+        if CPUFeatures.avx512 { return synapse_gelu_exact_avx512(x, y, nil, count) }
         map(x, y, count) { geluExact($0) }
     }
 
@@ -68,6 +78,7 @@ enum VectorMath {
     /// `y` is bit-identical to `geluExact` (x·(Φ) and (x/2)·(1 + erf) round the same product).
     static func geluExact(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, cdf: UnsafeMutablePointer<Float>,
                           _ count: Int) {
+        if CPUFeatures.avx512 { return synapse_gelu_exact_avx512(x, y, cdf, count) }
         FusedLoop.blocks(0..<count) { i, lanes in
             let v = FusedLoop.load(x, i, lanes)
             let c = 0.5 * (1 + erf(v * sqrtHalf))
@@ -81,6 +92,7 @@ enum VectorMath {
     /// `gradInput` may alias any input.
     static func geluExactBackward(x: UnsafePointer<Float>, cdf: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
                                   gradInput: UnsafeMutablePointer<Float>, count: Int) {
+        if CPUFeatures.avx512 { return synapse_gelu_exact_backward_avx512(x, cdf, gradOutput, gradInput, count) }
         FusedLoop.blocks(0..<count) { i, lanes in
             let v = FusedLoop.load(x, i, lanes)
             let pdf = exp(-0.5 * (v * v)) * inverseSqrtTwoPi

@@ -8,13 +8,10 @@ import Dispatch
 /// same as shifting its zero point by 128, so `Int8Kernels.rescale` removes it with the correction it already makes
 /// for zero-point activations; the arithmetic stays exact.
 ///
-/// `SYNAPSE_INT8_KERNEL=portable` in the environment turns this path off (to compare the two).
+/// `SYNAPSE_KERNELS=portable` in the environment turns this path off (`CPUFeatures`).
 enum Int8VNNI {
     /// Whether the CPU runs the kernels and the environment did not ask for the portable path.
-    static let isAvailable: Bool = {
-        if let choice = getenv("SYNAPSE_INT8_KERNEL"), String(cString: choice) == "portable" { return false }
-        return synapse_int8_vnni_available() != 0
-    }()
+    static var isAvailable: Bool { CPUFeatures.avx512VNNI }
 
     /// The largest input count whose sums of 255·128 products cannot overflow Int32.
     static let maximumInputs = 65_536
@@ -75,9 +72,3 @@ enum Int8VNNI {
         if tasks == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: tasks, execute: run) }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -1,0 +1,28 @@
+import CSynapseKernels
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Which instruction sets the C kernels in CSynapseKernels may use on this machine, checked once.
+///
+/// Swift compiles the package for the baseline x86-64 (SSE2) unless every user passes `unsafeFlags`, and cannot pick
+/// an instruction set per function. The few kernels where that costs the most (int8 products, GELU, exp) are C
+/// functions with a target attribute, called only when the CPU has the instructions; the Swift kernels remain the
+/// path everywhere else and on other CPUs.
+///
+/// `SYNAPSE_KERNELS=portable` in the environment turns the C kernels off, to compare the two paths or rule them out.
+enum CPUFeatures {
+    static let usesPortableKernels: Bool = {
+        guard let value = getenv("SYNAPSE_KERNELS") else { return false }
+        return String(cString: value) == "portable"
+    }()
+
+    /// AVX-512 F/DQ/BW/VL, with the zmm state saved by the operating system.
+    static let avx512 = !usesPortableKernels && synapse_cpu_has_avx512() != 0
+
+    /// AVX-512 VNNI (int8 dot products) on top of `avx512`.
+    static let avx512VNNI = !usesPortableKernels && synapse_cpu_has_avx512_vnni() != 0
+}

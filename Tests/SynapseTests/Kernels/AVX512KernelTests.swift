@@ -1,0 +1,79 @@
+import CSynapseKernels
+import Testing
+@testable import Synapse
+
+/// The AVX-512 C kernels (used when the CPU has them) against the Swift block functions they mirror: same
+/// reductions and polynomials, so they may differ only by the roundings that fused multiply-adds skip. The accuracy
+/// tests in `VectorMathTests` run whichever path the machine takes; this suite keeps the other one honest.
+@Suite(.enabled(if: synapse_cpu_has_avx512() != 0, "needs AVX-512"))
+struct AVX512KernelTests {
+    static let specials: [Float] = [0, -0, 1, -1, .infinity, -.infinity, .nan, 88.7, 88.8, 89, -87, -103.9, -104, -200,
+                                    3.91, 3.92, -3.92, 1e-30, -1e-30, .leastNonzeroMagnitude, 1e6, -1e6]
+    static let xs = VectorMathTests.sweep(-110, 90, stride: 4099) + specials
+
+    /// Values agree within `ulps` units in the last place (of the larger) plus `absolute(i)`, NaN with NaN and
+    /// infinities exactly.
+    static func expectAgree(_ name: String, _ a: [Float], _ b: [Float], ulps: Float,
+                            absolute: (Int) -> Float = { _ in 0 }) {
+        var worst: (Float, Int) = (0, -1)
+        for (i, (u, v)) in zip(a, b).enumerated() {
+            if u.isNaN || v.isNaN || u.isInfinite || v.isInfinite {
+                if !(u.isNaN && v.isNaN) && u != v { worst = (.infinity, i) }
+                continue
+            }
+            let spacing = max(u.magnitude, v.magnitude).ulp
+            let error = max(0, (u - v).magnitude - absolute(i)) / spacing
+            if error > worst.0 { worst = (error, i) }
+        }
+        #expect(worst.0 <= ulps, "\(name): \(worst.0) ulp apart at x = \(worst.1 >= 0 ? xs[worst.1] : 0)")
+    }
+
+    static func swift(_ block: (SIMD16<Float>) -> SIMD16<Float>) -> [Float] {
+        var ys = [Float](repeating: 0, count: xs.count)
+        xs.withUnsafeBufferPointer { x in
+            ys.withUnsafeMutableBufferPointer { y in VectorMath.map(x.baseAddress!, y.baseAddress!, xs.count, block) }
+        }
+        return ys
+    }
+
+    static func c(_ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> [Float] {
+        var ys = [Float](repeating: 0, count: xs.count)
+        xs.withUnsafeBufferPointer { x in ys.withUnsafeMutableBufferPointer { y in kernel(x.baseAddress!, y.baseAddress!, xs.count) } }
+        return ys
+    }
+
+    @Test func expAndErfMatchTheSwiftBlocks() {
+        Self.expectAgree("exp", Self.c { synapse_exp_avx512($0, $1, $2) }, Self.swift { VectorMath.exp($0) }, ulps: 2)
+        Self.expectAgree("erf", Self.c { synapse_erf_avx512($0, $1, $2) }, Self.swift { VectorMath.erf($0) }, ulps: 2)
+    }
+
+    @Test func geluForwardAndBackwardMatchTheSwiftBlocks() {
+        let n = Self.xs.count
+        var (y, cdf) = ([Float](repeating: 0, count: n), [Float](repeating: 0, count: n))
+        synapse_gelu_exact_avx512(Self.xs, &y, &cdf, n)
+        // Where Φ(x) = (1 + erf)/2 cancels (x ≪ 0), one ulp of erf near −1 is 6e-8 absolute in Φ, so x·Φ may differ
+        // by that much times |x| between the two roundings.
+        let phiUlp = Float(1).ulp
+        Self.expectAgree("gelu", y, Self.swift { VectorMath.geluExact($0) }, ulps: 4) { phiUlp * Self.xs[$0].magnitude }
+        // The plain forward writes the same y as the one that keeps Φ.
+        var plain = [Float](repeating: 0, count: n)
+        synapse_gelu_exact_avx512(Self.xs, &plain, nil, n)
+        #expect(zip(plain, y).allSatisfy { $0.bitPattern == $1.bitPattern })
+        let g: [Float] = (0..<n).map { Float($0 % 13) - 6 }
+        var grad = [Float](repeating: 0, count: n)
+        synapse_gelu_exact_backward_avx512(Self.xs, cdf, g, &grad, n)
+        var expected = [Float](repeating: 0, count: n)
+        Self.xs.withUnsafeBufferPointer { x in
+            g.withUnsafeBufferPointer { gp in
+                expected.withUnsafeMutableBufferPointer { e in
+                    VectorMath.map(x.baseAddress!, gp.baseAddress!, e.baseAddress!, n) { v, gv in
+                        let c = 0.5 * (1 + VectorMath.erf(v * VectorMath.sqrtHalf))
+                        return gv * (c + v * (VectorMath.exp(-0.5 * (v * v)) * VectorMath.inverseSqrtTwoPi))
+                    }
+                }
+            }
+        }
+        // The same cancellation in Φ, scaled by |g| ≤ 6.
+        Self.expectAgree("gelu backward", grad, expected, ulps: 8) { 6 * phiUlp * (1 + Self.xs[$0].magnitude) }
+    }
+}

@@ -70,6 +70,41 @@ extension Parallel {
     }
 }
 
+extension Parallel {
+    /// Runs `body(i)` for every item of `sizes`, the items split over the cores in contiguous shares of about equal
+    /// total size: for many independent updates that are each too small to split (an optimizer step over a model's
+    /// parameters, one per tensor). Serial when the total is small, or when some item is big enough that its own
+    /// loop splits it (`body` then parallelises inside, as before). `body` must only touch item `i`'s memory.
+    static func forEachItem(sizes: [Int], _ body: (Int) -> Void) {
+        let total = sizes.reduce(0, +), chunks = availableCores
+        guard chunks > 1, sizes.count > 1, total >= elementwiseThreshold, (sizes.max() ?? 0) < elementwiseThreshold else {
+            for i in sizes.indices { body(i) }
+            return
+        }
+        // bounds[c] is the first item of share c: where the running size first reaches c/chunks of the total.
+        var bounds = [Int](repeating: sizes.count, count: chunks + 1)
+        bounds[0] = 0
+        var running = 0, next = 1
+        for (i, size) in sizes.enumerated() where next < chunks {
+            running += size
+            while next < chunks, running * chunks >= total * next {
+                bounds[next] = i + 1
+                next += 1
+            }
+        }
+        let shares = bounds
+        withoutActuallyEscaping(body) { body in
+            // Each item is touched by exactly one share.
+            let work = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                $isInsideWorker.withValue(true) {
+                    for i in shares[chunk]..<shares[chunk + 1] { work.value(i) }
+                }
+            }
+        }
+    }
+}
+
 /// Carries a value into a `@Sendable` closure when the caller guarantees the accesses do not race.
 struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value

@@ -46,7 +46,7 @@ public class Adam: Optimizer {
     public override func step() {
         let (b1, b2, eps, amsgrad, decoupled) = (beta1, beta2, epsilon, self.amsgrad, decoupledWeightDecay)
         let (oneMinusB1, oneMinusB2) = (1 - b1, 1 - b2)
-        forEachParameterWithGradient { b, s, group in
+        forEachParameterWithGradientConcurrently { b, s, group in
             let (p, g, lr) = (b.parameter, b.gradient, group.learningRate)
             // Bias corrections in Double, as PyTorch computes them in Python floats.
             let t = Double(s.step)

@@ -31,20 +31,21 @@ public enum GradientClipping {
 
     /// The global norm of the gradients of `parameters` (2 or ∞), without changing them. Accumulates in Double.
     public static func globalNorm(_ parameters: [Tensor], normType: Float = 2) -> Float {
-        var sumOfSquares = 0.0
-        var largest: Float = 0
-        for parameter in parameters {
-            guard let gradient = parameter.grad else { continue }
-            gradient.withUnsafeBufferPointer { g in
-                guard let base = g.baseAddress else { return }
-                if normType == .infinity {
-                    largest = Swift.max(largest, maximumMagnitude(base, g.count))
-                } else {
-                    sumOfSquares += Self.sumOfSquares(base, g.count)
+        let gradients = parameters.compactMap(\.grad)
+        // One partial per gradient, computed on the cores in parallel and combined in order (the same sum as a
+        // serial loop).
+        var partials = [Double](repeating: 0, count: gradients.count)
+        partials.withUnsafeMutableBufferPointer { partials in
+            let out = partials.baseAddress
+            Parallel.forEachItem(sizes: gradients.map(\.count)) { i in
+                gradients[i].withUnsafeBufferPointer { g in
+                    guard let base = g.baseAddress else { return }
+                    out![i] = normType == .infinity ? Double(maximumMagnitude(base, g.count)) : Self.sumOfSquares(base, g.count)
                 }
             }
         }
-        return normType == .infinity ? largest : Float(sumOfSquares.squareRoot())
+        if normType == .infinity { return Float(partials.reduce(0) { Swift.max($0, $1) }) }
+        return Float(partials.reduce(0, +).squareRoot())
     }
 
     /// Clamps every gradient element to [−limit, limit] (`torch.nn.utils.clip_grad_value_`).
@@ -65,11 +66,12 @@ public enum GradientClipping {
     ///
     /// Autograd may hand two leaves the same gradient storage (for `(a + b).sum()` both receive the upstream
     /// gradient itself), so scaling per parameter would scale a shared buffer twice.
+    /// Gradients go to the cores in parallel (`Parallel.forEachItem`), each to one thread.
     private static func forEachDistinctGradient(_ parameters: [Tensor], _ body: (UnsafeMutablePointer<Float>, Int) -> Void) {
         var seen: Set<ObjectIdentifier> = []
-        for parameter in parameters {
-            guard let gradient = parameter.grad, seen.insert(gradient.storageIdentifier).inserted else { continue }
-            gradient.withSharedMutableStorage { g in
+        let gradients = parameters.compactMap(\.grad).filter { seen.insert($0.storageIdentifier).inserted }
+        Parallel.forEachItem(sizes: gradients.map(\.count)) { i in
+            gradients[i].withSharedMutableStorage { g in
                 if let base = g.baseAddress { body(base, g.count) }
             }
         }

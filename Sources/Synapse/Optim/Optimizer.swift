@@ -221,6 +221,9 @@ extension Optimizer {
     ///     }
     /// }
     /// ```
+    ///
+    /// The updates run one after the other; the built-in optimizers use
+    /// `forEachParameterWithGradientConcurrently`, which spreads parameters over the cores.
     @inline(__always)
     public func forEachParameterWithGradient(_ update: (UpdateBuffers, ParameterState, ParameterGroup) -> Void) {
         for g in parameterGroups.indices {
@@ -236,6 +239,45 @@ extension Optimizer {
                         guard let p = param.baseAddress, let gp = grad.baseAddress else { return }
                         update(UpdateBuffers(parameter: p, gradient: gp, count: param.count), s, group)
                     }
+                }
+            }
+        }
+    }
+}
+
+extension Optimizer {
+    /// `forEachParameterWithGradient`, with different parameters updated on different cores at the same time
+    /// (`Parallel.forEachItem`): a model of many small tensors otherwise ran its whole step on one core. `update` must
+    /// only touch the parameter, gradient and state it is given.
+    public func forEachParameterWithGradientConcurrently(
+        _ update: (UpdateBuffers, ParameterState, ParameterGroup) -> Void) {
+        // States are created and counted here, serially; the updates then only read them and their own buffers.
+        var items: [(parameter: Tensor, gradient: Tensor, state: ParameterState, group: ParameterGroup)] = []
+        for g in parameterGroups.indices {
+            let group = parameterGroups[g]
+            for (i, parameter) in group.parameters.enumerated() {
+                guard let gradient = parameter.grad else { continue }
+                precondition(gradient.count == parameter.count,
+                             "\(type(of: self)).step: gradient of shape \(gradient.shape) for parameter of shape \(parameter.shape)")
+                let s = parameterState(group: g, index: i, for: parameter)
+                s.step += 1
+                items.append((parameter, gradient, s, group))
+            }
+        }
+        // A tensor listed twice (in two groups) must not be updated from two threads at once.
+        let distinct = Set(items.map(\.parameter.storageIdentifier)).count == items.count
+        Parallel.forEachItem(sizes: distinct ? items.map(\.parameter.count) : [items.count]) { i in
+            guard distinct else {
+                for item in items { run(item) }
+                return
+            }
+            run(items[i])
+        }
+        func run(_ item: (parameter: Tensor, gradient: Tensor, state: ParameterState, group: ParameterGroup)) {
+            item.gradient.withUnsafeBufferPointer { grad in
+                item.parameter.withSharedMutableStorage { param in
+                    guard let p = param.baseAddress, let gp = grad.baseAddress else { return }
+                    update(UpdateBuffers(parameter: p, gradient: gp, count: param.count), item.state, item.group)
                 }
             }
         }

@@ -41,7 +41,7 @@ public final class RMSProp: Optimizer {
         let (alpha, eps, mu, centered) = (self.alpha, epsilon, momentum, self.centered)
         let oneMinusAlpha = 1 - alpha
         let useMomentum = mu > 0
-        forEachParameterWithGradient { b, s, group in
+        forEachParameterWithGradientConcurrently { b, s, group in
             let (p, g, lr, wd) = (b.parameter, b.gradient, group.learningRate, group.weightDecay)
             let square = s.buffers[0].optimizerStatePointer
             // Unused buffers alias `square` so the loop has no optionals; the flags keep them from being touched.

@@ -41,7 +41,7 @@ public final class SGD: Optimizer {
 
     public override func step() {
         let (mu, damp, nesterov) = (momentum, dampening, self.nesterov)
-        forEachParameterWithGradient { b, s, group in
+        forEachParameterWithGradientConcurrently { b, s, group in
             let (p, g, lr, wd) = (b.parameter, b.gradient, group.learningRate, group.weightDecay)
             if mu == 0 {
                 Parallel.forRanges(b.count) { r in

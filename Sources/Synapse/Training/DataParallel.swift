@@ -53,10 +53,22 @@ public enum DataParallel {
                 }
             }
         }
-        // Shard order is fixed, so the sums (and a seeded run) are reproducible.
-        noGrad {
-            for table in tables {
-                for (leaf, grad) in table.entries { leaf.grad = leaf.grad.map { $0 + grad } ?? grad }
+        // Every leaf's sum is formed in shard order, so the result (and a seeded run) is reproducible; different
+        // leaves are summed on different cores.
+        var shardGradients: [ObjectIdentifier: [Tensor]] = [:]
+        var leaves: [AutogradNode] = []
+        for table in tables {
+            for (leaf, grad) in table.entries {
+                if shardGradients[ObjectIdentifier(leaf)] == nil { leaves.append(leaf) }
+                shardGradients[ObjectIdentifier(leaf), default: []].append(grad)
+            }
+        }
+        let sums = leaves.map { shardGradients[ObjectIdentifier($0)]! }
+        Parallel.forEachItem(sizes: leaves.map { $0.shape.reduce(1, *) }) { i in
+            noGrad {
+                var total = leaves[i].grad
+                for grad in sums[i] { total = total.map { $0 + grad } ?? grad }
+                leaves[i].grad = total
             }
         }
         return losses.reduce(0, +)

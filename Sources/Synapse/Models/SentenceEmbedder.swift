@@ -46,7 +46,54 @@ public final class SentenceEmbedder {
     }
 
     /// One batch of token-id sequences (with [CLS]/[SEP]) → normalised mean-pooled embeddings.
+    ///
+    /// On several cores the batch is cut into one shard per core, each padded to its own longest sequence and
+    /// encoded with single-threaded BLAS on its own core: the [tokens, 384] products of a batch are too small for
+    /// two BLAS threads to share well, and shorter shards pad less. Every sequence's embedding is the same either way
+    /// (padding is masked), up to the rounding of differently blocked products.
     public func embedBatch(_ sequences: [[Int]]) -> [[Float]] {
+        let shards = Self.shards(lengths: sequences.map(\.count), parts: Parallel.perCoreChunks(sequences.count))
+        if shards.count <= 1 { return encodeShard(sequences) }
+        var results = [[[Float]]](repeating: [], count: shards.count)
+        results.withUnsafeMutableBufferPointer { results in
+            let out = UncheckedSendable(results.baseAddress!)
+            Parallel.perCore(shards.count) { _, range in
+                for shard in range { out.value[shard] = encodeShard(Array(sequences[shards[shard]])) }
+            }
+        }
+        return results.flatMap { $0 }
+    }
+
+    /// Contiguous shards of `lengths` for `parts` cores with about equal padded work (shard size × its longest
+    /// sequence), found by bisecting on the largest shard's work.
+    static func shards(lengths: [Int], parts: Int) -> [Range<Int>] {
+        guard parts > 1, lengths.count > 1 else { return lengths.isEmpty ? [] : [0..<lengths.count] }
+        func split(limit: Int) -> [Range<Int>]? {
+            var result: [Range<Int>] = [], start = 0
+            while start < lengths.count {
+                var end = start, longest = 0
+                while end < lengths.count {
+                    let candidate = Swift.max(longest, lengths[end])
+                    if (end - start + 1) * candidate > limit && end > start { break }
+                    longest = candidate
+                    end += 1
+                }
+                result.append(start..<end)
+                if result.count > parts { return nil }
+                start = end
+            }
+            return result
+        }
+        var low = lengths.max()!, high = lengths.count * lengths.max()!
+        while low < high {
+            let middle = (low + high) / 2
+            if split(limit: middle) != nil { high = middle } else { low = middle + 1 }
+        }
+        return split(limit: low)!
+    }
+
+    /// Encodes one shard on the calling thread.
+    private func encodeShard(_ sequences: [[Int]]) -> [[Float]] {
         guard !sequences.isEmpty else { return [] }
         let length = sequences.map(\.count).max() ?? 0
         let lengths = sequences.map(\.count)

@@ -1,3 +1,5 @@
+import CSynapseKernels
+
 /// Adam (Kingma & Ba) with PyTorch's exact bias correction, optional L2 weight decay and optional AMSGrad —
 /// `torch.optim.Adam`.
 ///
@@ -75,6 +77,13 @@ public class Adam: Optimizer {
                         FusedLoop.store(peak, vMax, i, n)
                         FusedLoop.store(w - stepSize * (mi / (peak.squareRoot() * inverseCorrection2Sqrt + eps)), p, i, n)
                     }
+                }
+            } else if CPUFeatures.avx512 {
+                // The same loop without amsgrad, 16 lanes per instruction with sqrt and divide (CSynapseKernels).
+                Parallel.forRanges(b.count) { r in
+                    let o = r.lowerBound
+                    synapse_adam_step_avx512(p + o, g + o, m + o, v + o, r.count, shrink, l2, b1, b2, stepSize,
+                                             inverseCorrection2Sqrt, eps)
                 }
             } else {
                 Parallel.forRanges(b.count) { r in

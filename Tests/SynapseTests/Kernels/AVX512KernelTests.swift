@@ -76,4 +76,31 @@ struct AVX512KernelTests {
         // The same cancellation in Φ, scaled by |g| ≤ 6.
         Self.expectAgree("gelu backward", grad, expected, ulps: 8) { 6 * phiUlp * (1 + Self.xs[$0].magnitude) }
     }
+
+    /// The Adam kernel does the Swift loop's operations in the same order without fusing any (IEEE sqrt and divide
+    /// are exactly rounded in both), so the results are bit for bit the same, subnormal flushing included.
+    @Test func adamStepIsBitIdenticalToTheScalarFormula() {
+        let n = 1_000
+        var rng = RandomGenerator(seed: 3)
+        var p = (0..<n).map { _ in rng.nextNormal() }
+        let g = (0..<n).map { i in i % 17 == 0 ? 1e-39 : rng.nextNormal() * 0.01 }
+        var m = (0..<n).map { i in i % 5 == 0 ? 2e-38 : rng.nextNormal() * 1e-3 }
+        var v = (0..<n).map { _ in rng.nextUniform() * 1e-4 }
+        let (shrink, l2, b1, b2, stepSize, c2, eps): (Float, Float, Float, Float, Float, Float, Float) =
+            (0.9999, 0.01, 0.9, 0.99, 1e-3, 1.7, 1e-8)
+        var (pe, me, ve) = (p, m, v)
+        func flush(_ x: Float) -> Float { abs(x) < Float.leastNormalMagnitude ? 0 : x }
+        for i in 0..<n {
+            let w = pe[i] * shrink
+            let gi = g[i] + l2 * w
+            let mi = flush(me[i] + (1 - b1) * (gi - me[i]))
+            let vi = flush(b2 * ve[i] + (1 - b2) * gi * gi)
+            (me[i], ve[i]) = (mi, vi)
+            pe[i] = w - stepSize * (mi / (vi.squareRoot() * c2 + eps))
+        }
+        synapse_adam_step_avx512(&p, g, &m, &v, n, shrink, l2, b1, b2, stepSize, c2, eps)
+        #expect(p.map(\.bitPattern) == pe.map(\.bitPattern))
+        #expect(m.map(\.bitPattern) == me.map(\.bitPattern))
+        #expect(v.map(\.bitPattern) == ve.map(\.bitPattern))
+    }
 }

@@ -59,7 +59,7 @@ struct QuantizeCommand: ParsableCommand {
         if calibrate > 0 {
             let train = try MNIST.load(.train, from: directory)
             let batches = min(calibrate, train.count / 128)
-            calibration = (0..<batches).map { train.images.slice(axis: 0, ($0 * 128)..<(($0 + 1) * 128)) }
+            calibration = (0..<batches).map { info.architecture.inputs(train.images.slice(axis: 0, ($0 * 128)..<(($0 + 1) * 128))) }
         }
         let method: ActivationObserver.Method = observer == .minmax ? .minMax : .percentile(percentile)
         let ptq = PostTrainingQuantization(method: scheme, granularity: perChannel ? .perChannel : .perTensor)
@@ -70,7 +70,8 @@ struct QuantizeCommand: ParsableCommand {
                                 extraMetadata: ["synapse.quantized_from": url.lastPathComponent], to: outURL)
 
         let before = try SafeTensorsFile(contentsOf: url), after = try SafeTensorsFile(contentsOf: outURL)
-        let accuracyBefore = accuracy(network, test), accuracyAfter = accuracy(quantized.model, test)
+        let images = info.architecture.inputs(test.images)     // [N, 1, 28, 28] for the CNN
+        let accuracyBefore = accuracy(network, images, test.labels), accuracyAfter = accuracy(quantized.model, images, test.labels)
         print("scheme: \(scheme)\(scheme.int8Scheme != nil ? " \(ptq.granularity)" : ""), activations: \(quantized.activations)"
               + (calibration.isEmpty ? "" : " (\(calibration.count) calibration batches, \(method))"))
         print("")
@@ -92,9 +93,8 @@ struct QuantizeCommand: ParsableCommand {
         print("wrote \(relative(outURL.path))")
     }
 
-    private func accuracy(_ model: Module, _ test: MNIST.Samples) -> Double {
-        ClassificationMetrics(predictions: model.predictClasses(test.images), labels: test.labels,
-                              classCount: MNIST.classCount).accuracy
+    private func accuracy(_ model: Module, _ images: Tensor, _ labels: [Int]) -> Double {
+        ClassificationMetrics(predictions: model.predictClasses(images), labels: labels, classCount: MNIST.classCount).accuracy
     }
 
     private func tensorBytes(_ file: SafeTensorsFile) -> Int { file.tensors.values.reduce(0) { $0 + $1.bytes.count } }

@@ -83,7 +83,7 @@ struct AVX512KernelTests {
         let n = 1_000
         var rng = RandomGenerator(seed: 3)
         var p = (0..<n).map { _ in rng.nextNormal() }
-        let g = (0..<n).map { i in i % 17 == 0 ? 1e-39 : rng.nextNormal() * 0.01 }
+        let g = (0..<n).map { i in i % 17 == 0 ? Float.leastNormalMagnitude / 16 : rng.nextNormal() * 0.01 }   // subnormal gradients too
         var m = (0..<n).map { i in i % 5 == 0 ? 2e-38 : rng.nextNormal() * 1e-3 }
         var v = (0..<n).map { _ in rng.nextUniform() * 1e-4 }
         let (shrink, l2, b1, b2, stepSize, c2, eps): (Float, Float, Float, Float, Float, Float, Float) =

@@ -226,59 +226,54 @@ extension Optimizer {
     /// `forEachParameterWithGradientConcurrently`, which spreads parameters over the cores.
     @inline(__always)
     public func forEachParameterWithGradient(_ update: (UpdateBuffers, ParameterState, ParameterGroup) -> Void) {
-        for g in parameterGroups.indices {
-            let group = parameterGroups[g]
-            for (i, parameter) in group.parameters.enumerated() {
-                guard let gradient = parameter.grad else { continue }
-                precondition(gradient.count == parameter.count,
-                             "\(type(of: self)).step: gradient of shape \(gradient.shape) for parameter of shape \(parameter.shape)")
-                let s = parameterState(group: g, index: i, for: parameter)
-                s.step += 1
-                gradient.withUnsafeBufferPointer { grad in
-                    parameter.withSharedMutableStorage { param in
-                        guard let p = param.baseAddress, let gp = grad.baseAddress else { return }
-                        update(UpdateBuffers(parameter: p, gradient: gp, count: param.count), s, group)
-                    }
-                }
-            }
-        }
+        for item in pendingUpdates() { item.run(update) }
     }
-}
 
-extension Optimizer {
     /// `forEachParameterWithGradient`, with different parameters updated on different cores at the same time
     /// (`Parallel.forEachItem`): a model of many small tensors otherwise ran its whole step on one core. `update` must
     /// only touch the parameter, gradient and state it is given.
     public func forEachParameterWithGradientConcurrently(
         _ update: (UpdateBuffers, ParameterState, ParameterGroup) -> Void) {
-        // States are created and counted here, serially; the updates then only read them and their own buffers.
-        var items: [(parameter: Tensor, gradient: Tensor, state: ParameterState, group: ParameterGroup)] = []
+        let items = pendingUpdates()
+        // A tensor listed twice (in two groups) must not be updated from two threads at once.
+        guard Set(items.map(\.parameter.storageIdentifier)).count == items.count else {
+            for item in items { item.run(update) }
+            return
+        }
+        Parallel.forEachItem(sizes: items.map(\.parameter.count)) { items[$0].run(update) }
+    }
+
+    /// Every parameter with a gradient, in group order, with its state created if needed and this step counted.
+    /// Runs serially, so the updates afterwards only read the states and touch their own buffers.
+    func pendingUpdates() -> [PendingUpdate] {
+        var items: [PendingUpdate] = []
         for g in parameterGroups.indices {
             let group = parameterGroups[g]
             for (i, parameter) in group.parameters.enumerated() {
                 guard let gradient = parameter.grad else { continue }
                 precondition(gradient.count == parameter.count,
                              "\(type(of: self)).step: gradient of shape \(gradient.shape) for parameter of shape \(parameter.shape)")
-                let s = parameterState(group: g, index: i, for: parameter)
-                s.step += 1
-                items.append((parameter, gradient, s, group))
+                let state = parameterState(group: g, index: i, for: parameter)
+                state.step += 1
+                items.append(PendingUpdate(parameter: parameter, gradient: gradient, state: state, group: group))
             }
         }
-        // A tensor listed twice (in two groups) must not be updated from two threads at once.
-        let distinct = Set(items.map(\.parameter.storageIdentifier)).count == items.count
-        Parallel.forEachItem(sizes: distinct ? items.map(\.parameter.count) : [items.count]) { i in
-            guard distinct else {
-                for item in items { run(item) }
-                return
-            }
-            run(items[i])
-        }
-        func run(_ item: (parameter: Tensor, gradient: Tensor, state: ParameterState, group: ParameterGroup)) {
-            item.gradient.withUnsafeBufferPointer { grad in
-                item.parameter.withSharedMutableStorage { param in
-                    guard let p = param.baseAddress, let gp = grad.baseAddress else { return }
-                    update(UpdateBuffers(parameter: p, gradient: gp, count: param.count), item.state, item.group)
-                }
+        return items
+    }
+}
+
+/// One parameter's share of an optimizer step.
+struct PendingUpdate {
+    let parameter: Tensor
+    let gradient: Tensor
+    let state: Optimizer.ParameterState
+    let group: ParameterGroup
+
+    func run(_ update: (UpdateBuffers, Optimizer.ParameterState, ParameterGroup) -> Void) {
+        gradient.withUnsafeBufferPointer { grad in
+            parameter.withSharedMutableStorage { param in
+                guard let p = param.baseAddress, let gp = grad.baseAddress else { return }
+                update(UpdateBuffers(parameter: p, gradient: gp, count: param.count), state, group)
             }
         }
     }

@@ -60,6 +60,17 @@ enum Int8Kernels {
         return low <= high ? (low, high) : (0, 0)
     }
 
+    /// The (scale, zero point, scheme) that quantize one activation row: the calibrated ones when `fixed` is given,
+    /// else the row's own absmax step (dynamic quantization).
+    @inline(__always)
+    static func rowParameters(_ row: UnsafePointer<Float>, k: Int, fixed: (scale: Float, zeroPoint: Int32, scheme: Int8Scheme)?)
+        -> (scale: Float, zeroPoint: Int32, scheme: Int8Scheme) {
+        if let fixed { return fixed }
+        let (low, high) = range(row, count: k)
+        let (scale, zeroPoint) = Int8Scheme.absmax.parameters(minimum: low, maximum: high)
+        return (scale, zeroPoint, .absmax)
+    }
+
     /// Quantizes each row of `x` ([rows, k]) to Int16 codes, with its own absmax step (dynamic quantization) when
     /// `fixed` is nil, or the calibrated (scale, zero point) otherwise. Writes each row's step, zero point and the sum
     /// of its codes (needed to remove the weights' zero points).
@@ -68,14 +79,7 @@ enum Int8Kernels {
                              zeroPoints: UnsafeMutablePointer<Int32>, sums: UnsafeMutablePointer<Int32>) {
         for r in 0..<rows {
             let row = x + r * k, out = codes + r * k
-            let (scale, zeroPoint, scheme): (Float, Int32, Int8Scheme)
-            if let fixed {
-                (scale, zeroPoint, scheme) = fixed
-            } else {
-                let (low, high) = range(row, count: k)
-                scheme = .absmax
-                (scale, zeroPoint) = scheme.parameters(minimum: low, maximum: high)
-            }
+            let (scale, zeroPoint, scheme) = rowParameters(row, k: k, fixed: fixed)
             quantize(row, count: k, inverseScale: 1 / scale, zeroPoint: zeroPoint, range: scheme.codeRange, into: out)
             var sum: Int32 = 0
             for i in 0..<k { sum &+= Int32(out[i]) }

@@ -42,14 +42,7 @@ enum Int8VNNI {
         defer { codes.deallocate() }
         for r in 0..<rows {
             let row = x + r * k, out = codes + r * ldx
-            let (scale, zeroPoint, scheme): (Float, Int32, Int8Scheme)
-            if let fixed {
-                (scale, zeroPoint, scheme) = fixed
-            } else {
-                let (low, high) = Int8Kernels.range(row, count: k)
-                scheme = .absmax
-                (scale, zeroPoint) = scheme.parameters(minimum: low, maximum: high)
-            }
+            let (scale, zeroPoint, scheme) = Int8Kernels.rowParameters(row, k: k, fixed: fixed)
             Int8Kernels.quantize(row, count: k, inverseScale: 1 / scale, zeroPoint: zeroPoint, range: scheme.codeRange,
                                  codeOffset: 128, into: out)
             for i in k..<ldx { out[i] = 0 }             // meets zero weights; any value would do

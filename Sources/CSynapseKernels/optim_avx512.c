@@ -32,14 +32,11 @@ INLINE void adam_lanes(float *p, const float *g, float *m, float *v, __mmask16 l
 AVX512 void synapse_adam_step_avx512(float *parameter, const float *gradient, float *m, float *v, size_t count,
                                      float shrink, float l2, float beta1, float beta2, float stepSize,
                                      float inverseCorrection2Sqrt, float epsilon) {
-    size_t i = 0;
-    for (; i + 16 <= count; i += 16) {
-        adam_lanes(parameter + i, gradient + i, m + i, v + i, 0xFFFF, shrink, l2, beta1, beta2, stepSize,
+    // One loop for blocks and tail: the last block's mask covers only the elements that exist.
+    for (size_t i = 0; i < count; i += 16) {
+        __mmask16 lanes = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
+        adam_lanes(parameter + i, gradient + i, m + i, v + i, lanes, shrink, l2, beta1, beta2, stepSize,
                    inverseCorrection2Sqrt, epsilon);
-    }
-    if (i < count) {
-        adam_lanes(parameter + i, gradient + i, m + i, v + i, (__mmask16)((1u << (count - i)) - 1), shrink, l2, beta1,
-                   beta2, stepSize, inverseCorrection2Sqrt, epsilon);
     }
 }
 

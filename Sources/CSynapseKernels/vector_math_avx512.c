@@ -82,58 +82,43 @@ INLINE __m512 normal_cdf(__m512 x) {
     return _mm512_mul_ps(SET(0.5f), _mm512_add_ps(SET(1.0f), erf_block(_mm512_mul_ps(x, SET(0.70710677f)))));
 }
 
-INLINE __mmask16 tail_mask(size_t rest) { return (__mmask16)((1u << rest) - 1); }
+// The lanes of the block starting at element i: all 16, or the tail's. Masked loads and stores cost the same as
+// plain ones, and masked-off lanes are neither read nor written, so one loop covers blocks and tail alike.
+INLINE __mmask16 lanes_from(size_t i, size_t count) {
+    return count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
+}
 
 AVX512 void synapse_exp_avx512(const float *x, float *y, size_t count) {
-    size_t i = 0;
-    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(y + i, exp_block(_mm512_loadu_ps(x + i)));
-    if (i < count) {
-        __mmask16 m = tail_mask(count - i);
+    for (size_t i = 0; i < count; i += 16) {
+        __mmask16 m = lanes_from(i, count);
         _mm512_mask_storeu_ps(y + i, m, exp_block(_mm512_maskz_loadu_ps(m, x + i)));
     }
 }
 
 AVX512 void synapse_erf_avx512(const float *x, float *y, size_t count) {
-    size_t i = 0;
-    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(y + i, erf_block(_mm512_loadu_ps(x + i)));
-    if (i < count) {
-        __mmask16 m = tail_mask(count - i);
+    for (size_t i = 0; i < count; i += 16) {
+        __mmask16 m = lanes_from(i, count);
         _mm512_mask_storeu_ps(y + i, m, erf_block(_mm512_maskz_loadu_ps(m, x + i)));
     }
 }
 
 AVX512 void synapse_gelu_exact_avx512(const float *x, float *y, float *cdf, size_t count) {
-    size_t i = 0;
-    for (; i + 16 <= count; i += 16) {
-        __m512 v = _mm512_loadu_ps(x + i), c = normal_cdf(v);
-        _mm512_storeu_ps(y + i, _mm512_mul_ps(v, c));
-        if (cdf) _mm512_storeu_ps(cdf + i, c);
-    }
-    if (i < count) {
-        __mmask16 m = tail_mask(count - i);
+    for (size_t i = 0; i < count; i += 16) {
+        __mmask16 m = lanes_from(i, count);
         __m512 v = _mm512_maskz_loadu_ps(m, x + i), c = normal_cdf(v);
         _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(v, c));
         if (cdf) _mm512_mask_storeu_ps(cdf + i, m, c);
     }
 }
 
-INLINE __m512 gelu_gradient(__m512 v, __m512 c, __m512 g) {
-    __m512 pdf = _mm512_mul_ps(exp_block(_mm512_mul_ps(SET(-0.5f), _mm512_mul_ps(v, v))), SET(0.3989423f));
-    return _mm512_mul_ps(g, _mm512_fmadd_ps(v, pdf, c));
-}
-
 AVX512 void synapse_gelu_exact_backward_avx512(const float *x, const float *cdf, const float *gradOutput,
                                                float *gradInput, size_t count) {
-    size_t i = 0;
-    for (; i + 16 <= count; i += 16) {
-        _mm512_storeu_ps(gradInput + i, gelu_gradient(_mm512_loadu_ps(x + i), _mm512_loadu_ps(cdf + i),
-                                                      _mm512_loadu_ps(gradOutput + i)));
-    }
-    if (i < count) {
-        __mmask16 m = tail_mask(count - i);
-        _mm512_mask_storeu_ps(gradInput + i, m,
-                              gelu_gradient(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, cdf + i),
-                                            _mm512_maskz_loadu_ps(m, gradOutput + i)));
+    for (size_t i = 0; i < count; i += 16) {
+        __mmask16 m = lanes_from(i, count);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + i), c = _mm512_maskz_loadu_ps(m, cdf + i);
+        __m512 pdf = _mm512_mul_ps(exp_block(_mm512_mul_ps(SET(-0.5f), _mm512_mul_ps(v, v))), SET(0.3989423f));
+        __m512 g = _mm512_maskz_loadu_ps(m, gradOutput + i);
+        _mm512_mask_storeu_ps(gradInput + i, m, _mm512_mul_ps(g, _mm512_fmadd_ps(v, pdf, c)));
     }
 }
 

@@ -1,5 +1,6 @@
 // Everything CSynapseKernels offers to Swift (`import CSynapseKernels`).
 #include "synapse_cpu.h"
+#include "synapse_gemm.h"
 #include "synapse_int8.h"
 #include "synapse_optim.h"
 #include "synapse_vector_math.h"

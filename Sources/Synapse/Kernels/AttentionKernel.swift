@@ -1,8 +1,3 @@
-#if canImport(Accelerate)
-import Accelerate
-#else
-import CBLAS
-#endif
 import Dispatch
 
 /// Where the rows of one attention operand live: a base pointer, the distance between consecutive tokens, and the
@@ -49,16 +44,6 @@ struct AttentionGeometry {
 }
 
 extension Kernels {
-    /// row-major C[m×n] = alpha·op(A)·op(B) + beta·C with explicit leading dimensions (strided head views).
-    @inline(__always)
-    static func stridedGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-                            _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
-                            beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
-        _ = BLASSetup.configured
-        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-    }
-
     /// Runs `body(pair, scratch)` for every (batch, head) pair, on both cores when the products are small.
     /// `scratch` holds `scratchCount` floats private to the calling thread.
     static func forEachAttentionPair(_ g: AttentionGeometry, scratchCount: Int,
@@ -106,17 +91,17 @@ extension Kernels {
                 for i in 0..<tq { (outHead + i * o.rowStride).update(repeating: 0, count: d) }
                 return
             }
-            stridedGemm(transposeA: false, transposeB: true, m: tq, n: tk, k: d, alpha: g.scale,
-                        q.head(b, h, headDim: d), lda: q.rowStride, k.head(b, h, headDim: d), ldb: k.rowStride,
-                        beta: 0, s, ldc: tk)
+            gemm(transposeA: false, transposeB: true, m: tq, n: tk, k: d, alpha: g.scale,
+                 q.head(b, h, headDim: d), lda: q.rowStride, k.head(b, h, headDim: d), ldb: k.rowStride,
+                 beta: 0, s, ldc: tk)
             for i in 0..<tq {
                 let row = s + i * tk
                 let n = g.visibleKeys(batch: b, row: i)
                 if n > 0 { softmaxRow(row, row, n, log: false) }
                 if n < tk { (row + n).update(repeating: 0, count: tk - n) }
             }
-            stridedGemm(transposeA: false, transposeB: false, m: tq, n: d, k: tk, alpha: 1,
-                        s, lda: tk, v.head(b, h, headDim: d), ldb: v.rowStride, beta: 0, outHead, ldc: o.rowStride)
+            gemm(transposeA: false, transposeB: false, m: tq, n: d, k: tk, alpha: 1,
+                 s, lda: tk, v.head(b, h, headDim: d), ldb: v.rowStride, beta: 0, outHead, ldc: o.rowStride)
         }
     }
 
@@ -141,20 +126,20 @@ extension Kernels {
                 return
             }
             let goHead = go.head(b, h, headDim: d)
-            stridedGemm(transposeA: true, transposeB: false, m: tk, n: d, k: tq, alpha: 1,
-                        p, lda: tk, goHead, ldb: go.rowStride, beta: 0, gvHead, ldc: gv.rowStride)
-            stridedGemm(transposeA: false, transposeB: true, m: tq, n: tk, k: d, alpha: 1,
-                        goHead, lda: go.rowStride, v.head(b, h, headDim: d), ldb: v.rowStride, beta: 0, dp, ldc: tk)
+            gemm(transposeA: true, transposeB: false, m: tk, n: d, k: tq, alpha: 1,
+                 p, lda: tk, goHead, ldb: go.rowStride, beta: 0, gvHead, ldc: gv.rowStride)
+            gemm(transposeA: false, transposeB: true, m: tq, n: tk, k: d, alpha: 1,
+                 goHead, lda: go.rowStride, v.head(b, h, headDim: d), ldb: v.rowStride, beta: 0, dp, ldc: tk)
             for i in 0..<tq {
                 let (pr, dr) = (p + i * tk, dp + i * tk)
                 var dot: Float = 0
                 for j in 0..<tk { dot += pr[j] * dr[j] }
                 for j in 0..<tk { dr[j] = pr[j] * (dr[j] - dot) }
             }
-            stridedGemm(transposeA: false, transposeB: false, m: tq, n: d, k: tk, alpha: g.scale,
-                        dp, lda: tk, k.head(b, h, headDim: d), ldb: k.rowStride, beta: 0, gqHead, ldc: gq.rowStride)
-            stridedGemm(transposeA: true, transposeB: false, m: tk, n: d, k: tq, alpha: g.scale,
-                        dp, lda: tk, q.head(b, h, headDim: d), ldb: q.rowStride, beta: 0, gkHead, ldc: gk.rowStride)
+            gemm(transposeA: false, transposeB: false, m: tq, n: d, k: tk, alpha: g.scale,
+                 dp, lda: tk, k.head(b, h, headDim: d), ldb: k.rowStride, beta: 0, gqHead, ldc: gq.rowStride)
+            gemm(transposeA: true, transposeB: false, m: tk, n: d, k: tq, alpha: g.scale,
+                 dp, lda: tk, q.head(b, h, headDim: d), ldb: q.rowStride, beta: 0, gkHead, ldc: gk.rowStride)
         }
     }
 }

@@ -140,9 +140,17 @@ private func train(_ model: Sequential, on data: (inputs: Tensor, labels: [Int])
         #expect(observed.minimum < -1 && observed.maximum > 1)
         let int8 = QATLinear.convert(qat)
         #expect(int8.layers.allSatisfy { !($0 is QATLinear) })
-        // The exported integer network computes what the fake-quantized one did.
-        let qatLogits = noGrad { qat.eval()(testSet.inputs) }
-        expectClose(noGrad { int8(testSet.inputs) }, qatLogits, rtol: 1e-3, atol: 1e-3, "int8 export vs QAT")
+        // The exported integer network computes what the fake-quantized one did. The two sum the first layer in a
+        // different order (Int32 against Float32), so a hidden value sitting on a rounding boundary of the second
+        // layer's input quantization may land one step apart; that moves a logit by at most step · max|W₂|, and
+        // may happen to a few values only.
+        let qatLogits = noGrad { qat.eval()(testSet.inputs) }, int8Logits = noGrad { int8(testSet.inputs) }
+        let second = try #require(qat.layers[2] as? QATLinear), secondRange = try #require(second.observedRange)
+        let step = (secondRange.maximum - secondRange.minimum) / 255
+        let oneStep = step * second.weight.scalars.map(abs).max()!
+        expectClose(int8Logits, qatLogits, rtol: 1e-3, atol: 1e-3 + oneStep, "int8 export vs QAT")
+        let apart = zip(int8Logits.scalars, qatLogits.scalars).filter { abs($0 - $1) > 1e-3 + 1e-3 * abs($1) }.count
+        #expect(apart * 100 <= qatLogits.count, "\(apart) of \(qatLogits.count) logits differ by more than rounding")
         #expect(accuracy(int8, testSet) > 0.9)
 
         // The export survives its file, and a layer that never trained falls back to dynamic activations.

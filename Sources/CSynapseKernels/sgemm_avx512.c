@@ -1,0 +1,144 @@
+#include "synapse_gemm.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <stdlib.h>
+
+// A single-threaded sgemm for the products one core runs inside a data-parallel shard (a few hundred rows times
+// weights of 128–512). cblas_sgemm packs both operands for every call, and on these shapes packing and zeroing C
+// were a fifth of its time. Here only op(B) is packed, one 32-column panel at a time (k × 32 floats, 16–64 KB,
+// reused by every row of A), and A is read in place: a 12-row tile broadcasts one element of each of its rows per
+// step of k, which is a contiguous read when A is transposed and 12 short row streams when it is not.
+//
+// The tile keeps 12 × 2 accumulators of 16 floats in registers (24 of the 32 zmm, plus 2 for the B row and 1 for
+// the broadcast), so each step of k is 24 FMAs against 2 loads of B and 12 broadcasts.
+
+#define MR 12
+#define NR 32
+#define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+#define INLINE static inline __attribute__((always_inline)) AVX512
+
+// Lanes of a 16-float vector that hold columns below `count` (count may exceed 16 or be negative).
+INLINE __mmask16 lanes_below(long count) {
+    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
+}
+
+// Writes alpha·acc (+ beta·C) into one row of C's panel.
+INLINE void store_row(float *c, __m512 acc0, __m512 acc1, __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+    __m512 va = _mm512_set1_ps(alpha);
+    __m512 x0 = _mm512_mul_ps(acc0, va), x1 = _mm512_mul_ps(acc1, va);
+    if (beta != 0) {
+        __m512 vb = _mm512_set1_ps(beta);
+        x0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, c), vb, x0);
+        x1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, c + 16), vb, x1);
+    }
+    _mm512_mask_storeu_ps(c, m0, x0);
+    _mm512_mask_storeu_ps(c + 16, m1, x1);
+}
+
+#define DECLARE(r) __m512 c##r##a = _mm512_setzero_ps(), c##r##b = _mm512_setzero_ps();
+#define UPDATE(r) if (rows > r) { \
+        __m512 av = _mm512_set1_ps(ap[r * rowStep]); \
+        c##r##a = _mm512_fmadd_ps(av, b0, c##r##a); \
+        c##r##b = _mm512_fmadd_ps(av, b1, c##r##b); }
+#define STORE(r) if (rows > r) store_row(c + r * ldc, c##r##a, c##r##b, m0, m1, alpha, beta);
+
+// C[0..<rows, panel] for one packed panel. `rows` and `transposed` are constants at every call site, so the
+// compiler drops the unused accumulators and keeps the rest in registers.
+INLINE void tile(const int rows, const int transposed, long k, const float *a, long lda, const float *panel,
+                 float *c, long ldc, __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+    DECLARE(0) DECLARE(1) DECLARE(2) DECLARE(3) DECLARE(4) DECLARE(5)
+    DECLARE(6) DECLARE(7) DECLARE(8) DECLARE(9) DECLARE(10) DECLARE(11)
+    const long kStep = transposed ? lda : 1, rowStep = transposed ? 1 : lda;
+    for (long p = 0; p < k; p++) {
+        const __m512 b0 = _mm512_load_ps(panel + p * NR), b1 = _mm512_load_ps(panel + p * NR + 16);
+        const float *ap = a + p * kStep;
+        UPDATE(0) UPDATE(1) UPDATE(2) UPDATE(3) UPDATE(4) UPDATE(5)
+        UPDATE(6) UPDATE(7) UPDATE(8) UPDATE(9) UPDATE(10) UPDATE(11)
+    }
+    STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
+    STORE(6) STORE(7) STORE(8) STORE(9) STORE(10) STORE(11)
+}
+
+#define TAIL(r) case r: if (transposed) tile(r, 1, k, a, lda, panel, c, ldc, m0, m1, alpha, beta); \
+                        else tile(r, 0, k, a, lda, panel, c, ldc, m0, m1, alpha, beta); break;
+
+// The last rows % 12 rows of a panel.
+static AVX512 void tail_tile(int rows, int transposed, long k, const float *a, long lda, const float *panel, float *c,
+                             long ldc, __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+    switch (rows) {
+        TAIL(1) TAIL(2) TAIL(3) TAIL(4) TAIL(5) TAIL(6) TAIL(7) TAIL(8) TAIL(9) TAIL(10) TAIL(11)
+        default: break;
+    }
+}
+
+// panel[p][0..<32] = op(B)[p][j..<j+32], zero past column n.
+INLINE void pack_panel(int transposed, long k, long n, long j, const float *b, long ldb, float *panel) {
+    const __mmask16 m0 = lanes_below(n - j), m1 = lanes_below(n - j - 16);
+    if (!transposed) {
+        for (long p = 0; p < k; p++) {
+            const float *row = b + p * ldb + j;
+            _mm512_store_ps(panel + p * NR, _mm512_maskz_loadu_ps(m0, row));
+            _mm512_store_ps(panel + p * NR + 16, _mm512_maskz_loadu_ps(m1, row + 16));
+        }
+        return;
+    }
+    // op(B)[p][j + q] = B[j + q][p]: gather the p-th entry of 16 rows at once.
+    const __m512i offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                               _mm512_set1_epi32((int)ldb));
+    const float *rows0 = b + j * ldb, *rows1 = b + (j + 16) * ldb;
+    for (long p = 0; p < k; p++) {
+        _mm512_store_ps(panel + p * NR, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m0, offsets, rows0 + p, 4));
+        _mm512_store_ps(panel + p * NR + 16,
+                        m1 ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m1, offsets, rows1 + p, 4)
+                           : _mm512_setzero_ps());
+    }
+}
+
+// One panel buffer per thread, grown to the largest k seen (never freed: the threads are a fixed pool).
+static _Thread_local float *panelBuffer;
+static _Thread_local long panelCapacity;
+
+AVX512 void synapse_sgemm_avx512(int transposeA, int transposeB, long m, long n, long k, float alpha,
+                                 const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {  // an empty sum: C = beta·C
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
+        return;
+    }
+    if (k * NR > panelCapacity) {
+        free(panelBuffer);
+        panelBuffer = aligned_alloc(64, (size_t)(k * NR) * sizeof(float));
+        if (!panelBuffer) abort();
+        panelCapacity = k * NR;
+    }
+    float *panel = panelBuffer;
+    for (long j = 0; j < n; j += NR) {
+        pack_panel(transposeB, k, n, j, b, ldb, panel);
+        const __mmask16 m0 = lanes_below(n - j), m1 = lanes_below(n - j - 16);
+        long i = 0;
+        if (transposeA) {
+            for (; i + MR <= m; i += MR) tile(MR, 1, k, a + i, lda, panel, c + i * ldc + j, ldc, m0, m1, alpha, beta);
+        } else {
+            for (; i + MR <= m; i += MR) tile(MR, 0, k, a + i * lda, lda, panel, c + i * ldc + j, ldc, m0, m1, alpha, beta);
+        }
+        if (i < m) {
+            tail_tile((int)(m - i), transposeA, k, transposeA ? a + i : a + i * lda, lda, panel, c + i * ldc + j, ldc,
+                      m0, m1, alpha, beta);
+        }
+    }
+}
+
+#else
+
+#include <stdlib.h>
+
+void synapse_sgemm_avx512(int transposeA, int transposeB, long m, long n, long k, float alpha,
+                          const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
+    (void)transposeA; (void)transposeB; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda; (void)b;
+    (void)ldb; (void)beta; (void)c; (void)ldc;
+    abort();
+}
+
+#endif

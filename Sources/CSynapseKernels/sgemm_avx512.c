@@ -9,9 +9,12 @@
 // were a fifth of its time. Here only op(B) is packed, one 32-column panel at a time (k × 32 floats, 16–64 KB,
 // reused by every row of A), and A is read in place: a 12-row tile broadcasts one element of each of its rows per
 // step of k, which is a contiguous read when A is transposed and 12 short row streams when it is not.
+// With only a few rows of A, a panel would be used too few times to pay for its copy, so B (untransposed) is read
+// where it is.
 //
 // The tile keeps 12 × 2 accumulators of 16 floats in registers (24 of the 32 zmm, plus 2 for the B row and 1 for
-// the broadcast), so each step of k is 24 FMAs against 2 loads of B and 12 broadcasts.
+// the broadcast), so each step of k is 24 FMAs against 2 loads of B and 12 broadcasts. A panel of at most 16
+// columns (the last one of n = 65 or 196) uses a tile half as wide rather than multiply zeros.
 
 #define MR 12
 #define NR 32
@@ -23,35 +26,36 @@ INLINE __mmask16 lanes_below(long count) {
     return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
 }
 
-// Writes alpha·acc (+ beta·C) into one row of C's panel.
-INLINE void store_row(float *c, __m512 acc0, __m512 acc1, __mmask16 m0, __mmask16 m1, float alpha, float beta) {
-    __m512 va = _mm512_set1_ps(alpha);
-    __m512 x0 = _mm512_mul_ps(acc0, va), x1 = _mm512_mul_ps(acc1, va);
-    if (beta != 0) {
-        __m512 vb = _mm512_set1_ps(beta);
-        x0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, c), vb, x0);
-        x1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, c + 16), vb, x1);
-    }
-    _mm512_mask_storeu_ps(c, m0, x0);
-    _mm512_mask_storeu_ps(c + 16, m1, x1);
+// Writes alpha·acc (+ beta·C) into the first 16 (or 32) columns of one row of C's panel.
+INLINE void store_vector(float *c, __m512 acc, __mmask16 lanes, float alpha, float beta) {
+    __m512 x = _mm512_mul_ps(acc, _mm512_set1_ps(alpha));
+    if (beta != 0) x = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, c), _mm512_set1_ps(beta), x);
+    _mm512_mask_storeu_ps(c, lanes, x);
 }
 
 #define DECLARE(r) __m512 c##r##a = _mm512_setzero_ps(), c##r##b = _mm512_setzero_ps();
 #define UPDATE(r) if (rows > r) { \
         __m512 av = _mm512_set1_ps(ap[r * rowStep]); \
         c##r##a = _mm512_fmadd_ps(av, b0, c##r##a); \
-        c##r##b = _mm512_fmadd_ps(av, b1, c##r##b); }
-#define STORE(r) if (rows > r) store_row(c + r * ldc, c##r##a, c##r##b, m0, m1, alpha, beta);
+        if (wide) c##r##b = _mm512_fmadd_ps(av, b1, c##r##b); }
+#define STORE(r) if (rows > r) { \
+        store_vector(c + r * ldc, c##r##a, m0, alpha, beta); \
+        if (wide) store_vector(c + r * ldc + 16, c##r##b, m1, alpha, beta); }
 
-// C[0..<rows, panel] for one packed panel. `rows` and `transposed` are constants at every call site, so the
-// compiler drops the unused accumulators and keeps the rest in registers.
-INLINE void tile(const int rows, const int transposed, long k, const float *a, long lda, const float *panel,
-                 float *c, long ldc, __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+// C[0..<rows, 0..<32 (or 16 when not wide)] from rows of A and the matching columns of op(B), which sit at
+// `panel + p·panelStride` for step p (a packed panel, or B itself). `rows`, `transposed`, `wide` and `packed` are
+// constants at every call site, so the compiler drops the unused accumulators and keeps the rest in registers.
+// A packed panel is aligned and zero-padded, so it is read with plain loads.
+INLINE void tile(const int rows, const int transposed, const int wide, const int packed, long k, const float *a, long lda,
+                 const float *panel, long panelStride, float *c, long ldc, __mmask16 m0, __mmask16 m1,
+                 float alpha, float beta) {
     DECLARE(0) DECLARE(1) DECLARE(2) DECLARE(3) DECLARE(4) DECLARE(5)
     DECLARE(6) DECLARE(7) DECLARE(8) DECLARE(9) DECLARE(10) DECLARE(11)
     const long kStep = transposed ? lda : 1, rowStep = transposed ? 1 : lda;
     for (long p = 0; p < k; p++) {
-        const __m512 b0 = _mm512_load_ps(panel + p * NR), b1 = _mm512_load_ps(panel + p * NR + 16);
+        const float *bp = panel + p * panelStride;
+        const __m512 b0 = packed ? _mm512_load_ps(bp) : _mm512_maskz_loadu_ps(m0, bp);
+        const __m512 b1 = !wide ? b0 : packed ? _mm512_load_ps(bp + 16) : _mm512_maskz_loadu_ps(m1, bp + 16);
         const float *ap = a + p * kStep;
         UPDATE(0) UPDATE(1) UPDATE(2) UPDATE(3) UPDATE(4) UPDATE(5)
         UPDATE(6) UPDATE(7) UPDATE(8) UPDATE(9) UPDATE(10) UPDATE(11)
@@ -60,14 +64,18 @@ INLINE void tile(const int rows, const int transposed, long k, const float *a, l
     STORE(6) STORE(7) STORE(8) STORE(9) STORE(10) STORE(11)
 }
 
-#define TAIL(r) case r: if (transposed) tile(r, 1, k, a, lda, panel, c, ldc, m0, m1, alpha, beta); \
-                        else tile(r, 0, k, a, lda, panel, c, ldc, m0, m1, alpha, beta); break;
+#define TILE(r, t, w) tile(r, t, w, 0, k, a, lda, panel, panelStride, c, ldc, m0, m1, alpha, beta)
+#define TILES(r) case r: \
+    if (transposed) { if (wide) TILE(r, 1, 1); else TILE(r, 1, 0); } \
+    else { if (wide) TILE(r, 0, 1); else TILE(r, 0, 0); } \
+    break;
 
-// The last rows % 12 rows of a panel.
-static AVX512 void tail_tile(int rows, int transposed, long k, const float *a, long lda, const float *panel, float *c,
-                             long ldc, __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+// One tile of any height up to 12, for either layout of A and either panel width.
+static AVX512 void any_tile(int rows, int transposed, int wide, long k, const float *a, long lda, const float *panel,
+                            long panelStride, float *c, long ldc, __mmask16 m0, __mmask16 m1, float alpha,
+                            float beta) {
     switch (rows) {
-        TAIL(1) TAIL(2) TAIL(3) TAIL(4) TAIL(5) TAIL(6) TAIL(7) TAIL(8) TAIL(9) TAIL(10) TAIL(11)
+        TILES(1) TILES(2) TILES(3) TILES(4) TILES(5) TILES(6) TILES(7) TILES(8) TILES(9) TILES(10) TILES(11) TILES(12)
         default: break;
     }
 }
@@ -107,25 +115,39 @@ AVX512 void synapse_sgemm_avx512(int transposeA, int transposeB, long m, long n,
             for (long j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
         return;
     }
-    if (k * NR > panelCapacity) {
+    const int packs = transposeB || m > 4 * MR;
+    if (packs && k * NR > panelCapacity) {
         free(panelBuffer);
         panelBuffer = aligned_alloc(64, (size_t)(k * NR) * sizeof(float));
         if (!panelBuffer) abort();
         panelCapacity = k * NR;
     }
-    float *panel = panelBuffer;
     for (long j = 0; j < n; j += NR) {
-        pack_panel(transposeB, k, n, j, b, ldb, panel);
-        const __mmask16 m0 = lanes_below(n - j), m1 = lanes_below(n - j - 16);
-        long i = 0;
-        if (transposeA) {
-            for (; i + MR <= m; i += MR) tile(MR, 1, k, a + i, lda, panel, c + i * ldc + j, ldc, m0, m1, alpha, beta);
-        } else {
-            for (; i + MR <= m; i += MR) tile(MR, 0, k, a + i * lda, lda, panel, c + i * ldc + j, ldc, m0, m1, alpha, beta);
+        const float *panel = b + j;
+        long panelStride = ldb;
+        if (packs) {
+            pack_panel(transposeB, k, n, j, b, ldb, panelBuffer);
+            panel = panelBuffer;
+            panelStride = NR;
         }
-        if (i < m) {
-            tail_tile((int)(m - i), transposeA, k, transposeA ? a + i : a + i * lda, lda, panel, c + i * ldc + j, ldc,
-                      m0, m1, alpha, beta);
+        const __mmask16 m0 = lanes_below(n - j), m1 = lanes_below(n - j - 16);
+        const int wide = n - j > 16;
+        const long step = transposeA ? 1 : lda;  // from one row of A to the next
+        long i = 0;
+        if (wide && packs) {  // the bulk of a large product: full tiles on full panels
+            if (transposeA) {
+                for (; i + MR <= m; i += MR)
+                    tile(MR, 1, 1, 1, k, a + i, lda, panel, panelStride, c + i * ldc + j, ldc, m0, m1, alpha, beta);
+            } else {
+                for (; i + MR <= m; i += MR)
+                    tile(MR, 0, 1, 1, k, a + i * lda, lda, panel, panelStride, c + i * ldc + j, ldc, m0, m1, alpha,
+                         beta);
+            }
+        }
+        for (; i < m; i += MR) {
+            const int rows = m - i < MR ? (int)(m - i) : MR;
+            any_tile(rows, transposeA, wide, k, a + i * step, lda, panel, panelStride, c + i * ldc + j, ldc, m0, m1,
+                     alpha, beta);
         }
     }
 }

@@ -29,7 +29,7 @@ extension Kernels {
     static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                      _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                      beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if usesOwnKernel(m: m, n: n, k: k, ldb: ldb) {
+        if usesOwnKernel(transposeB: transposeB, m: m, n: n, k: k, ldb: ldb) {
             synapse_sgemm_avx512(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
@@ -40,12 +40,16 @@ extension Kernels {
     /// Products that one core runs on its own go to Synapse's AVX-512 kernel (`synapse_sgemm_avx512`): the
     /// products inside a data-parallel shard or a per-core chunk, and any product small enough that OpenBLAS would not
     /// thread it (it splits above 2^18 multiply-adds). On a char-gpt shard's shapes (384 rows times 128–512) it ran
-    /// 1.13× cblas_sgemm's speed in isolation, because it packs only B and never zeroes C first.
-    /// k is capped so the packed panel (k × 32 floats) stays within the core's L2 cache, and ldb so the packing's
-    /// 32-bit gather offsets cannot overflow.
+    /// 1.11–1.13× cblas_sgemm's speed in isolation, because it packs only B and never zeroes C first.
+    ///
+    /// The rest stays with OpenBLAS: products of fewer than 16 rows or a k below 16 (batch-1 inference, a 3×3
+    /// convolution of one channel), where the tile's set-up is not repaid and OpenBLAS's small kernels were up to
+    /// 4× faster; a transposed B under 64 rows, whose gathered panel is used too few times; k above 4096, whose panel
+    /// (k × 32 floats) no longer fits the core's L2 cache; and ldb past the packing's 32-bit gather offsets.
     @inline(__always)
-    static func usesOwnKernel(m: Int, n: Int, k: Int, ldb: Int = 0) -> Bool {
-        CPUFeatures.avx512 && k <= 4096 && ldb < 1 << 26 && (Parallel.isInsideWorker || m * n * k <= 1 << 18)
+    static func usesOwnKernel(transposeB: Bool, m: Int, n: Int, k: Int, ldb: Int) -> Bool {
+        CPUFeatures.avx512 && m >= (transposeB ? 64 : 16) && (16...4096).contains(k) && ldb < 1 << 26
+            && (Parallel.isInsideWorker || m * n * k <= 1 << 18)
     }
 
     @inline(__always)

@@ -70,7 +70,7 @@ import Testing
     func avx512KernelMatchesTheDefinition(transposeA: Bool, transposeB: Bool) {
         Self.expectMatchesDefinition(transposeA: transposeA, transposeB: transposeB,
                                      shapes: [(1, 1, 1), (12, 32, 3), (11, 15, 2), (13, 16, 9), (24, 17, 128),
-                                              (25, 33, 7), (37, 65, 64), (96, 128, 33)]) {
+                                              (25, 33, 7), (37, 65, 64), (49, 47, 5), (96, 128, 33)]) {
             synapse_sgemm_avx512($0 ? 1 : 0, $1 ? 1 : 0, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
         }
     }
@@ -84,9 +84,9 @@ import Testing
         let b = (0..<(k * n)).map { _ in Float.random(in: -1...1, using: &rng) }
         var outside = [Float](repeating: 0, count: m * n), inside = outside
         Kernels.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a, b, &outside)
-        #expect(!Kernels.usesOwnKernel(m: m, n: n, k: k))
+        #expect(!Kernels.usesOwnKernel(transposeB: false, m: m, n: n, k: k, ldb: n))
         Parallel.$isInsideWorker.withValue(true) {
-            #expect(Kernels.usesOwnKernel(m: m, n: n, k: k) == CPUFeatures.avx512)
+            #expect(Kernels.usesOwnKernel(transposeB: false, m: m, n: n, k: k, ldb: n) == CPUFeatures.avx512)
             Kernels.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a, b, &inside)
         }
         for (x, y) in zip(outside, inside) { #expect(abs(x - y) <= 1e-5 * max(1, abs(x))) }

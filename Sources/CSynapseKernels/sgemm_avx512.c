@@ -133,21 +133,21 @@ AVX512 void synapse_sgemm_avx512(int transposeA, int transposeB, long m, long n,
         const __mmask16 m0 = lanes_below(n - j), m1 = lanes_below(n - j - 16);
         const int wide = n - j > 16;
         const long step = transposeA ? 1 : lda;  // from one row of A to the next
-        long i = 0;
-        if (wide && packs) {  // the bulk of a large product: full tiles on full panels
-            if (transposeA) {
-                for (; i + MR <= m; i += MR)
-                    tile(MR, 1, 1, 1, k, a + i, lda, panel, panelStride, c + i * ldc + j, ldc, m0, m1, alpha, beta);
+        // Full 12-row tiles, except that the last 13–23 rows are split into two tiles of about equal height: a tile
+        // of 4 rows does 8 FMAs per 2 loads of B, one of 8 rows 16 (m = 16, a recurrent step: 12 + 4 → 8 + 8).
+        for (long i = 0; i < m;) {
+            const long left = m - i;
+            const int rows = left >= 2 * MR ? MR : left > MR ? (int)((left + 1) / 2) : (int)left;
+            const float *ai = a + i * step;
+            float *ci = c + i * ldc + j;
+            if (rows == MR && wide && packs && transposeA) {
+                tile(MR, 1, 1, 1, k, ai, lda, panel, panelStride, ci, ldc, m0, m1, alpha, beta);
+            } else if (rows == MR && wide && packs) {
+                tile(MR, 0, 1, 1, k, ai, lda, panel, panelStride, ci, ldc, m0, m1, alpha, beta);
             } else {
-                for (; i + MR <= m; i += MR)
-                    tile(MR, 0, 1, 1, k, a + i * lda, lda, panel, panelStride, c + i * ldc + j, ldc, m0, m1, alpha,
-                         beta);
+                any_tile(rows, transposeA, wide, k, ai, lda, panel, panelStride, ci, ldc, m0, m1, alpha, beta);
             }
-        }
-        for (; i < m; i += MR) {
-            const int rows = m - i < MR ? (int)(m - i) : MR;
-            any_tile(rows, transposeA, wide, k, a + i * step, lda, panel, panelStride, c + i * ldc + j, ldc, m0, m1,
-                     alpha, beta);
+            i += rows;
         }
     }
 }

@@ -86,7 +86,53 @@ VNNI void synapse_int8_gemm_vnni(const uint8_t *x, size_t rows, size_t ldx, cons
     }
 }
 
+#define AVX512_ROWS __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+AVX512_ROWS void synapse_range_avx512(const float *x, size_t count, float *minimum, float *maximum) {
+    __m512 lows = _mm512_set1_ps(__builtin_inff()), highs = _mm512_set1_ps(-__builtin_inff());
+    for (size_t i = 0; i < count; i += 16) {
+        __mmask16 lanes = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(lanes, x + i);
+        // vminps/vmaxps return the second operand when either is NaN: NaNs (and lanes past the end) keep the
+        // running value.
+        lows = _mm512_mask_min_ps(lows, lanes, v, lows);
+        highs = _mm512_mask_max_ps(highs, lanes, v, highs);
+    }
+    *minimum = _mm512_reduce_min_ps(lows);
+    *maximum = _mm512_reduce_max_ps(highs);
+}
+
+AVX512_ROWS int32_t synapse_quantize_u8_avx512(const float *x, size_t count, float inverseScale, float offset,
+                                               float low, float high, int32_t codeOffset, uint8_t *codes) {
+    // Round to nearest even by adding 1.5·2^23 (the bits below the point fall off), as the Swift loop does; a
+    // separate multiply and add, no fused multiply-add, so the codes match it bit for bit.
+    const __m512 scale = _mm512_set1_ps(inverseScale), shift = _mm512_set1_ps(offset);
+    const __m512 lowest = _mm512_set1_ps(low), highest = _mm512_set1_ps(high), magic = _mm512_set1_ps(12582912.0f);
+    const __m512i magicBits = _mm512_set1_epi32(0x4B400000 - codeOffset);
+    __m512i sums = _mm512_setzero_si512();
+    for (size_t i = 0; i < count; i += 16) {
+        __mmask16 lanes = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
+        __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, x + i), scale), shift);
+        v = _mm512_max_ps(v, lowest);    // NaN → low, as `v > low ? v : low`
+        v = _mm512_min_ps(v, highest);
+        __m512i q = _mm512_sub_epi32(_mm512_castps_si512(_mm512_add_ps(v, magic)), magicBits);
+        sums = _mm512_mask_add_epi32(sums, lanes, sums, q);
+        _mm_mask_storeu_epi8(codes + i, lanes, _mm512_cvtepi32_epi8(q));
+    }
+    return _mm512_reduce_add_epi32(sums);
+}
+
 #else
+
+void synapse_range_avx512(const float *x, size_t count, float *minimum, float *maximum) {
+    (void)x; (void)count; (void)minimum; (void)maximum;
+}
+
+int32_t synapse_quantize_u8_avx512(const float *x, size_t count, float inverseScale, float offset, float low,
+                                   float high, int32_t codeOffset, uint8_t *codes) {
+    (void)x; (void)count; (void)inverseScale; (void)offset; (void)low; (void)high; (void)codeOffset; (void)codes;
+    return 0;
+}
 
 void synapse_int8_gemm_vnni(const uint8_t *x, size_t rows, size_t ldx, const int8_t *packed, size_t n, size_t k,
                             size_t firstBlock, size_t lastBlock, int32_t *acc) {

@@ -31,6 +31,16 @@ void synapse_int8_pack(const int8_t *weight, size_t n, size_t k, int8_t *packed)
 void synapse_int8_gemm_vnni(const uint8_t *x, size_t rows, size_t ldx, const int8_t *packed, size_t n, size_t k,
                             size_t firstBlock, size_t lastBlock, int32_t *acc);
 
+/// The smallest and largest of `count` floats, NaNs ignored (+inf and −inf when there are none), with AVX-512 (call
+/// only when `synapse_cpu_has_avx512()`). The same values as `Int8Kernels.range`.
+void synapse_range_avx512(const float *x, size_t count, float *minimum, float *maximum);
+
+/// Quantizes one activation row as `Int8Kernels.quantize` does, bit for bit, into unsigned bytes:
+/// q = clamp(x·inverseScale + offset, low, high) rounded to nearest even, plus `codeOffset` (NaN → low), and
+/// returns Σ q. AVX-512 only (call when `synapse_cpu_has_avx512()`); the codes plus offset must lie in 0...255.
+int32_t synapse_quantize_u8_avx512(const float *x, size_t count, float inverseScale, float offset, float low,
+                                   float high, int32_t codeOffset, uint8_t *codes);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,4 @@
+import CSynapseKernels
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 #endif
@@ -39,6 +40,18 @@ enum Int8Kernels {
     /// The smallest and largest of `count` floats (NaNs ignored; (0, 0) for no values).
     @inline(__always)
     static func range(_ x: UnsafePointer<Float>, count: Int) -> (minimum: Float, maximum: Float) {
+        guard count > 0 else { return (0, 0) }
+        if CPUFeatures.avx512 {
+            var (low, high) = (Float(0), Float(0))
+            synapse_range_avx512(x, count, &low, &high)
+            return low <= high ? (low, high) : (0, 0)
+        }
+        return portableRange(x, count: count)
+    }
+
+    /// `range` on any CPU.
+    @inline(__always)
+    static func portableRange(_ x: UnsafePointer<Float>, count: Int) -> (minimum: Float, maximum: Float) {
         guard count > 0 else { return (0, 0) }
         // Eight independent lanes: one running min/max would be a chain of dependent maxss (four cycles each), and it
         // was most of a batch-1 int8 forward pass. `.replacing(with:where:)`, not pointwiseMin/Max (scalar here).

@@ -103,4 +103,34 @@ struct AVX512KernelTests {
         #expect(m.map(\.bitPattern) == me.map(\.bitPattern))
         #expect(v.map(\.bitPattern) == ve.map(\.bitPattern))
     }
+
+    /// The int8 activation row kernels give the Swift loops' results bit for bit: the same (min, max) with NaNs
+    /// ignored, and the same codes (rounding halves to even, clamping, NaN to the lowest code) and code sum.
+    @Test func int8RowKernelsMatchTheSwiftLoops() {
+        var rng = RandomGenerator(seed: 11)
+        for count in [1, 7, 16, 17, 288, 1000] {
+            var x = (0..<count).map { _ in Float.random(in: -3...3, using: &rng) }
+            // Exact halves (ties), values past the clamp, zeros of both signs, NaN and infinities.
+            let specials: [Float] = [0.5, 1.5, -2.5, 100, -100, 0, -0, .nan, .infinity, -.infinity]
+            for (i, v) in specials.enumerated() where i < count && count > 1 { x[(i * 7919) % count] = v }
+            let (low, high) = x.withUnsafeBufferPointer { Int8Kernels.range($0.baseAddress!, count: count) }
+            let expected = x.withUnsafeBufferPointer { Int8Kernels.portableRange($0.baseAddress!, count: count) }
+            #expect(low.bitPattern == expected.minimum.bitPattern && high.bitPattern == expected.maximum.bitPattern,
+                    "range of \(count): (\(low), \(high)) vs \(expected)")
+            for (scheme, inverseScale, zeroPoint) in [(Int8Scheme.absmax, Float(127) / 3, Int32(0)), (.zeroPoint, 40, -5)] {
+                let range = scheme.codeRange
+                var codes = [UInt8](repeating: 0, count: count), reference = codes
+                let sum = synapse_quantize_u8_avx512(x, count, inverseScale, Float(zeroPoint), Float(range.lowerBound),
+                                                     Float(range.upperBound), 128, &codes)
+                x.withUnsafeBufferPointer { xp in
+                    reference.withUnsafeMutableBufferPointer {
+                        Int8Kernels.quantize(xp.baseAddress!, count: count, inverseScale: inverseScale,
+                                             zeroPoint: zeroPoint, range: range, codeOffset: 128, into: $0.baseAddress!)
+                    }
+                }
+                #expect(codes == reference, "codes of \(count) values, \(scheme)")
+                #expect(sum == reference.reduce(0) { $0 + Int32($1) })
+            }
+        }
+    }
 }

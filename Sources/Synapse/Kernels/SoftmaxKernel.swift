@@ -65,11 +65,32 @@ extension Kernels {
         }
     }
 
+    /// The largest of `n` floats, NaN if any is NaN (−∞ for none). Eight running maxima: one would be a chain of
+    /// dependent compares, four cycles per element, and it was most of an attention row's softmax (64 keys).
+    @inline(__always)
+    static func rowMaximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var highs = SIMD8<Float>(repeating: -.infinity)
+        var sawNaN = SIMDMask<SIMD8<Int32>>(repeating: false)
+        let raw = UnsafeRawPointer(x)
+        var i = 0
+        while i + 8 <= n {
+            let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            highs.replace(with: v, where: v .> highs)
+            sawNaN .|= v .!= v
+            i += 8
+        }
+        var m = highs.max(), nan = any(sawNaN)
+        for i in i..<n {
+            if x[i] > m { m = x[i] }
+            if x[i].isNaN { nan = true }
+        }
+        return nan ? .nan : m
+    }
+
     /// Softmax (or log-softmax) of one contiguous row.
     @inline(__always)
     static func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, log: Bool) {
-        var m = -Float.infinity
-        for i in 0..<n where x[i] > m || x[i].isNaN { m = x[i] }
+        var m = rowMaximum(x, n)
         if m == -.infinity { m = 0 }  // an all −∞ row: avoid (−∞) − (−∞) = NaN before the sum
         for i in 0..<n { y[i] = x[i] - m }
         if log {

@@ -46,8 +46,8 @@ INLINE void store_vector(float *c, __m512 acc, __mmask16 lanes, float alpha, flo
 // `panel + p·panelStride` for step p (a packed panel, or B itself). `rows`, `transposed`, `wide` and `packed` are
 // constants at every call site, so the compiler drops the unused accumulators and keeps the rest in registers.
 // A packed panel is aligned and zero-padded, so it is read with plain loads.
-INLINE void tile(const int rows, const int transposed, const int wide, const int packed, long k, const float *a, long lda,
-                 const float *panel, long panelStride, float *c, long ldc, __mmask16 m0, __mmask16 m1,
+INLINE void tile(const int rows, const int transposed, const int wide, const int packed, long k, const float *a,
+                 long lda, const float *panel, long panelStride, float *c, long ldc, __mmask16 m0, __mmask16 m1,
                  float alpha, float beta) {
     DECLARE(0) DECLARE(1) DECLARE(2) DECLARE(3) DECLARE(4) DECLARE(5)
     DECLARE(6) DECLARE(7) DECLARE(8) DECLARE(9) DECLARE(10) DECLARE(11)
@@ -134,7 +134,8 @@ AVX512 void synapse_sgemm_avx512(int transposeA, int transposeB, long m, long n,
         const int wide = n - j > 16;
         const long step = transposeA ? 1 : lda;  // from one row of A to the next
         // Full 12-row tiles, except that the last 13–23 rows are split into two tiles of about equal height: a tile
-        // of 4 rows does 8 FMAs per 2 loads of B, one of 8 rows 16 (m = 16, a recurrent step: 12 + 4 → 8 + 8).
+        // of 4 rows does 8 FMAs per 2 loads of B, one of 8 rows 16 (attention's 64 rows per head: 12·5 + 4 became
+        // 12·4 + 8 + 8).
         for (long i = 0; i < m;) {
             const long left = m - i;
             const int rows = left >= 2 * MR ? MR : left > MR ? (int)((left + 1) / 2) : (int)left;

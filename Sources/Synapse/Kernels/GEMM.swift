@@ -42,16 +42,13 @@ extension Kernels {
     /// thread it (it splits above 2^18 multiply-adds). On a char-gpt shard's shapes (384 rows times 128–512) it ran
     /// 1.11–1.13× cblas_sgemm's speed in isolation, because it packs only B and never zeroes C first.
     ///
-    /// With fewer than 49 rows and B untransposed, B is read in place: on a recurrent step ([16, 256] × [256, 1024]
-    /// and its backward) that ran 1.26–1.30× OpenBLAS's unpacked small-matrix kernels.
-    ///
-    /// The rest stays with OpenBLAS: products of fewer than 8 rows or a k below 16 (batch-1 inference, a 3×3
+    /// The rest stays with OpenBLAS: products of fewer than 16 rows or a k below 16 (batch-1 inference, a 3×3
     /// convolution of one channel), where the tile's set-up is not repaid and OpenBLAS's small kernels were up to
     /// 4× faster; a transposed B under 64 rows, whose gathered panel is used too few times; k above 4096, whose panel
     /// (k × 32 floats) no longer fits the core's L2 cache; and ldb past the packing's 32-bit gather offsets.
     @inline(__always)
     static func usesOwnKernel(transposeB: Bool, m: Int, n: Int, k: Int, ldb: Int) -> Bool {
-        CPUFeatures.avx512 && m >= (transposeB ? 64 : 8) && (16...4096).contains(k) && ldb < 1 << 26
+        CPUFeatures.avx512 && m >= (transposeB ? 64 : 16) && (16...4096).contains(k) && ldb < 1 << 26
             && (Parallel.isInsideWorker || m * n * k <= 1 << 18)
     }
 

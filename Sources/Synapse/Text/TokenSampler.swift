@@ -1,37 +1,70 @@
 import Foundation
 
-/// Picks the next token from logits: temperature scaling, optional top-k truncation, then a draw from the softmax
-/// with a seeded generator (temperature 0 takes the most likely token).
+/// Picks the next token from logits, in llama.cpp's order: repetition penalty on recently produced tokens, then
+/// temperature, top-k, top-p (the smallest set of tokens whose probabilities reach p), min-p (drop tokens less likely
+/// than min-p × the best one's probability), and a draw from what is left with a seeded generator. Temperature 0
+/// takes the most likely token (after the penalty).
 ///
 /// ```swift
-/// var sampler = TokenSampler(temperature: 0.8, topK: 40, seed: 1)
-/// let token = sampler.sample(logits)
+/// var sampler = TokenSampler(temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, repetitionPenalty: 1.1, seed: 1)
+/// let token = sampler.sample(logits, recent: lastTokens)
 /// ```
 public struct TokenSampler: Sendable {
     public var temperature: Float
     public var topK: Int?
+    /// Nucleus sampling: keep the most likely tokens until their probabilities add up to `topP` (1 keeps all).
+    public var topP: Float
+    /// Keep tokens at least `minP` times as likely as the most likely one (0 keeps all).
+    public var minP: Float
+    /// Divides positive logits (multiplies negative ones) of tokens in `recent` by this (1 = off), as llama.cpp and
+    /// CTRL do, so the model repeats itself less.
+    public var repetitionPenalty: Float
     private var generator: RandomGenerator
 
-    public init(temperature: Float = 1, topK: Int? = nil, seed: UInt64 = 0) {
+    public init(temperature: Float = 1, topK: Int? = nil, topP: Float = 1, minP: Float = 0, repetitionPenalty: Float = 1,
+                seed: UInt64 = 0) {
         precondition(temperature >= 0 && temperature.isFinite, "TokenSampler: temperature must be ≥ 0, got \(temperature)")
         if let topK { precondition(topK > 0, "TokenSampler: topK must be positive, got \(topK)") }
+        precondition(topP > 0 && topP <= 1, "TokenSampler: topP must lie in (0, 1], got \(topP)")
+        precondition(minP >= 0 && minP < 1, "TokenSampler: minP must lie in [0, 1), got \(minP)")
+        precondition(repetitionPenalty > 0 && repetitionPenalty.isFinite, "TokenSampler: repetition penalty must be positive, got \(repetitionPenalty)")
         self.temperature = temperature
         self.topK = topK
+        self.topP = topP
+        self.minP = minP
+        self.repetitionPenalty = repetitionPenalty
         generator = RandomGenerator(seed: seed)
     }
 
-    public mutating func sample(_ logits: [Float]) -> Int {
+    public mutating func sample(_ logits: [Float], recent: [Int] = []) -> Int {
         precondition(!logits.isEmpty, "TokenSampler.sample: no logits")
+        var logits = logits
+        if repetitionPenalty != 1 {
+            for t in Set(recent) where t >= 0 && t < logits.count {
+                logits[t] = logits[t] > 0 ? logits[t] / repetitionPenalty : logits[t] * repetitionPenalty
+            }
+        }
         var best = 0
         for i in 1..<logits.count where logits[i] > logits[best] { best = i }
         if temperature == 0 { return best }
         var candidates = Array(logits.indices)
-        if let topK, topK < logits.count {
-            candidates.sort { logits[$0] > logits[$1] }
-            candidates.removeLast(logits.count - topK)
-        }
+        let truncates = topK.map { $0 < logits.count } ?? false || topP < 1 || minP > 0
+        if truncates { candidates.sort { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) } }
+        if let topK, topK < candidates.count { candidates.removeLast(candidates.count - topK) }
         let top = logits[best]
-        let weights = candidates.map { Foundation.exp(Double((logits[$0] - top) / temperature)) }
+        var weights = candidates.map { Foundation.exp(Double((logits[$0] - top) / temperature)) }
+        if topP < 1 || minP > 0 {
+            let total = weights.reduce(0, +)
+            var keep = weights.count, running = 0.0
+            for (k, w) in weights.enumerated() {
+                if minP > 0 && w < Double(minP) * weights[0] { keep = k; break }
+                running += w
+                if topP < 1 && running >= Double(topP) * total { keep = k + 1; break }
+            }
+            keep = max(keep, 1)
+            candidates.removeLast(candidates.count - keep)
+            weights.removeLast(weights.count - keep)
+        }
         let total = weights.reduce(0, +)
         var u = Double(generator.nextUniform()) * total
         for (k, w) in weights.enumerated() {

@@ -5,16 +5,36 @@ import Synapse
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Generate text from a language model saved by `synapse train text`, streaming it as it comes.")
+        abstract: "Generate text from a language model, streaming it as it comes.",
+        discussion: """
+            A model saved by `synapse train text` (model.safetensors, given as the argument) continues a prompt \
+            character by character. A GGUF LLM (`--model FILE.gguf`) continues the prompt as raw text, with no \
+            chat template (see `synapse chat` for conversations).
+            """)
 
-    @Argument(help: "The model file (model.safetensors).")
-    var model: String
+    @Argument(help: "A model file saved by `synapse train text` (model.safetensors).")
+    var modelFile: String?
 
-    @Option(help: "Text to start from (every character must be in the model's vocabulary).")
+    @Option(name: .customLong("model"), help: "A GGUF LLM instead (e.g. models/SmolLM2-135M-Instruct.Q4_1.gguf).")
+    var gguf: String?
+
+    @Option(help: "Text to start from (for character models every character must be in the vocabulary).")
     var prompt: String = "\n"
 
-    @Option(help: "Characters to generate after the prompt.")
+    @Option(name: [.customLong("tokens"), .customLong("max-tokens")], help: "Tokens (characters) to generate after the prompt.")
     var tokens: Int = 500
+
+    @Option(help: "GGUF models: keep the most likely tokens until their probabilities add up to p (1 keeps all).")
+    var topP: Float = 1
+
+    @Option(help: "GGUF models: drop tokens less likely than min-p times the most likely one (0 keeps all).")
+    var minP: Float = 0
+
+    @Option(help: "GGUF models: penalise tokens of the last 64 (1 = off).")
+    var repeatPenalty: Float = 1
+
+    @Option(help: "GGUF models: after each token, print the N most likely next tokens with their probabilities.")
+    var showProbabilities: Int = 0
 
     @Option(help: "Sampling temperature: lower is more conservative, 0 always takes the most likely character.")
     var temperature: Float = 0.8
@@ -31,9 +51,18 @@ struct GenerateCommand: ParsableCommand {
             throw ValidationError("--temperature must be 0 or a positive number, got \(temperature)")
         }
         if topK < 0 { throw ValidationError("--top-k must be 0 (no limit) or positive, got \(topK)") }
+        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must lie in (0, 1], got \(topP)") }
+        if !(minP >= 0 && minP < 1) { throw ValidationError("--min-p must lie in [0, 1), got \(minP)") }
+        if !(repeatPenalty > 0 && repeatPenalty.isFinite) { throw ValidationError("--repeat-penalty must be positive, got \(repeatPenalty)") }
+        if showProbabilities < 0 || showProbabilities > 100 { throw ValidationError("--show-probabilities must lie in 0...100") }
+        if (modelFile == nil) == (gguf == nil) {
+            throw ValidationError("give either a model file saved by `synapse train text` or --model FILE.gguf")
+        }
     }
 
     func run() throws {
+        if let gguf { return try runLLM(gguf) }
+        let model = modelFile!
         let url = URL(fileURLWithPath: model)
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw CLIError("\(model): no such model file (train one with `synapse train text`)")
@@ -46,5 +75,31 @@ struct GenerateCommand: ParsableCommand {
         try TextGeneration.generate(model: network, tokenizer: tokenizer, prompt: prompt, tokenCount: tokens,
                                     sampler: &sampler, emit: writeUnbuffered)
         writeUnbuffered("\n")
+    }
+}
+
+extension GenerateCommand {
+    /// Raw completion with a GGUF LLM.
+    func runLLM(_ path: String) throws {
+        try requireValidUTF8Arguments()
+        guard !prompt.isEmpty else { throw LLMError.emptyPrompt }
+        let llm = try LoadedLLM.load(path)
+        let ids = llm.tokenizer.encode(prompt)
+        var session = LlamaSession(model: llm.model)
+        guard ids.count < session.remaining else { throw LLMError.promptTooLong(tokens: ids.count, context: session.remaining) }
+        var sampler = TokenSampler(temperature: temperature, topK: topK > 0 ? topK : nil, topP: topP, minP: minP,
+                                   repetitionPenalty: repeatPenalty, seed: seed)
+        var stream = UTF8StreamDecoder()
+        if showProbabilities == 0 { writeUnbuffered(prompt) }
+        let stops: Set<Int> = llm.tokenizer.endOfText.map { [$0] } ?? []
+        _ = session.generate(prompt: ids, count: min(tokens, session.remaining - ids.count), sampler: &sampler, stop: stops) { token, logits in
+            if showProbabilities > 0 {
+                printProbabilities(token: token, logits: logits, count: showProbabilities, tokenizer: llm.tokenizer)
+            } else {
+                writeUnbuffered(stream.append(llm.tokenizer.bytes(of: token)))
+            }
+            return true
+        }
+        writeUnbuffered(stream.finish() + "\n")
     }
 }

@@ -7,7 +7,8 @@ struct SynapseCommand: ParsableCommand {
         commandName: "synapse",
         abstract: "Synapse: train and inspect neural networks.",
         version: Synapse.version,
-        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, GenerateCommand.self,
+        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, GenerateCommand.self, ChatCommand.self,
+                      TokenizeCommand.self, InspectCommand.self,
                       EmbedCommand.self, SimilarityCommand.self, GraphCommand.self, QuantizeCommand.self,
                       AnomalyCommand.self, LessonCommand.self, BenchCommand.self])
 }

@@ -107,7 +107,7 @@ public struct GGUFFile: @unchecked Sendable {
             guard let type = GGMLType(rawValue: rawType) else { throw .unknownTensorType(file: path, tensor: name, type: rawType) }
             let offset = try reader.read(UInt64.self, "the offset of '\(name)'")
             guard offset <= UInt64(file.bytes.count) else {
-                throw .invalidTensor(file: path, tensor: name, reason: "starts at \(offset), past the end of the \(file.bytes.count)-byte file")
+                throw .invalidTensor(file: path, tensor: name, reason: "starts at \(offset), past the end of the \(file.bytes.count)-byte file; is it truncated?")
             }
             infos.append((name, dimensions, type, Int(offset)))
         }

@@ -31,6 +31,8 @@ public struct LlamaSession {
         return model.forward(newTokens, cache: cache, lastOnly: true).scalars
     }
 
+    mutating func dropTokens(after position: Int) { tokens.removeLast(tokens.count - position) }
+
     /// Forgets everything (a new conversation).
     public mutating func reset() {
         cache.reset()
@@ -68,4 +70,107 @@ public func topProbabilities(_ logits: [Float], count: Int) -> [(token: Int, pro
     for l in logits { total += Foundation.exp(Double(l - top)) }
     let best = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(count)
     return best.map { ($0, Float(Foundation.exp(Double(logits[$0] - top)) / total)) }
+}
+
+/// Why a chat or generation request cannot run.
+public enum LLMError: Error, Equatable, Sendable, CustomStringConvertible {
+    case promptTooLong(tokens: Int, context: Int)
+    case invalidText(source: String)
+    case emptyPrompt
+
+    public var description: String {
+        switch self {
+        case .promptTooLong(let tokens, let context):
+            "the prompt is \(tokens) tokens, more than the \(context)-token context; shorten it (in a chat, /reset starts afresh)"
+        case .invalidText(let source): "\(source) is not valid UTF-8 text"
+        case .emptyPrompt: "the prompt is empty; give some text to continue"
+        }
+    }
+}
+
+/// A conversation with an instruction-tuned model: the messages so far, rendered with the model's chat template,
+/// and a session whose cache already holds every token of the conversation that has not changed.
+///
+/// ```swift
+/// let chat = LlamaChat(model: model, tokenizer: tokenizer, template: template)
+/// var sampler = TokenSampler(temperature: 0.7, topP: 0.95, seed: 1)
+/// let answer = try chat.reply(to: "What is the capital of France?", sampler: &sampler) { print($0, terminator: "") }
+/// ```
+public final class LlamaChat {
+    public let model: Llama
+    public let tokenizer: BPETokenizer
+    public let template: ChatTemplate
+    public private(set) var messages: [ChatMessage] = []
+    /// A system message to put first (nil: the template's default, if it has one).
+    public var system: String? { didSet { if system != oldValue { session.reset() } } }
+    var session: LlamaSession
+    /// The tokens that end an assistant turn.
+    public let stopTokens: Set<Int>
+
+    public init(model: Llama, tokenizer: BPETokenizer, template: ChatTemplate, system: String? = nil, capacity: Int? = nil) {
+        (self.model, self.tokenizer, self.template, self.system) = (model, tokenizer, template, system)
+        session = LlamaSession(model: model, capacity: capacity)
+        var stops = Set<Int>()
+        if let id = tokenizer.id(of: template.endOfTurn) { stops.insert(id) }
+        if let eos = tokenizer.endOfText { stops.insert(eos) }
+        stopTokens = stops
+    }
+
+    /// Forgets the conversation (the system message stays).
+    public func reset() {
+        messages.removeAll()
+        session.reset()
+    }
+
+    /// The conversation so far plus `next`, as the model reads it.
+    public func renderedPrompt(adding next: ChatMessage?) -> String {
+        var all = messages
+        if let system { all.insert(ChatMessage(role: "system", content: system), at: 0) }
+        if let next { all.append(next) }
+        return template.render(all, addGenerationPrompt: true)
+    }
+
+    /// Adds the user's message, generates the assistant's answer (up to `maxTokens`, through the end-of-turn token)
+    /// and returns it. `onText` receives the answer's text as it is produced, never splitting a character;
+    /// `onToken` sees each token with the logits it was drawn from (for `--show-probabilities`).
+    @discardableResult
+    public func reply(to text: String, sampler: inout TokenSampler, maxTokens: Int = 512,
+                      onText: (String) -> Void = { _ in },
+                      onToken: (_ token: Int, _ logits: [Float]) -> Void = { _, _ in }) throws(LLMError) -> String {
+        let user = ChatMessage(role: "user", content: text)
+        let ids = tokenizer.encode(renderedPrompt(adding: user))
+        guard ids.count < session.cache.capacity else { throw .promptTooLong(tokens: ids.count, context: session.cache.capacity) }
+        // Keep what the cache already holds of this exact token sequence; run only the rest.
+        var shared = 0
+        while shared < min(ids.count - 1, session.tokens.count) && ids[shared] == session.tokens[shared] { shared += 1 }
+        session.rewind(to: shared)
+        var stream = UTF8StreamDecoder()
+        var answer = ""
+        let produced = session.generate(prompt: Array(ids[shared...]), count: min(maxTokens, session.remaining - (ids.count - shared)),
+                                        sampler: &sampler, stop: stopTokens) { token, logits in
+            onToken(token, logits)
+            if !stopTokens.contains(token) {
+                let piece = stream.append(tokenizer.bytes(of: token))
+                answer += piece
+                onText(piece)
+            }
+            return true
+        }
+        let tail = stream.finish()
+        answer += tail
+        onText(tail)
+        _ = produced
+        messages.append(user)
+        messages.append(ChatMessage(role: "assistant", content: answer))
+        return answer
+    }
+}
+
+extension LlamaSession {
+    /// Drops every token from `position` on, keeping the cache of those before it.
+    public mutating func rewind(to position: Int) {
+        precondition(position >= 0 && position <= tokens.count, "LlamaSession.rewind: \(position) outside 0...\(tokens.count)")
+        cache.truncate(to: position)
+        dropTokens(after: position)
+    }
 }

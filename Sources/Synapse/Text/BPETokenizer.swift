@@ -304,9 +304,14 @@ public struct BPETokenizer: Sendable {
         String(decoding: ids.flatMap { bytes(of: $0, renderSpecial: renderSpecial) }, as: UTF8.self)
     }
 
-    /// Each token's own text, control tokens as written: what `synapse tokenize` shows.
+    /// Each token's own text, control tokens as written: what `synapse tokenize` shows. A token that holds only part
+    /// of a character (an emoji is often split in two) shows its bytes, as `<0xF0><0x9F>`.
     public func pieces(_ ids: [Int]) -> [String] {
-        ids.map { String(decoding: bytes(of: $0, renderSpecial: true), as: UTF8.self) }
+        ids.map { id in
+            let raw = bytes(of: id, renderSpecial: true)
+            if let text = String(validating: raw, as: UTF8.self) { return text }
+            return raw.map { $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar($0)) : "<0x" + String($0, radix: 16, uppercase: true) + ">" }.joined()
+        }
     }
 
     public func isControl(_ id: Int) -> Bool { id >= 0 && id < kinds.count && kinds[id] == .control }

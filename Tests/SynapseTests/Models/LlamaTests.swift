@@ -153,11 +153,13 @@ struct SmolLM2Tests {
         #expect(all.shape == expected.shape)
         let error = LlamaTests.relativeError(all.scalars, expected.scalars)
         #expect(error < 1e-3, "chat prompt: max |Δlogit| / max |logit| = \(error)")
+        print("SmolLM2 parity: chat prompt (\(chatIds.count) positions) max |Δlogit| / max |logit| = \(error)")
         for (i, prompt) in (fixture["prompts"] as! [[String: Any]]).enumerated() {
             let ids = (prompt["ids"] as! [NSNumber]).map(\.intValue)
             let last = model.forward(ids, cache: model.makeCache(), lastOnly: true)
             let e = LlamaTests.relativeError(last.scalars, try reference.floatTensor("prompt\(i)").scalars)
             #expect(e < 1e-3, "prompt \(i): \(e)")
+            print("SmolLM2 parity: prompt \(i) last position \(e)")
         }
     }
 
@@ -171,5 +173,45 @@ struct SmolLM2Tests {
             let produced = session.greedy(prompt: ids, count: expected.count, stop: tokenizer.endOfText)
             #expect(produced == expected, "\(prompt["text"] as! String): \(tokenizer.decode(produced)) vs \(tokenizer.decode(expected))")
         }
+    }
+}
+
+@Suite("Chat sessions and sampling")
+struct LlamaChatTests {
+    @Test func samplerTruncationsKeepTheBestToken() {
+        let logits: [Float] = [0, 5, 1, 4.9, -2]
+        var nucleus = TokenSampler(temperature: 1, topP: 0.01, seed: 1)
+        var minP = TokenSampler(temperature: 1, minP: 0.99, seed: 2)
+        for _ in 0..<50 {
+            #expect(nucleus.sample(logits) == 1)
+            #expect(minP.sample(logits) == 1)
+        }
+        // top-p 0.9 keeps tokens 1 and 3 (0.50 + 0.45 of the mass) and never draws the others.
+        var both = TokenSampler(temperature: 1, topP: 0.9, seed: 3)
+        let draws = Set((0..<200).map { _ in both.sample(logits) })
+        #expect(draws == [1, 3])
+        // A repetition penalty moves the greedy choice off a token just produced.
+        var greedy = TokenSampler(temperature: 0, repetitionPenalty: 1.5)
+        #expect(greedy.sample(logits, recent: [1]) == 3)
+    }
+
+    @Test(.enabled(if: SmolLM2File.available, SmolLM2File.skipMessage))
+    func aSecondTurnReusesTheCachedConversation() throws {
+        let (gguf, model, tokenizer) = try #require(SmolLM2File.model)
+        let chat = LlamaChat(model: model, tokenizer: tokenizer, template: try ChatTemplate(source: try gguf.string("tokenizer.chat_template")))
+        var sampler = TokenSampler(temperature: 0)
+        var streamed = ""
+        let first = try chat.reply(to: "What is the capital of France?", sampler: &sampler, maxTokens: 16) { streamed += $0 }
+        #expect(first == "The capital of France is Paris.")
+        #expect(streamed == first)
+        let cachedAfterFirst = chat.session.tokens.count
+        _ = try chat.reply(to: "And of Italy?", sampler: &sampler, maxTokens: 12)
+        // The second prompt's tokens start with the whole first exchange, so the cache kept it.
+        let second = tokenizer.encode(chat.renderedPrompt(adding: nil))
+        #expect(Array(second.prefix(cachedAfterFirst)) == Array(chat.session.tokens.prefix(cachedAfterFirst)))
+        #expect(chat.messages.count == 4)
+        chat.reset()
+        #expect(chat.messages.isEmpty && chat.session.tokens.isEmpty)
+        #expect(throws: LLMError.self) { try chat.reply(to: String(repeating: "word ", count: 9000), sampler: &sampler) }
     }
 }

@@ -13,4 +13,5 @@ run char-lstm python3 scripts/bench_text.py --iters 1000
 run char-gpt python3 scripts/bench_gpt.py --iters 2000
 run embed python3 scripts/bench_embed.py --model models/all-MiniLM-L6-v2
 run quant .build/release/synapse bench quant
+run llm python3 scripts/bench_llm.py
 run mnist-cnn-3 python3 scripts/bench_mnist.py --workloads cnn --epochs 3

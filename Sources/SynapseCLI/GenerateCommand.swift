@@ -47,14 +47,8 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         if tokens < 0 { throw ValidationError("--tokens must be 0 or more, got \(tokens)") }
-        if !(temperature >= 0 && temperature.isFinite) {
-            throw ValidationError("--temperature must be 0 or a positive number, got \(temperature)")
-        }
-        if topK < 0 { throw ValidationError("--top-k must be 0 (no limit) or positive, got \(topK)") }
-        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must lie in (0, 1], got \(topP)") }
-        if !(minP >= 0 && minP < 1) { throw ValidationError("--min-p must lie in [0, 1), got \(minP)") }
-        if !(repeatPenalty > 0 && repeatPenalty.isFinite) { throw ValidationError("--repeat-penalty must be positive, got \(repeatPenalty)") }
-        if showProbabilities < 0 || showProbabilities > 100 { throw ValidationError("--show-probabilities must lie in 0...100") }
+        try SamplingOptions.check(temperature: temperature, topK: topK, topP: topP, minP: minP, repeatPenalty: repeatPenalty,
+                                  showProbabilities: showProbabilities)
         if (modelFile == nil) == (gguf == nil) {
             throw ValidationError("give either a model file saved by `synapse train text` or --model FILE.gguf")
         }
@@ -92,7 +86,10 @@ extension GenerateCommand {
         var stream = UTF8StreamDecoder()
         if showProbabilities == 0 { writeUnbuffered(prompt) }
         let stops: Set<Int> = llm.tokenizer.endOfText.map { [$0] } ?? []
-        _ = session.generate(prompt: ids, count: min(tokens, session.remaining - ids.count), sampler: &sampler, stop: stops) { token, logits in
+        let start = Date()
+        var firstToken: Date?
+        let produced = session.generate(prompt: ids, count: min(tokens, session.remaining - ids.count), sampler: &sampler, stop: stops) { token, logits in
+            if firstToken == nil { firstToken = Date() }
             if showProbabilities > 0 {
                 printProbabilities(token: token, logits: logits, count: showProbabilities, tokenizer: llm.tokenizer)
             } else {
@@ -101,5 +98,12 @@ extension GenerateCommand {
             return true
         }
         writeUnbuffered(stream.finish() + "\n")
+        if let firstToken {
+            // The first token comes with the prompt's pass; the rest are one decode step each (llama.cpp's split).
+            let promptSeconds = firstToken.timeIntervalSince(start), rest = Date().timeIntervalSince(firstToken)
+            FileHandle.standardError.write(Data(String(format: "prompt: %d tokens in %.2f s (%.1f tokens/s); generated: %d tokens (%.1f tokens/s)\n",
+                                                       ids.count, promptSeconds, Double(ids.count) / promptSeconds, produced.count,
+                                                       produced.count > 1 ? Double(produced.count - 1) / rest : 0).utf8))
+        }
     }
 }

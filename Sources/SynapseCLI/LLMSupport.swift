@@ -62,12 +62,19 @@ struct SamplingOptions: ParsableArguments {
     var showProbabilities: Int = 0
 
     func validate() throws {
+        try Self.check(temperature: temperature, topK: topK, topP: topP, minP: minP, repeatPenalty: repeatPenalty,
+                       showProbabilities: showProbabilities)
+        if maxTokens < 1 || maxTokens > 1 << 20 { throw ValidationError("--max-tokens must lie in 1...\(1 << 20), got \(maxTokens)") }
+    }
+
+    /// The checks every command with these options makes (`generate` has its own defaults, so its own options).
+    static func check(temperature: Float, topK: Int, topP: Float, minP: Float, repeatPenalty: Float,
+                      showProbabilities: Int) throws {
         if !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be 0 or positive, got \(temperature)") }
         if topK < 0 { throw ValidationError("--top-k must be 0 (no limit) or positive, got \(topK)") }
         if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must lie in (0, 1], got \(topP)") }
         if !(minP >= 0 && minP < 1) { throw ValidationError("--min-p must lie in [0, 1), got \(minP)") }
         if !(repeatPenalty > 0 && repeatPenalty.isFinite) { throw ValidationError("--repeat-penalty must be positive, got \(repeatPenalty)") }
-        if maxTokens < 1 || maxTokens > 1 << 20 { throw ValidationError("--max-tokens must lie in 1...\(1 << 20), got \(maxTokens)") }
         if showProbabilities < 0 || showProbabilities > 100 { throw ValidationError("--show-probabilities must lie in 0...100, got \(showProbabilities)") }
     }
 

@@ -146,8 +146,8 @@ public final class LlamaChat {
         session.rewind(to: shared)
         var stream = UTF8StreamDecoder()
         var answer = ""
-        let produced = session.generate(prompt: Array(ids[shared...]), count: min(maxTokens, session.remaining - (ids.count - shared)),
-                                        sampler: &sampler, stop: stopTokens) { token, logits in
+        _ = session.generate(prompt: Array(ids[shared...]), count: min(maxTokens, session.remaining - (ids.count - shared)),
+                             sampler: &sampler, stop: stopTokens) { token, logits in
             onToken(token, logits)
             if !stopTokens.contains(token) {
                 let piece = stream.append(tokenizer.bytes(of: token))
@@ -159,7 +159,6 @@ public final class LlamaChat {
         let tail = stream.finish()
         answer += tail
         onText(tail)
-        _ = produced
         messages.append(user)
         messages.append(ChatMessage(role: "assistant", content: answer))
         return answer

@@ -99,10 +99,9 @@ public struct BPETokenizer: Sendable {
         for (rank, line) in mergeTexts.enumerated() {
             // The separator is the first space after the first character (a token text never starts with a space
             // in the byte-level alphabet, where the space is 'Ġ').
-            guard let first = line.first, let space = line[line.index(after: line.startIndex)...].firstIndex(of: " ") else {
+            guard !line.isEmpty, let space = line[line.index(after: line.startIndex)...].firstIndex(of: " ") else {
                 throw .badMetadata(file: source, key: "tokenizer.ggml.merges", reason: "line \(rank + 1) '\(line)' is not two tokens separated by a space")
             }
-            _ = first
             let left = String(line[..<space]), right = String(line[line.index(after: space)...])
             guard let l = ids[left], let r = ids[right], let m = ids[left + right] else { continue }
             let pair = MergePair(left: Int32(l), right: Int32(r))
@@ -114,7 +113,7 @@ public struct BPETokenizer: Sendable {
         }
         let specials = tokens.indices
             .filter { kinds[$0] == .control || kinds[$0] == .userDefined || kinds[$0] == .unknown }
-            .map { (text: Array(BPETokenizer.displayText(tokens[$0], kind: kinds[$0]).utf8), id: $0) }
+            .map { (text: Array(tokens[$0].utf8), id: $0) }
             .filter { !$0.text.isEmpty }
             .sorted { $0.text.count != $1.text.count ? $0.text.count > $1.text.count : $0.id < $1.id }
         (self.tokens, self.kinds, self.ids, self.merges, self.preTokenizer, self.specials, self.byteTokens) =
@@ -315,9 +314,6 @@ public struct BPETokenizer: Sendable {
     }
 
     public func isControl(_ id: Int) -> Bool { id >= 0 && id < kinds.count && kinds[id] == .control }
-
-    /// How a special token's text appears in plain text: as stored.
-    static func displayText(_ token: String, kind: TokenKind) -> String { token }
 
     // MARK: GPT-2's byte alphabet
 

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Synapse
+
+/// llama-bench's two figures for a GGUF model: prompt processing (many tokens in one pass) and generation (one token
+/// at a time over the KV cache), plus the load time. The llama.cpp side: scripts/bench_llm.py.
+struct LLMBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "llm",
+        abstract: "Load time, prompt tokens/s and generated tokens/s of a GGUF LLM (llama.cpp side: scripts/bench_llm.py).")
+
+    @Option(help: "The model file (.gguf).") var model: String
+    @Option(help: "Prompt length in tokens (taken from tiny Shakespeare).") var promptTokens: Int = 128
+    @Option(help: "Tokens to generate after the prompt (greedy; the end-of-text token does not stop it).") var generate: Int = 64
+    @Option(help: "Repetitions; the fastest is reported.") var repetitions: Int = 3
+    @Option(help: "Text file the prompt comes from (default: ../shared/data/tinyshakespeare/input.txt).") var data: String?
+    @Flag(help: "Print one JSON line.") var json = false
+
+    func validate() throws {
+        if !(1...4096).contains(promptTokens) { throw ValidationError("--prompt-tokens must lie in 1...4096, got \(promptTokens)") }
+        if !(1...4096).contains(generate) { throw ValidationError("--generate must lie in 1...4096, got \(generate)") }
+        if !(1...100).contains(repetitions) { throw ValidationError("--repetitions must lie in 1...100, got \(repetitions)") }
+    }
+
+    func run() throws {
+        warnIfDebug()
+        let text = try TextDataset.readText(data.map { URL(fileURLWithPath: $0) } ?? defaultTextFile())
+        let start = Date()
+        let llm = try LoadedLLM.load(model, quiet: true)
+        let loadSeconds = Date().timeIntervalSince(start)
+        let all = llm.tokenizer.encode(String(text.prefix(promptTokens * 8)))
+        guard all.count >= promptTokens else { throw CLIError("the text gives only \(all.count) tokens; ask for fewer --prompt-tokens") }
+        let prompt = Array(all.prefix(promptTokens))
+        guard promptTokens + generate <= llm.model.configuration.contextLength else {
+            throw CLIError("--prompt-tokens + --generate exceed the model's context of \(llm.model.configuration.contextLength)")
+        }
+        var bestPrompt = Double.infinity, bestGenerate = Double.infinity
+        var session = LlamaSession(model: llm.model, capacity: promptTokens + generate)
+        for _ in 0..<repetitions {
+            session.reset()
+            let t0 = Date()
+            var logits = session.feed(prompt)
+            let t1 = Date()
+            var sampler = TokenSampler(temperature: 0)
+            for _ in 0..<generate {
+                logits = session.feed([sampler.sample(logits)])
+            }
+            let t2 = Date()
+            bestPrompt = min(bestPrompt, t1.timeIntervalSince(t0))
+            bestGenerate = min(bestGenerate, t2.timeIntervalSince(t1))
+        }
+        let promptRate = Double(promptTokens) / bestPrompt, generateRate = Double(generate) / bestGenerate
+        let name = (model as NSString).lastPathComponent
+        if json {
+            print("{\"workload\": \"llm\", \"impl\": \"synapse\", \"model\": \"\(name)\", \"load_s\": \(String(format: "%.3f", loadSeconds)), "
+                  + "\"prompt_tokens\": \(promptTokens), \"prompt_tokens_per_s\": \(String(format: "%.1f", promptRate)), "
+                  + "\"generated_tokens\": \(generate), \"generated_tokens_per_s\": \(String(format: "%.1f", generateRate))}")
+        } else {
+            print(String(format: "%@: loaded in %.2f s; prompt %d tokens at %.1f tokens/s; generation %d tokens at %.1f tokens/s (best of %d)",
+                         name, loadSeconds, promptTokens, promptRate, generate, generateRate, repetitions))
+        }
+    }
+}

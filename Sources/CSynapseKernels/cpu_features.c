@@ -17,6 +17,18 @@ static int avx512_features(unsigned *ecx7) {
     return f && dq && bw && vl;
 }
 
+int synapse_cpu_has_avx2(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    int osxsave = (c >> 27) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
+    if (!osxsave || !fma || !f16c) return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0x6) != 0x6) return 0;  // SSE and AVX state saved
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b >> 5) & 1;
+}
+
 int synapse_cpu_has_avx512(void) {
     unsigned c = 0;
     return avx512_features(&c);
@@ -29,6 +41,7 @@ int synapse_cpu_has_avx512_vnni(void) {
 
 #else
 
+int synapse_cpu_has_avx2(void) { return 0; }
 int synapse_cpu_has_avx512(void) { return 0; }
 int synapse_cpu_has_avx512_vnni(void) { return 0; }
 

@@ -9,6 +9,9 @@ extern "C" {
 /// x86-64).
 int synapse_cpu_has_avx512(void);
 
+/// 1 when the CPU has AVX2, FMA and F16C and the operating system saves the ymm registers, else 0.
+int synapse_cpu_has_avx2(void);
+
 /// 1 when `synapse_cpu_has_avx512()` and the CPU also has AVX-512 VNNI (int8 dot products), else 0.
 int synapse_cpu_has_avx512_vnni(void);
 

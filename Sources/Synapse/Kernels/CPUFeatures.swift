@@ -26,3 +26,8 @@ enum CPUFeatures {
     /// AVX-512 VNNI (int8 dot products) on top of `avx512`.
     static let avx512VNNI = !usesPortableKernels && synapse_cpu_has_avx512_vnni() != 0
 }
+
+extension CPUFeatures {
+    /// AVX2 with FMA and F16C, with the ymm state saved (every x86-64 CPU of the last decade).
+    static let avx2 = !usesPortableKernels && synapse_cpu_has_avx2() != 0
+}

@@ -1,0 +1,26 @@
+#ifndef SYNAPSE_ATTENTION_H
+#define SYNAPSE_ATTENTION_H
+
+#include <stddef.h>
+
+// One generated token's attention over a KV cache, for a group of query heads that share one key/value head
+// (grouped-query attention): each cached key and value row is read once for the whole group. AVX2 with FMA (call only
+// when `synapse_cpu_has_avx2()`); `QuantizedLlama.attendPortable` is the Swift path and reference.
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// scores[g · rows + j] = scale · Σ_e q[g · d + e] · keys[j · stride + e] for g < heads, j < rows.
+void synapse_attention_scores_avx2(const float *q, size_t heads, const float *keys, size_t stride, size_t rows,
+                                   size_t d, float scale, float *scores);
+
+/// out[g · ldo + e] = Σ_j p[g · rows + j] · values[j · stride + e] for g < heads, e < d.
+void synapse_attention_values_avx2(const float *p, size_t heads, const float *values, size_t stride, size_t rows,
+                                   size_t d, float *out, size_t ldo);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -10,15 +10,18 @@ struct LLMBench: ParsableCommand {
         abstract: "Load time, prompt tokens/s and generated tokens/s of a GGUF LLM (llama.cpp side: scripts/bench_llm.py).")
 
     @Option(help: "The model file (.gguf).") var model: String
-    @Option(help: "Prompt length in tokens (taken from tiny Shakespeare).") var promptTokens: Int = 128
-    @Option(help: "Tokens to generate after the prompt (greedy; the end-of-text token does not stop it).") var generate: Int = 64
+    @Option(help: "Prompt length in tokens (taken from tiny Shakespeare).") var promptTokens: Int = 512
+    @Option(help: "Tokens to generate after the prompt (greedy; the end-of-text token does not stop it).") var generate: Int = 128
     @Option(help: "Repetitions; the fastest is reported.") var repetitions: Int = 3
     @Option(help: "Text file the prompt comes from (default: ../shared/data/tinyshakespeare/input.txt).") var data: String?
+    @Option(help: "native (4-bit blocks, integer dot products) or float (the Float32 reference).") var precision: LLMPrecision = .native
+    @Option(help: "Threads (default: one per core; native precision only).") var threads: Int?
     @Flag(help: "Print one JSON line.") var json = false
 
     func validate() throws {
         if !(1...4096).contains(promptTokens) { throw ValidationError("--prompt-tokens must lie in 1...4096, got \(promptTokens)") }
         if !(1...4096).contains(generate) { throw ValidationError("--generate must lie in 1...4096, got \(generate)") }
+        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must lie in 1...64, got \(threads)") }
         if !(1...100).contains(repetitions) { throw ValidationError("--repetitions must lie in 1...100, got \(repetitions)") }
     }
 
@@ -26,7 +29,7 @@ struct LLMBench: ParsableCommand {
         warnIfDebug()
         let text = try TextDataset.readText(data.map { URL(fileURLWithPath: $0) } ?? defaultTextFile())
         let start = Date()
-        let llm = try LoadedLLM.load(model, quiet: true)
+        let llm = try LoadedLLM.load(model, precision: precision, threads: threads, quiet: true)
         let loadSeconds = Date().timeIntervalSince(start)
         let all = llm.tokenizer.encode(String(text.prefix(promptTokens * 8)))
         guard all.count >= promptTokens else { throw CLIError("the text gives only \(all.count) tokens; ask for fewer --prompt-tokens") }
@@ -51,13 +54,14 @@ struct LLMBench: ParsableCommand {
         }
         let promptRate = Double(promptTokens) / bestPrompt, generateRate = Double(generate) / bestGenerate
         let name = (model as NSString).lastPathComponent
+        let threadCount = (llm.model as? QuantizedLlama)?.threads ?? ProcessInfo.processInfo.activeProcessorCount
         if json {
-            print("{\"workload\": \"llm\", \"impl\": \"synapse\", \"model\": \"\(name)\", \"load_s\": \(String(format: "%.3f", loadSeconds)), "
+            print("{\"workload\": \"llm\", \"impl\": \"synapse\", \"model\": \"\(name)\", \"precision\": \"\(precision.rawValue)\", \"load_s\": \(String(format: "%.3f", loadSeconds)), "
                   + "\"prompt_tokens\": \(promptTokens), \"prompt_tokens_per_s\": \(String(format: "%.1f", promptRate)), "
-                  + "\"generated_tokens\": \(generate), \"generated_tokens_per_s\": \(String(format: "%.1f", generateRate))}")
+                  + "\"generated_tokens\": \(generate), \"generation_tokens_per_s\": \(String(format: "%.1f", generateRate)), \"threads\": \(threadCount)}")
         } else {
-            print(String(format: "%@: loaded in %.2f s; prompt %d tokens at %.1f tokens/s; generation %d tokens at %.1f tokens/s (best of %d)",
-                         name, loadSeconds, promptTokens, promptRate, generate, generateRate, repetitions))
+            print(String(format: "%@ (%@, %d threads): loaded in %.2f s; prompt %d tokens at %.1f tokens/s; generation %d tokens at %.1f tokens/s (best of %d)",
+                         name, precision.rawValue, threadCount, loadSeconds, promptTokens, promptRate, generate, generateRate, repetitions))
         }
     }
 }

@@ -18,11 +18,14 @@ struct ChatCommand: ParsableCommand {
     @Option(help: "The system message (default: the chat template's own, if it has one).")
     var system: String?
 
+    @Option(help: "native: weights stay in their 4-bit blocks, integer dot products (fast); float: dequantised to Float32, the reference.")
+    var precision: LLMPrecision = .native
+
     @OptionGroup var sampling: SamplingOptions
 
     func run() throws {
         try requireValidUTF8Arguments()
-        let llm = try LoadedLLM.load(model)
+        let llm = try LoadedLLM.load(model, precision: precision)
         let chat = LlamaChat(model: llm.model, tokenizer: llm.tokenizer, template: try llm.template, system: system)
         var sampler = sampling.sampler()
         let interactive = isatty(STDIN_FILENO) != 0

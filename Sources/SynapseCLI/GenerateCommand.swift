@@ -18,6 +18,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("model"), help: "A GGUF LLM instead (e.g. models/SmolLM2-135M-Instruct.Q4_1.gguf).")
     var gguf: String?
 
+    @Option(help: "GGUF models: native: weights stay in their 4-bit blocks, integer dot products (fast); float: dequantised to Float32, the reference.")
+    var precision: LLMPrecision = .native
+
     @Option(help: "Text to start from (for character models every character must be in the vocabulary).")
     var prompt: String = "\n"
 
@@ -77,7 +80,7 @@ extension GenerateCommand {
     func runLLM(_ path: String) throws {
         try requireValidUTF8Arguments()
         guard !prompt.isEmpty else { throw LLMError.emptyPrompt }
-        let llm = try LoadedLLM.load(path)
+        let llm = try LoadedLLM.load(path, precision: precision)
         let ids = llm.tokenizer.encode(prompt)
         var session = LlamaSession(model: llm.model)
         guard ids.count < session.remaining else { throw LLMError.promptTooLong(tokens: ids.count, context: session.remaining) }

@@ -2,25 +2,36 @@ import ArgumentParser
 import Foundation
 import Synapse
 
-/// A GGUF language model as the LLM commands use it: the file, the float model and its tokenizer.
+/// How the LLM commands run a GGUF model.
+enum LLMPrecision: String, ExpressibleByArgument, CaseIterable {
+    /// The weights stay in their ggml blocks; integer dot products with int16 activations (`QuantizedLlama`).
+    case native
+    /// Every matrix dequantised to Float32 at load, run on tensor ops (`Llama`, the readable reference).
+    case float
+}
+
+/// A GGUF language model as the LLM commands use it: the file, the model and its tokenizer.
 struct LoadedLLM {
     let gguf: GGUFFile
-    let model: Llama
+    let model: any LlamaModel
     let tokenizer: BPETokenizer
 
-    /// Loads `path`, printing how long it took and how much memory the weights take to standard error.
-    static func load(_ path: String, quiet: Bool = false) throws -> LoadedLLM {
+    /// Loads `path`, printing how long it took to standard error.
+    static func load(_ path: String, precision: LLMPrecision = .native, threads: Int? = nil, quiet: Bool = false) throws -> LoadedLLM {
         let start = Date()
         let gguf = try GGUFFile(path: path)
         _ = try LlamaConfiguration(gguf: gguf)   // the architecture and shapes first: the most telling error
         let tokenizer = try BPETokenizer(gguf: gguf)
-        let model = try Llama(gguf: gguf)
+        let model: any LlamaModel = switch precision {
+        case .native: try QuantizedLlama(gguf: gguf, threads: threads)
+        case .float: try Llama(gguf: gguf)
+        }
         if !quiet {
             let c = model.configuration
             let seconds = Date().timeIntervalSince(start)
-            FileHandle.standardError.write(Data(String(format: "loaded %@: %d blocks, width %d, %d heads (%d key/value), %.1fM parameters, in %.1f s\n",
+            FileHandle.standardError.write(Data(String(format: "loaded %@: %d blocks, width %d, %d heads (%d key/value), %.1fM parameters (%@), in %.1f s\n",
                                                            (path as NSString).lastPathComponent, c.layers, c.embedding, c.heads,
-                                                           c.keyValueHeads, Double(c.parameterCount) / 1e6, seconds).utf8))
+                                                           c.keyValueHeads, Double(c.parameterCount) / 1e6, precision.rawValue, seconds).utf8))
         }
         return LoadedLLM(gguf: gguf, model: model, tokenizer: tokenizer)
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The shape of a Llama-architecture model, read from a GGUF file's `llama.*` metadata.
 public struct LlamaConfiguration: Equatable, Sendable {
     public var vocabularySize: Int
@@ -99,6 +101,16 @@ public struct LlamaConfiguration: Equatable, Sendable {
     }
 }
 
+/// What generation needs from a Llama model. Two implementations: `Llama`, the float reference on tensor ops, and
+/// `QuantizedLlama`, which keeps the weights in their ggml blocks and runs int8 dot products on a team of threads.
+public protocol LlamaModel: AnyObject, Sendable {
+    var configuration: LlamaConfiguration { get }
+    /// A key/value cache for one sequence, up to `capacity` tokens (the context length when nil).
+    func makeCache(capacity: Int?) -> LlamaCache
+    /// Runs `tokens` after those in `cache`: next-token logits [T, V], or [1, V] when `lastOnly`.
+    func forward(_ tokens: [Int], cache: LlamaCache, lastOnly: Bool) -> Tensor
+}
+
 /// A Llama-architecture decoder (Llama 2/3, SmolLM, TinyLlama, …), the float reference: weights dequantised to
 /// Float32 and run on Synapse's tensor ops, as nanoGPT runs GPT-2.
 ///
@@ -115,7 +127,7 @@ public struct LlamaConfiguration: Equatable, Sendable {
 /// let cache = model.makeCache()
 /// let logits = model.forward([1, 9690, 198], cache: cache)   // [3, 49152]: each position's next-token logits
 /// ```
-public final class Llama: @unchecked Sendable {
+public final class Llama: LlamaModel, @unchecked Sendable {
     public struct Block: Sendable {
         public let attentionNorm: Tensor               // [C]
         public let query: Tensor, key: Tensor, value: Tensor   // [C, C], [Hkv·D, C], [Hkv·D, C]
@@ -210,25 +222,39 @@ public final class Llama: @unchecked Sendable {
     }
 }
 
-/// The keys and values of one sequence's tokens, per layer, [length, Hkv·D] each; storage grows by doubling.
+/// The keys and values of one sequence's tokens, per layer, [capacity, Hkv·D] each.
+///
+/// The whole capacity is reserved as address space up front (an anonymous mapping without a swap reservation), and
+/// the operating system gives a page memory only when a token first reaches it: a short chat with an 8192-token model
+/// holds a few megabytes, and the cache never moves, so growing it costs no copy and no moment with two copies.
 public final class LlamaCache: @unchecked Sendable {
     public let layers: Int
     public let width: Int
     public let capacity: Int
-    public internal(set) var length = 0
-    var allocated = 0
-    var keys: [UnsafeMutablePointer<Float>] = []
-    var values: [UnsafeMutablePointer<Float>] = []
+    public internal(set) var length = 0 { didSet { highWater = max(highWater, length) } }
+    /// The most tokens ever held (their pages stay resident after a reset).
+    private var highWater = 0
+    private let base: UnsafeMutableRawPointer
+    private let mappedBytes: Int
 
     init(layers: Int, width: Int, capacity: Int) {
         (self.layers, self.width, self.capacity) = (layers, width, capacity)
+        mappedBytes = max(1, 2 * layers * capacity * width * MemoryLayout<Float>.stride)
+        #if canImport(Darwin)
+        let flags = MAP_PRIVATE | MAP_ANON
+        #else
+        let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
+        #endif
+        let region = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, flags, -1, 0)
+        guard let region, region != MAP_FAILED else {
+            fatalError("LlamaCache: cannot reserve \(mappedBytes) bytes of address space for \(capacity) tokens × \(layers) layers × \(width)")
+        }
+        base = region
     }
 
-    deinit {
-        for p in keys + values { p.deallocate() }
-    }
+    deinit { munmap(base, mappedBytes) }
 
-    /// Forgets every token (a new conversation); the storage is kept.
+    /// Forgets every token (a new conversation); the memory is kept.
     public func reset() { length = 0 }
 
     /// Drops the tokens from `position` on (to re-run the end of a context).
@@ -237,33 +263,25 @@ public final class LlamaCache: @unchecked Sendable {
         length = position
     }
 
+    /// The cache holds room for `capacity` tokens from the start; kept for callers that state what they will use.
     func reserve(_ tokens: Int) {
-        guard tokens > allocated else { return }
-        let newCount = min(capacity, max(tokens, max(64, allocated * 2)))
-        for l in 0..<layers {
-            for pointers in [\LlamaCache.keys, \LlamaCache.values] as [ReferenceWritableKeyPath<LlamaCache, [UnsafeMutablePointer<Float>]>] {
-                let fresh = UnsafeMutablePointer<Float>.allocate(capacity: newCount * width)
-                if l < self[keyPath: pointers].count {
-                    fresh.update(from: self[keyPath: pointers][l], count: allocated * width)
-                    self[keyPath: pointers][l].deallocate()
-                    self[keyPath: pointers][l] = fresh
-                } else {
-                    self[keyPath: pointers].append(fresh)
-                }
-            }
-        }
-        allocated = newCount
+        precondition(tokens <= capacity, "LlamaCache.reserve: \(tokens) tokens exceed the capacity \(capacity)")
     }
 
     func store(layer: Int, at position: Int, keys k: Tensor, values v: Tensor) {
         let t = k.shape[0]
         reserve(position + t)
-        (keys[layer] + position * width).update(from: k.storage.pointer, count: t * width)
-        (values[layer] + position * width).update(from: v.storage.pointer, count: t * width)
+        let (keys, values) = buffers(layer: layer)
+        (keys + position * width).update(from: k.storage.pointer, count: t * width)
+        (values + position * width).update(from: v.storage.pointer, count: t * width)
     }
 
-    func buffers(layer: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) { (keys[layer], values[layer]) }
+    /// Layer `layer`'s keys and values, [capacity, width] each.
+    func buffers(layer: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
+        let floats = base.assumingMemoryBound(to: Float.self), size = capacity * width
+        return (floats + 2 * layer * size, floats + (2 * layer + 1) * size)
+    }
 
-    /// Bytes held for keys and values.
-    public var byteCount: Int { 2 * layers * allocated * width * MemoryLayout<Float>.size }
+    /// Bytes of keys and values in memory: every token position ever used.
+    public var byteCount: Int { 2 * layers * highWater * width * MemoryLayout<Float>.size }
 }

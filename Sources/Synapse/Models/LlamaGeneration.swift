@@ -11,12 +11,12 @@ import Foundation
 /// logits = session.feed([next])
 /// ```
 public struct LlamaSession {
-    public let model: Llama
+    public let model: any LlamaModel
     public let cache: LlamaCache
     /// Every token fed so far.
     public private(set) var tokens: [Int] = []
 
-    public init(model: Llama, capacity: Int? = nil) {
+    public init(model: any LlamaModel, capacity: Int? = nil) {
         self.model = model
         cache = model.makeCache(capacity: capacity)
     }
@@ -97,7 +97,7 @@ public enum LLMError: Error, Equatable, Sendable, CustomStringConvertible {
 /// let answer = try chat.reply(to: "What is the capital of France?", sampler: &sampler) { print($0, terminator: "") }
 /// ```
 public final class LlamaChat {
-    public let model: Llama
+    public let model: any LlamaModel
     public let tokenizer: BPETokenizer
     public let template: ChatTemplate
     public private(set) var messages: [ChatMessage] = []
@@ -107,7 +107,7 @@ public final class LlamaChat {
     /// The tokens that end an assistant turn.
     public let stopTokens: Set<Int>
 
-    public init(model: Llama, tokenizer: BPETokenizer, template: ChatTemplate, system: String? = nil, capacity: Int? = nil) {
+    public init(model: any LlamaModel, tokenizer: BPETokenizer, template: ChatTemplate, system: String? = nil, capacity: Int? = nil) {
         (self.model, self.tokenizer, self.template, self.system) = (model, tokenizer, template, system)
         session = LlamaSession(model: model, capacity: capacity)
         var stops = Set<Int>()

@@ -1,0 +1,428 @@
+import CSynapseKernels
+import Foundation
+
+/// The Llama decoder of `Llama`, run the way llama.cpp runs it on a CPU: every matrix stays in its ggml block format
+/// in the memory-mapped GGUF file (Q4_1: 0.625 bytes per weight), activations are quantised to int16 per block of 32,
+/// and products are integer dot products (`GGMLMatmul`). `Llama` is the readable float reference it is tested
+/// against; this is the fast path (`--precision native`).
+///
+/// One forward pass is one job for a team of threads (one per core) that meet at spinning barriers four times per
+/// block, instead of handing each product to pooled threads (10–20 µs a wake-up, ~300 products per token):
+///
+///     per block, on every thread t of n:
+///         h = rmsNorm(x), quantised                  (each thread for itself: 576 values are cheaper than a meeting)
+///         q, k, v = rows t/n of [Wq; Wk; Wv] · h, RoPE on them, k and v into the cache      — barrier
+///         attention for heads × tokens t/n                                                   — barrier
+///         x += rows t/n of Wo · quantised(attention)                                         — barrier
+///         h = rmsNorm(x), quantised; g = silu(rows t/n of Wgate · h) ⊙ (rows t/n of Wup · h) — barrier
+///         x += rows t/n of Wdown · quantised(g)                                              — barrier
+///     logits = rows t/n of E · quantised(rmsNorm(x))
+///
+/// Matrices stored as F32, F16 or BF16 are quantised to Q8_0 at load (1.0625 bytes per weight).
+public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
+    /// A [rows, blocks·32] matrix of ggml blocks, rows `rowBytes` apart.
+    struct Matrix {
+        let type: GGMLType
+        let base: UnsafeRawPointer
+        let rowBytes: Int
+        let rows: Int
+        let blocks: Int
+    }
+
+    struct Block {
+        let attentionNorm: [Float], feedForwardNorm: [Float]
+        let query: Matrix, key: Matrix, value: Matrix, output: Matrix
+        let gate: Matrix, up: Matrix, down: Matrix
+    }
+
+    public let configuration: LlamaConfiguration
+    /// Keeps the mapping (and so every `Matrix.base`) alive.
+    let file: GGUFFile
+    let embedding: Matrix, head: Matrix
+    let outputNorm: [Float]
+    let blocks: [Block]
+    /// Matrices converted at load (stored in float formats), freed with the model.
+    private var owned: [UnsafeMutableRawPointer] = []
+    private let team: OpaquePointer
+    /// The team runs one job at a time.
+    private let lock = NSLock()
+
+    /// The integer kernels this model uses (the best the CPU has, unless a test asks for another).
+    public let path: GGMLMatmul.Path
+
+    /// Loads the model's matrices as views into the file; `threads` defaults to one per core.
+    public init(gguf: GGUFFile, threads: Int? = nil, path: GGMLMatmul.Path = GGMLMatmul.bestPath) throws(GGUFError) {
+        let c = try LlamaConfiguration(gguf: gguf)
+        guard c.embedding % 32 == 0 && c.feedForward % 32 == 0 else {
+            throw .badMetadata(file: gguf.path, key: "llama.embedding_length",
+                               reason: "widths \(c.embedding) and \(c.feedForward) must be multiples of 32 for the block path; use --precision float")
+        }
+        (configuration, file, self.path) = (c, gguf, path)
+        guard let team = synapse_team_create(Int32(max(1, min(threads ?? Parallel.coreCount, 64)))) else {
+            throw .badMetadata(file: gguf.path, key: "-", reason: "could not start the worker threads")
+        }
+        self.team = team
+        var owned: [UnsafeMutableRawPointer] = []
+        func matrix(_ name: String) throws(GGUFError) -> Matrix {
+            guard let info = gguf.tensor(named: name) else { throw .missingTensor(file: gguf.path, tensor: name) }
+            let columns = info.dimensions[0], rows = info.elementCount / columns
+            let data = gguf.data(of: info)
+            if GGMLMatmul.supportedTypes.contains(info.type) {
+                return Matrix(type: info.type, base: data.baseAddress!, rowBytes: info.byteCount / rows, rows: rows, blocks: columns / 32)
+            }
+            // A float matrix: to Q8_0 once, row by row.
+            let rowBytes = columns / 32 * GGMLType.q8_0.blockByteCount
+            let storage = UnsafeMutableRawPointer.allocate(byteCount: rows * rowBytes, alignment: 64)
+            owned.append(storage)
+            let row = UnsafeMutablePointer<Float>.allocate(capacity: columns)
+            defer { row.deallocate() }
+            let sourceRowBytes = info.byteCount / rows
+            for r in 0..<rows {
+                GGMLBlocks.dequantize(info.type, data.baseAddress! + r * sourceRowBytes, into: row, count: columns)
+                QuantizedLlama.quantizeQ8_0(row, count: columns, into: storage + r * rowBytes)
+            }
+            return Matrix(type: .q8_0, base: UnsafeRawPointer(storage), rowBytes: rowBytes, rows: rows, blocks: columns / 32)
+        }
+        func vector(_ name: String) throws(GGUFError) -> [Float] { try GGMLBlocks.dequantize(gguf.tensor(named: name)!, of: gguf).scalars }
+        do {
+            embedding = try matrix("token_embd.weight")
+            head = c.tiedOutput ? embedding : try matrix("output.weight")
+            outputNorm = try vector("output_norm.weight")
+            var blocks: [Block] = []
+            for l in 0..<c.layers {
+                let p = "blk.\(l)."
+                blocks.append(Block(attentionNorm: try vector(p + "attn_norm.weight"), feedForwardNorm: try vector(p + "ffn_norm.weight"),
+                                    query: try matrix(p + "attn_q.weight"), key: try matrix(p + "attn_k.weight"),
+                                    value: try matrix(p + "attn_v.weight"), output: try matrix(p + "attn_output.weight"),
+                                    gate: try matrix(p + "ffn_gate.weight"), up: try matrix(p + "ffn_up.weight"),
+                                    down: try matrix(p + "ffn_down.weight")))
+            }
+            self.blocks = blocks
+            self.owned = owned
+        } catch {
+            for p in owned { p.deallocate() }
+            synapse_team_destroy(team)
+            throw error
+        }
+    }
+
+    deinit {
+        synapse_team_destroy(team)
+        for p in owned { p.deallocate() }
+    }
+
+    /// Threads in the team.
+    public var threads: Int { Int(synapse_team_size(team)) }
+
+    public func makeCache(capacity: Int? = nil) -> LlamaCache {
+        LlamaCache(layers: configuration.layers, width: configuration.keyValueWidth,
+                   capacity: min(capacity ?? configuration.contextLength, configuration.contextLength))
+    }
+
+    /// Bytes of weights this model reads per token (the memory a decode step streams).
+    public var weightBytes: Int {
+        var total = head.rows * head.rowBytes
+        for b in blocks {
+            for m in [b.query, b.key, b.value, b.output, b.gate, b.up, b.down] { total += m.rows * m.rowBytes }
+        }
+        return total
+    }
+
+    public func forward(_ tokens: [Int], cache: LlamaCache, lastOnly: Bool = false) -> Tensor {
+        let c = configuration
+        precondition(!tokens.isEmpty, "QuantizedLlama.forward: no tokens")
+        precondition(tokens.allSatisfy { $0 >= 0 && $0 < c.vocabularySize }, "QuantizedLlama.forward: token id outside 0..<\(c.vocabularySize)")
+        precondition(cache.length + tokens.count <= cache.capacity,
+                     "QuantizedLlama.forward: \(cache.length) cached + \(tokens.count) new tokens exceed the context of \(cache.capacity)")
+        lock.lock()
+        defer { lock.unlock() }
+        let outputs = lastOnly ? 1 : tokens.count
+        let logits = Tensor(uninitializedShape: [outputs, c.vocabularySize])
+        // Long prompts in chunks: 128 tokens already reuse each weight panel plenty, and the working set stays small.
+        var done = 0
+        while done < tokens.count {
+            let chunk = Array(tokens[done..<min(tokens.count, done + QuantizedLlama.chunkTokens)])
+            let isLast = done + chunk.count == tokens.count
+            let rows = lastOnly ? (isLast ? (chunk.count - 1)..<chunk.count : 0..<0) : 0..<chunk.count
+            let out = logits.storage.pointer + (lastOnly ? 0 : done * c.vocabularySize)
+            runChunk(chunk, cache: cache, outputRows: rows, logits: out)
+            done += chunk.count
+        }
+        return logits
+    }
+
+    /// Tokens per pass of a long prompt.
+    static let chunkTokens = 128
+
+    /// One pass of the team over `tokens` after the cache, writing the logits of `outputRows` (of these tokens) to
+    /// consecutive rows of `logits`.
+    private func runChunk(_ tokens: [Int], cache: LlamaCache, outputRows: Range<Int>, logits: UnsafeMutablePointer<Float>) {
+        let c = configuration
+        let t = tokens.count, start = cache.length
+        cache.reserve(start + t)
+        let work = Workspace(configuration: c, tokens: t, keys: start + t, threads: threads)
+        defer { work.deallocate() }
+        // x = embed(tokens): each row dequantised from its blocks.
+        for (i, token) in tokens.enumerated() {
+            GGMLBlocks.dequantize(embedding.type, embedding.base + token * embedding.rowBytes, into: work.x + i * c.embedding, count: c.embedding)
+        }
+        let rope = RotaryTable(headDim: c.headDim, positions: start..<(start + t), base: c.ropeBase)
+        let job = TeamJob { [self] thread in
+            self.run(thread: thread, work: work, tokens: t, start: start, cache: cache, rope: rope,
+                     outputRows: outputRows, logits: logits)
+        }
+        // The prompt's attention products run inside the team's threads: OpenBLAS must not start its own.
+        BLASThreads.single {
+            withExtendedLifetime(job) {
+                synapse_team_run(team, { context, thread in
+                    Unmanaged<TeamJob>.fromOpaque(context!).takeUnretainedValue().body(Int(thread))
+                }, Unmanaged.passUnretained(job).toOpaque())
+            }
+        }
+        cache.length = start + t
+    }
+
+    /// Buffers of one forward pass: shared activations and each thread's quantised copies and scratch rows.
+    final class Workspace {
+        let x, q, attention, hidden: UnsafeMutablePointer<Float>     // [T, C], [T, C], [T, C], [T, F]
+        let quantised: [UnsafeMutableRawPointer]                     // per thread: T · max(C, F) / 32 blocks
+        let normed: [UnsafeMutablePointer<Float>]                    // per thread: [C]
+        let gate, up: [UnsafeMutablePointer<Float>]                  // per thread: [T, F]
+        let scores: [UnsafeMutablePointer<Float>]                    // per thread: [max(T, H), start + T]
+
+        init(configuration c: LlamaConfiguration, tokens t: Int, keys: Int, threads: Int) {
+            x = .allocate(capacity: t * c.embedding)
+            q = .allocate(capacity: t * c.embedding)
+            attention = .allocate(capacity: t * c.embedding)
+            hidden = .allocate(capacity: t * c.feedForward)
+            let widest = max(c.embedding, c.feedForward)
+            quantised = (0..<threads).map { _ in .allocate(byteCount: t * widest / 32 * GGMLMatmul.activationBlockBytes, alignment: 64) }
+            normed = (0..<threads).map { _ in .allocate(capacity: c.embedding) }
+            gate = (0..<threads).map { _ in .allocate(capacity: t * c.feedForward) }
+            up = (0..<threads).map { _ in .allocate(capacity: t * c.feedForward) }
+            scores = (0..<threads).map { _ in .allocate(capacity: max(t, c.heads) * keys) }
+        }
+
+        func deallocate() {
+            for p in [x, q, attention, hidden] + normed + gate + up + scores { p.deallocate() }
+            for p in quantised { p.deallocate() }
+        }
+    }
+
+    /// Thread `thread`'s part of one forward pass (see the type's comment).
+    private func run(thread: Int, work: Workspace, tokens t: Int, start: Int, cache: LlamaCache, rope: RotaryTable,
+                     outputRows: Range<Int>, logits: UnsafeMutablePointer<Float>) {
+        let c = configuration, n = threads
+        let (width, kv, ff) = (c.embedding, c.keyValueWidth, c.feedForward)
+        let xq = work.quantised[thread], normed = work.normed[thread]
+        let stride = max(width, ff) / 32      // activation blocks between tokens in xq
+        func normalise(rows: Range<Int>, weight: [Float]) {
+            for (k, i) in rows.enumerated() {
+                rmsNorm(work.x + i * width, weight: weight, into: normed)
+                GGMLMatmul.quantize(normed, count: width, into: xq + k * stride * GGMLMatmul.activationBlockBytes, path: path)
+            }
+        }
+        func quantise(_ source: UnsafeMutablePointer<Float>, width: Int) {
+            for i in 0..<t {
+                GGMLMatmul.quantize(source + i * width, count: width, into: xq + i * stride * GGMLMatmul.activationBlockBytes, path: path)
+            }
+        }
+        func product(_ m: Matrix, rows: Range<Int>, tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int, accumulate: Bool = false) {
+            GGMLMatmul.matmul(m.type, weight: m.base, rowBytes: m.rowBytes, rows: rows, blocks: m.blocks, x: xq, tokens: tokens,
+                              xStride: stride, out: out, ldo: ldo, accumulate: accumulate, path: path)
+        }
+        for (l, block) in blocks.enumerated() {
+            let (keys, values) = cache.buffers(layer: l)
+            // q, k, v: this thread's rows of the three stacked matrices, then RoPE on them.
+            normalise(rows: 0..<t, weight: block.attentionNorm)
+            let mine = QuantizedLlama.share(width + 2 * kv, thread, n)
+            let qRows = mine.clamped(to: 0..<width)
+            let kRows = mine.clamped(to: width..<(width + kv)), vRows = mine.clamped(to: (width + kv)..<(width + 2 * kv))
+            product(block.query, rows: qRows, tokens: t, out: work.q + qRows.lowerBound, ldo: width)
+            let kLocal = (kRows.lowerBound - width)..<(kRows.upperBound - width)
+            let vLocal = (vRows.lowerBound - width - kv)..<(vRows.upperBound - width - kv)
+            product(block.key, rows: kLocal, tokens: t, out: keys + start * kv + kLocal.lowerBound, ldo: kv)
+            product(block.value, rows: vLocal, tokens: t, out: values + start * kv + vLocal.lowerBound, ldo: kv)
+            rotate(work.q, width: width, columns: qRows, tokens: t, rope: rope)
+            rotate(keys + start * kv, width: kv, columns: kLocal, tokens: t, rope: rope)
+            synapse_team_barrier(team)
+            // Attention: this thread's heads, every new token.
+            let heads = QuantizedLlama.share(c.heads, thread, n, align: 1)
+            if t > 1 {
+                for h in heads {
+                    attend(head: h, tokens: t, start: start, q: work.q, keys: keys, values: values, out: work.attention,
+                           scratch: work.scores[thread])
+                }
+            } else {
+                attendOneToken(heads: heads, length: start + 1, q: work.q, keys: keys, values: values, out: work.attention,
+                               scratch: work.scores[thread])
+            }
+            synapse_team_barrier(team)
+            // x += Wo · attention
+            quantise(work.attention, width: width)
+            let oRows = QuantizedLlama.share(width, thread, n)
+            product(block.output, rows: oRows, tokens: t, out: work.x + oRows.lowerBound, ldo: width, accumulate: true)
+            synapse_team_barrier(team)
+            // SwiGLU: this thread's rows of gate and up, multiplied as they come.
+            normalise(rows: 0..<t, weight: block.feedForwardNorm)
+            let fRows = QuantizedLlama.share(ff, thread, n)
+            let g = work.gate[thread], u = work.up[thread], count = fRows.count
+            product(block.gate, rows: fRows, tokens: t, out: g, ldo: count)
+            product(block.up, rows: fRows, tokens: t, out: u, ldo: count)
+            VectorMath.silu(g, g, t * count)
+            for i in 0..<t {
+                let h = work.hidden + i * ff + fRows.lowerBound, gi = g + i * count, ui = u + i * count
+                for j in 0..<count { h[j] = gi[j] * ui[j] }
+            }
+            synapse_team_barrier(team)
+            // x += Wdown · hidden
+            quantise(work.hidden, width: ff)
+            product(block.down, rows: oRows, tokens: t, out: work.x + oRows.lowerBound, ldo: width, accumulate: true)
+            synapse_team_barrier(team)
+        }
+        // logits = E · rmsNorm(x) for the rows asked for.
+        for (k, i) in outputRows.enumerated() {
+            rmsNorm(work.x + i * width, weight: outputNorm, into: normed)
+            GGMLMatmul.quantize(normed, count: width, into: xq + k * stride * GGMLMatmul.activationBlockBytes, path: path)
+        }
+        let vocabulary = QuantizedLlama.share(c.vocabularySize, thread, n)
+        product(head, rows: vocabulary, tokens: outputRows.count, out: logits + vocabulary.lowerBound, ldo: c.vocabularySize)
+    }
+
+    /// y = x / sqrt(mean(x²) + ε) ⊙ weight for one row of the width.
+    private func rmsNorm(_ x: UnsafePointer<Float>, weight: [Float], into y: UnsafeMutablePointer<Float>) {
+        let width = configuration.embedding
+        var sum: Float = 0
+        for j in 0..<width { sum += x[j] * x[j] }
+        let scale = 1 / (sum / Float(width) + configuration.normEpsilon).squareRoot()
+        weight.withUnsafeBufferPointer { w in
+            for j in 0..<width { y[j] = x[j] * scale * w[j] }
+        }
+    }
+
+    /// RoPE on columns `columns` (whole pairs) of `t` rows `width` apart, in place.
+    private func rotate(_ x: UnsafeMutablePointer<Float>, width: Int, columns: Range<Int>, tokens t: Int, rope: RotaryTable) {
+        guard !columns.isEmpty else { return }
+        let d = configuration.headDim, half = d / 2
+        rope.cosines.withUnsafeBufferPointer { cosines in
+            rope.sines.withUnsafeBufferPointer { sines in
+                for i in 0..<t {
+                    let row = x + i * width, cs = cosines.baseAddress! + i * half, sn = sines.baseAddress! + i * half
+                    var j = columns.lowerBound
+                    while j < columns.upperBound {
+                        let pair = (j % d) / 2
+                        let (a, b) = (row[j], row[j + 1])
+                        row[j] = a * cs[pair] - b * sn[pair]
+                        row[j + 1] = a * sn[pair] + b * cs[pair]
+                        j += 2
+                    }
+                }
+            }
+        }
+    }
+
+    /// Causal attention of query head h for the `t` new tokens over the cache (grouped: query head h reads key head
+    /// h / (H / Hkv)), into its D columns of `out`. The tokens go through two small products, as the float path's
+    /// attention kernel does.
+    private func attend(head h: Int, tokens t: Int, start: Int, q: UnsafeMutablePointer<Float>, keys: UnsafeMutablePointer<Float>,
+                        values: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let c = configuration, d = c.headDim, kv = c.keyValueWidth, width = c.embedding
+        let keyHead = h / (c.heads / c.keyValueHeads)
+        let length = start + t, scale = 1 / Float(d).squareRoot()
+        let query = q + h * d, result = out + h * d, key = keys + keyHead * d, value = values + keyHead * d
+        Kernels.gemm(transposeA: false, transposeB: true, m: t, n: length, k: d, alpha: scale, query, lda: width,
+                     key, ldb: kv, beta: 0, scratch, ldc: length)
+        for i in 0..<t {
+            let row = scratch + i * length, visible = start + i + 1
+            Kernels.softmaxRow(row, row, visible, log: false)
+            if visible < length { (row + visible).update(repeating: 0, count: length - visible) }
+        }
+        Kernels.gemm(transposeA: false, transposeB: false, m: t, n: d, k: length, alpha: 1, scratch, lda: length,
+                     value, ldb: kv, beta: 0, result, ldc: width)
+    }
+
+    /// One generated token's attention for query heads `heads`, each group sharing a key head together, so that each
+    /// cached key and value row is read once per group.
+    private func attendOneToken(heads: Range<Int>, length: Int, q: UnsafeMutablePointer<Float>, keys: UnsafeMutablePointer<Float>,
+                                values: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let c = configuration, d = c.headDim, kv = c.keyValueWidth, group = c.heads / c.keyValueHeads
+        let scale = 1 / Float(d).squareRoot()
+        var h = heads.lowerBound
+        while h < heads.upperBound {
+            let keyHead = h / group, end = min(heads.upperBound, (keyHead + 1) * group), count = end - h
+            let key = keys + keyHead * d, value = values + keyHead * d
+            if path != .portable {
+                synapse_attention_scores_avx2(q + h * d, count, key, kv, length, d, scale, scratch)
+            } else {
+                for g in 0..<count {
+                    for j in 0..<length { scratch[g * length + j] = QuantizedLlama.dot(q + (h + g) * d, key + j * kv, count: d) * scale }
+                }
+            }
+            for g in 0..<count { Kernels.softmaxRow(scratch + g * length, scratch + g * length, length, log: false) }
+            if path != .portable {
+                synapse_attention_values_avx2(scratch, count, value, kv, length, d, out + h * d, d)
+            } else {
+                for g in 0..<count {
+                    let result = out + (h + g) * d
+                    result.update(repeating: 0, count: d)
+                    for j in 0..<length { QuantizedLlama.addScaled(value + j * kv, scratch[g * length + j], into: result, count: d) }
+                }
+            }
+            h = end
+        }
+    }
+
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = SIMD16<Float>()
+        var e = 0
+        while e + 16 <= count {
+            acc += UnsafeRawPointer(a + e).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + e).loadUnaligned(as: SIMD16<Float>.self)
+            e += 16
+        }
+        var total = acc.sum()
+        while e < count { total += a[e] * b[e]; e += 1 }
+        return total
+    }
+
+    @inline(__always)
+    static func addScaled(_ x: UnsafePointer<Float>, _ alpha: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
+        var e = 0
+        while e + 16 <= count {
+            let raw = UnsafeMutableRawPointer(y + e)
+            raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) + alpha * UnsafeRawPointer(x + e).loadUnaligned(as: SIMD16<Float>.self),
+                           as: SIMD16<Float>.self)
+            e += 16
+        }
+        while e < count { y[e] += alpha * x[e]; e += 1 }
+    }
+
+    /// Thread `thread`'s share of 0..<count out of `parts`, boundaries on multiples of `align` (16: whole row panels
+    /// of the kernels, and even, so RoPE pairs are never split).
+    static func share(_ count: Int, _ thread: Int, _ parts: Int, align: Int = 16) -> Range<Int> {
+        func boundary(_ k: Int) -> Int { k == parts ? count : min(count, (count * k / parts + align / 2) / align * align) }
+        return boundary(thread)..<boundary(thread + 1)
+    }
+
+    /// Q8_0 blocks of `count` floats (a multiple of 32): d = max|x| / 127 as Float16, q = x / d rounded.
+    static func quantizeQ8_0(_ x: UnsafePointer<Float>, count: Int, into out: UnsafeMutableRawPointer) {
+        for b in 0..<(count / 32) {
+            let v = x + 32 * b, block = out + 34 * b
+            var amax: Float = 0
+            for j in 0..<32 { amax = max(amax, abs(v[j])) }
+            let d = amax / 127, inverse: Float = d != 0 ? 1 / d : 0
+            let bits = HalfPrecision.float16Bits(from: d)
+            block.storeBytes(of: UInt8(bits & 0xFF), toByteOffset: 0, as: UInt8.self)
+            block.storeBytes(of: UInt8(bits >> 8), toByteOffset: 1, as: UInt8.self)
+            for j in 0..<32 {
+                block.storeBytes(of: Int8(clamping: Int32((v[j] * inverse).rounded(.toNearestOrEven))), toByteOffset: 2 + j, as: Int8.self)
+            }
+        }
+    }
+}
+
+/// A closure the team's threads call with their index.
+final class TeamJob {
+    let body: (Int) -> Void
+    init(_ body: @escaping (Int) -> Void) { self.body = body }
+}

@@ -1,7 +1,7 @@
 // The body of the block-quantised matrix products, built once per instruction set: the including file defines
 // TARGET (a function attribute), DPWSSD(acc, w0, a0, w1, a1) (acc plus eight Int32 sums of the
 // pairs of Int16 products of w0·a0 and of w1·a1) and
-// KERNEL_NAME. Included only from ggml_matmul_*.c.
+// KERNEL_NAME (and optionally KERNEL_STATIC). Included only from ggml_matmul_*.c.
 
 #include <immintrin.h>
 #include <string.h>
@@ -89,7 +89,10 @@ static inline __attribute__((always_inline)) TARGET void panels(const int TYPE, 
     }
 }
 
-TARGET void KERNEL_NAME(int type, const uint8_t *weight, size_t rowBytes, size_t firstRow, size_t lastRow,
+#ifndef KERNEL_STATIC
+#define KERNEL_STATIC
+#endif
+KERNEL_STATIC TARGET void KERNEL_NAME(int type, const uint8_t *weight, size_t rowBytes, size_t firstRow, size_t lastRow,
                         size_t blocks, const synapse_q16_block *x, size_t tokens, size_t xStride, float *out,
                         size_t ldo, int accumulate) {
     switch (type) {

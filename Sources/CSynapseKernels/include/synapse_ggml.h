@@ -33,7 +33,8 @@ void synapse_ggml_matmul_avx2(int type, const uint8_t *weight, size_t rowBytes, 
                               size_t blocks, const synapse_q16_block *x, size_t tokens, size_t xStride, float *out,
                               size_t ldo, int accumulate);
 
-/// The same with AVX-512 VNNI dot products (`vpdpwssd` on 256-bit registers).
+/// The same with AVX-512: for fewer than 4 tokens (a decode step) the AVX2 body with VNNI's `vpdpwssd`; for more (a
+/// prompt) panels of rows widened to Int16 once and met by 4 × 4 tiles of rows and tokens on 512-bit registers.
 void synapse_ggml_matmul_vnni(int type, const uint8_t *weight, size_t rowBytes, size_t firstRow, size_t lastRow,
                               size_t blocks, const synapse_q16_block *x, size_t tokens, size_t xStride, float *out,
                               size_t ldo, int accumulate);

@@ -48,7 +48,7 @@ public enum GGMLMatmul {
 
     /// out[t·ldo + (r − rows.lowerBound)] (+)= row r of `weight` · token t of `x`, for r in `rows` and t < tokens.
     /// Weight rows are `rowBytes` apart and hold `blocks` blocks; token t's activation blocks start at
-    /// x + t·xStride·40 bytes.
+    /// x + t·xStride·72 bytes (`activationBlockBytes`).
     @inline(__always)
     public static func matmul(_ type: GGMLType, weight: UnsafeRawPointer, rowBytes: Int, rows: Range<Int>, blocks: Int,
                               x: UnsafeRawPointer, tokens: Int, xStride: Int, out: UnsafeMutablePointer<Float>, ldo: Int,

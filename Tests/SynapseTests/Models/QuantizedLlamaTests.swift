@@ -48,8 +48,10 @@ struct QuantizedLlamaTests {
                 if path == GGMLMatmul.bestPath {
                     if let first { #expect(whole.scalars == first, "\(threads) threads") } else { first = whole.scalars }
                 }
+                // The head then multiplies one token instead of many: another kernel shape, the same sums in another
+                // order.
                 let last = model.forward(tokens, cache: model.makeCache(), lastOnly: true)
-                #expect(last.scalars == Array(whole.scalars.suffix(300)))
+                #expect(LlamaTests.relativeError(last.scalars, Array(whole.scalars.suffix(300))) < 1e-5)
             }
         }
     }

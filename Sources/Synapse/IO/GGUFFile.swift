@@ -143,6 +143,12 @@ public struct GGUFFile: @unchecked Sendable {
 
     public func tensor(named name: String) -> TensorInfo? { tensors.first { $0.name == name } }
 
+    /// The tensor a model cannot do without: `GGUFError.missingTensor` when the file lacks it.
+    public func requiredTensor(named name: String) throws(GGUFError) -> TensorInfo {
+        guard let info = tensor(named: name) else { throw .missingTensor(file: path, tensor: name) }
+        return info
+    }
+
     /// The tensor's bytes inside the mapping (valid while this file value or a copy of it lives).
     public func data(of tensor: TensorInfo) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: file.bytes[(dataOffset + tensor.offset)..<(dataOffset + tensor.offset + tensor.byteCount)])

@@ -65,7 +65,7 @@ public struct LlamaConfiguration: Equatable, Sendable {
         guard normEpsilon > 0 && ropeBase > 1 else {
             throw .badMetadata(file: gguf.path, key: "llama.rope.freq_base", reason: "epsilon \(normEpsilon) and RoPE base \(ropeBase) must be positive")
         }
-        guard let embed = gguf.tensor(named: "token_embd.weight") else { throw .missingTensor(file: gguf.path, tensor: "token_embd.weight") }
+        let embed = try gguf.requiredTensor(named: "token_embd.weight")
         guard embed.dimensions.count == 2 && embed.dimensions[0] == embedding else {
             throw .wrongShape(file: gguf.path, tensor: embed.name, expected: [embedding, embed.dimensions.last ?? 0], found: embed.dimensions)
         }
@@ -75,7 +75,7 @@ public struct LlamaConfiguration: Equatable, Sendable {
         }
         tiedOutput = gguf.tensor(named: "output.weight") == nil
         for (name, dimensions) in expectedTensors() {
-            guard let info = gguf.tensor(named: name) else { throw .missingTensor(file: gguf.path, tensor: name) }
+            let info = try gguf.requiredTensor(named: name)
             guard info.dimensions == dimensions else { throw .wrongShape(file: gguf.path, tensor: name, expected: dimensions, found: info.dimensions) }
             guard info.type.isReadable else { throw .unsupportedBlockType(file: gguf.path, tensor: name, type: info.type) }
         }
@@ -146,10 +146,7 @@ public final class Llama: LlamaModel, @unchecked Sendable {
     public init(gguf: GGUFFile) throws(GGUFError) {
         let c = try LlamaConfiguration(gguf: gguf)
         configuration = c
-        func load(_ name: String) throws(GGUFError) -> Tensor {
-            guard let info = gguf.tensor(named: name) else { throw .missingTensor(file: gguf.path, tensor: name) }
-            return try GGMLBlocks.dequantize(info, of: gguf)
-        }
+        func load(_ name: String) throws(GGUFError) -> Tensor { try GGMLBlocks.dequantize(gguf.requiredTensor(named: name), of: gguf) }
         tokenEmbedding = try load("token_embd.weight")
         outputNorm = try load("output_norm.weight")
         outputWeight = c.tiedOutput ? tokenEmbedding : try load("output.weight")

@@ -64,7 +64,7 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
         self.team = team
         var owned: [UnsafeMutableRawPointer] = []
         func matrix(_ name: String) throws(GGUFError) -> Matrix {
-            guard let info = gguf.tensor(named: name) else { throw .missingTensor(file: gguf.path, tensor: name) }
+            let info = try gguf.requiredTensor(named: name)
             let columns = info.dimensions[0], rows = info.elementCount / columns
             let data = gguf.data(of: info)
             if GGMLMatmul.supportedTypes.contains(info.type) {
@@ -83,7 +83,7 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             }
             return Matrix(type: .q8_0, base: UnsafeRawPointer(storage), rowBytes: rowBytes, rows: rows, blocks: columns / 32)
         }
-        func vector(_ name: String) throws(GGUFError) -> [Float] { try GGMLBlocks.dequantize(gguf.tensor(named: name)!, of: gguf).scalars }
+        func vector(_ name: String) throws(GGUFError) -> [Float] { try GGMLBlocks.dequantize(gguf.requiredTensor(named: name), of: gguf).scalars }
         do {
             embedding = try matrix("token_embd.weight")
             head = c.tiedOutput ? embedding : try matrix("output.weight")
@@ -281,10 +281,7 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             synapse_team_barrier(team)
         }
         // logits = E · rmsNorm(x) for the rows asked for.
-        for (k, i) in outputRows.enumerated() {
-            rmsNorm(work.x + i * width, weight: outputNorm, into: normed)
-            GGMLMatmul.quantize(normed, count: width, into: xq + k * stride * GGMLMatmul.activationBlockBytes, path: path)
-        }
+        normalise(rows: outputRows, weight: outputNorm)
         let vocabulary = QuantizedLlama.share(c.vocabularySize, thread, n)
         product(head, rows: vocabulary, tokens: outputRows.count, out: logits + vocabulary.lowerBound, ldo: c.vocabularySize)
     }

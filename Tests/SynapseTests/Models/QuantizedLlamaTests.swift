@@ -114,7 +114,7 @@ struct SmolLM2QuantizedTests {
     }
 
     /// Greedy continuations equal the float reference's until a near tie: where they first differ, the reference's
-    /// two best tokens were within `tie` in log-probability (int8 activations move logits by a few hundredths).
+    /// two best tokens were within `tie` in log-probability (the int16 activations move log-probabilities by a few thousandths).
     @Test func greedyContinuationsFollowTheReferenceUpToNearTies() throws {
         let model = try #require(Self.model)
         let (_, float, tokenizer) = try #require(SmolLM2File.model)

@@ -6,7 +6,7 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train a network.",
-        subcommands: [TrainMNIST.self, TrainText.self, TrainGraph.self, TrainAutoencoder.self])
+        subcommands: [TrainMNIST.self, TrainText.self, TrainGraph.self, TrainAutoencoder.self, TrainRL.self])
 }
 
 struct TrainMNIST: ParsableCommand {

@@ -124,6 +124,38 @@ extension Tensor {
         return (weight, bias)
     }
 
+    /// Orthogonal initialisation (Saxe et al.), as `torch.nn.init.orthogonal_`: a Gaussian matrix made orthonormal
+    /// (rows or columns, whichever are fewer) by QR with R's diagonal made positive, times `gain`. Reinforcement-learning
+    /// policies start this way (stable-baselines3: gain √2 for hidden layers, 0.01 for the action layer, 1 for the value).
+    public static func orthogonal(_ shape: [Int], gain: Float = 1, generator: inout RandomGenerator) -> Tensor {
+        precondition(shape.count >= 2, "orthogonal: weight of shape \(shape) needs at least 2 dimensions")
+        let rows = shape[0], columns = shape.dropFirst().reduce(1, *)
+        // Orthonormalise the `short` vectors of length `long` by modified Gram–Schmidt in Double: the Q of a QR
+        // factorisation with a positive diagonal in R, which is what PyTorch's sign correction produces.
+        let (long, short) = (Swift.max(rows, columns), Swift.min(rows, columns))
+        var vectors = (0..<(short * long)).map { _ in Double(generator.nextNormal()) }   // [short][long]
+        for i in 0..<short {
+            for j in 0..<i {
+                var dot = 0.0
+                for k in 0..<long { dot += vectors[i * long + k] * vectors[j * long + k] }
+                for k in 0..<long { vectors[i * long + k] -= dot * vectors[j * long + k] }
+            }
+            var norm = 0.0
+            for k in 0..<long { norm += vectors[i * long + k] * vectors[i * long + k] }
+            norm = norm.squareRoot()
+            for k in 0..<long { vectors[i * long + k] /= norm }
+        }
+        var scalars = [Float](repeating: 0, count: rows * columns)
+        for i in 0..<short {
+            for k in 0..<long {
+                // rows ≥ columns: the vectors are Q's columns; otherwise they are its rows.
+                let index = rows >= columns ? k * columns + i : i * columns + k
+                scalars[index] = gain * Float(vectors[i * long + k])
+            }
+        }
+        return Tensor(shape: shape, scalars: scalars)
+    }
+
     /// Kaiming/He normal: N(0, gain² / fanIn), gain = √2 by default.
     public static func kaimingNormal(_ shape: [Int], gain: Float = Float(2).squareRoot(),
                                      generator: inout RandomGenerator) -> Tensor {

@@ -1,0 +1,136 @@
+import Foundation
+
+/// REINFORCE with a learned baseline (Williams 1992): the plain policy gradient.
+///
+/// The agent plays whole episodes, then makes every action it took more likely in proportion to how much better than
+/// expected the rest of its episode went:
+///
+///     ∇J(θ) = E[ Σ_t ∇ log π_θ(a_t | s_t) · (G_t − b(s_t)) ],   G_t = r_t + γ r_{t+1} + γ² r_{t+2} + …
+///
+/// The baseline b(s) is the value network, fitted to the returns G_t by least squares; subtracting it leaves the
+/// gradient's expectation unchanged and shrinks its variance. Each update plays one episode on each of
+/// `environmentCount` copies; advantages G − b are normalised over the batch.
+///
+/// ```swift
+/// let run = try REINFORCE(options: .init(seed: 0)).train(on: .cartpole)
+/// ```
+public struct REINFORCE: Sendable {
+    public struct Options: Sendable {
+        /// Episodes per update (one per copy).
+        public var environmentCount = 8
+        public var gamma: Float = 0.99
+        public var learningRate: Float = 1e-3
+        public var valueLearningRate: Float = 1e-3
+        public var normalizeAdvantages = true
+        /// Global-norm clipping of the policy's gradient (nil: none).
+        public var maxGradientNorm: Float? = nil
+        /// Training stops at the first update after this many environment steps.
+        public var totalTimesteps = 500_000
+        /// Stop as soon as the mean of the last 100 episodes reaches the environment's threshold.
+        public var stopWhenSolved = true
+        public var hidden = [64, 64]
+        public var seed: UInt64 = 0
+
+        public init(seed: UInt64 = 0) { self.seed = seed }
+    }
+
+    public var options: Options
+
+    public init(options: Options = Options()) {
+        precondition(options.environmentCount > 0 && options.totalTimesteps > 0,
+                     "REINFORCE: counts must be positive (environments \(options.environmentCount), timesteps \(options.totalTimesteps))")
+        self.options = options
+    }
+
+    public func train(on environment: EnvironmentKind,
+                      onUpdate: (PolicyUpdateReport) -> Void = { _ in }) throws(ReinforcementLearningError) -> PolicyTrainingResult {
+        let o = options
+        var rng = RandomGenerator(seed: o.seed)
+        var envs = (0..<o.environmentCount).map { _ in environment.make() }
+        let (size, actionCount) = (envs[0].observationSize, envs[0].actionCount)
+        let agent = ActorCritic(observationSize: size, actionCount: actionCount, hidden: o.hidden, generator: &rng)
+        let policyParameters = agent.policyNet.parameters() + agent.actionNet.parameters()
+        let valueParameters = agent.valueTorso.parameters() + agent.valueNet.parameters()
+        let policyOptimizer = Adam(parameters: policyParameters, learningRate: o.learningRate)
+        let valueOptimizer = Adam(parameters: valueParameters, learningRate: o.valueLearningRate)
+        var current = (0..<o.environmentCount).map { envs[$0].reset(seed: o.seed &+ UInt64($0)) }
+
+        var statistics = EpisodeStatistics(threshold: environment.solvedThreshold)
+        var episodes: [VectorEnvironment.Episode] = []
+        var history: [PolicyUpdateReport] = []
+        var timesteps = 0
+        var update = 0
+        let start = Date()
+        while timesteps < o.totalTimesteps && !(o.stopWhenSolved && statistics.solvedAt != nil) {
+            update += 1
+            // Play one episode on every copy, all copies stepping together until the last one ends.
+            var observations = [[Float]](repeating: [], count: o.environmentCount)
+            var actions = [[Int]](repeating: [], count: o.environmentCount)
+            var rewards = [[Float]](repeating: [], count: o.environmentCount)
+            var running = Array(0..<o.environmentCount)
+            while !running.isEmpty {
+                let x = Tensor(shape: [running.count, size], scalars: running.flatMap { current[$0] })
+                let chosen = Categorical(logits: noGrad { agent.logits(x) }).sample(generator: &rng)
+                var stillRunning: [Int] = []
+                for (row, i) in running.enumerated() {
+                    observations[i] += current[i]
+                    actions[i].append(chosen[row])
+                    let step = envs[i].step(chosen[row])
+                    rewards[i].append(Float(step.reward))
+                    timesteps += 1
+                    if step.isDone {
+                        let episode = VectorEnvironment.Episode(totalReward: rewards[i].reduce(0) { $0 + Double($1) },
+                                                                length: rewards[i].count)
+                        episodes.append(episode)
+                        statistics.record([episode], timesteps: timesteps, seconds: Date().timeIntervalSince(start))
+                        current[i] = envs[i].reset(seed: nil)
+                    } else {
+                        current[i] = step.observation
+                        stillRunning.append(i)
+                    }
+                }
+                running = stillRunning
+            }
+
+            // Returns to go, G_t = r_t + γ G_{t+1}, within each episode (a truncated episode is treated as ended).
+            var returns: [Float] = []
+            for i in 0..<o.environmentCount {
+                var g: Float = 0
+                var episodeReturns = [Float](repeating: 0, count: rewards[i].count)
+                for t in stride(from: rewards[i].count - 1, through: 0, by: -1) {
+                    g = rewards[i][t] + o.gamma * g
+                    episodeReturns[t] = g
+                }
+                returns += episodeReturns
+            }
+            let rows = returns.count
+            let x = Tensor(shape: [rows, size], scalars: observations.flatMap { $0 })
+            let (logits, baseline) = agent(x)
+            var advantages = zip(returns, baseline.scalars).map { $0 - $1 }
+            if o.normalizeAdvantages && rows > 1 { PPO.normalize(&advantages) }
+            let policy = Categorical(logits: logits)
+            let policyLoss = -(policy.logProbability(of: actions.flatMap { $0 }) * Tensor(advantages)).mean()
+            let valueLoss = (Tensor(returns) - baseline).squared().mean()
+            let lossValue = policyLoss.item + valueLoss.item
+            guard lossValue.isFinite else { throw .nonFiniteLoss(update: update, loss: lossValue) }
+            policyOptimizer.zeroGrad()
+            valueOptimizer.zeroGrad()
+            (policyLoss + valueLoss).backward()
+            if let maxNorm = o.maxGradientNorm {
+                let norm = GradientClipping.clipByGlobalNorm(policyParameters, maxNorm: maxNorm)
+                guard norm.isFinite else { throw .nonFiniteGradient(update: update, norm: norm) }
+            }
+            policyOptimizer.step()
+            valueOptimizer.step()
+
+            let report = PolicyUpdateReport(
+                update: update, timesteps: timesteps, episodes: episodes.count, meanReturn: statistics.mean,
+                policyLoss: policyLoss.item, valueLoss: valueLoss.item, entropy: policy.entropy().mean().item,
+                approximateKL: 0, clipFraction: 0, learningRate: o.learningRate, seconds: Date().timeIntervalSince(start))
+            history.append(report)
+            onUpdate(report)
+        }
+        return PolicyTrainingResult(agent: agent, environment: environment, history: history, episodes: episodes,
+                                    solvedAt: statistics.solvedAt, seconds: Date().timeIntervalSince(start))
+    }
+}

@@ -10,7 +10,7 @@ struct SynapseCommand: ParsableCommand {
         subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, GenerateCommand.self, ChatCommand.self,
                       TokenizeCommand.self, InspectCommand.self,
                       EmbedCommand.self, SimilarityCommand.self, GraphCommand.self, QuantizeCommand.self,
-                      AnomalyCommand.self, LessonCommand.self, BenchCommand.self])
+                      AnomalyCommand.self, PlayCommand.self, LessonCommand.self, BenchCommand.self])
 }
 
 /// A failure the user can fix, printed as one line (without the usage text ArgumentParser adds to `ValidationError`).

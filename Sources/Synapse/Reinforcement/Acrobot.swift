@@ -37,6 +37,8 @@ public struct Acrobot: Environment, Sendable {
         self.maxEpisodeSteps = maxEpisodeSteps
     }
 
+    public var stateVector: [Double] { state }
+
     public var observation: [Float] {
         [Float(cos(state[0])), Float(sin(state[0])), Float(cos(state[1])), Float(sin(state[1])), Float(state[2]),
          Float(state[3])]

@@ -39,6 +39,8 @@ public struct CartPole: Environment, Sendable {
         self.maxEpisodeSteps = maxEpisodeSteps
     }
 
+    public var stateVector: [Double] { [state.x, state.xDot, state.theta, state.thetaDot] }
+
     public var observation: [Float] { [Float(state.x), Float(state.xDot), Float(state.theta), Float(state.thetaDot)] }
 
     public mutating func reset(seed: UInt64?) -> [Float] {

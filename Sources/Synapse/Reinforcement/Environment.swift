@@ -25,6 +25,8 @@ public protocol Environment {
     var actionCount: Int { get }
     /// Steps after which an episode is truncated (Gymnasium's `max_episode_steps`).
     var maxEpisodeSteps: Int { get }
+    /// The physical state behind the observation (CartPole: x, ẋ, θ, θ̇; Acrobot: θ₁, θ₂, θ̇₁, θ̇₂), for drawing.
+    var stateVector: [Double] { get }
     /// Starts an episode. With a seed, the environment's generator is re-seeded as Gymnasium's `reset(seed=)` does;
     /// without one it carries on from its current state (so a sequence of resets after one seeded reset is reproducible).
     mutating func reset(seed: UInt64?) -> [Float]

@@ -72,6 +72,19 @@ public struct PPO: Sendable {
     /// Trains a fresh agent on `environment`; `onUpdate` sees every update's report (for a progress display).
     public func train(on environment: EnvironmentKind,
                       onUpdate: (PolicyUpdateReport) -> Void = { _ in }) throws(ReinforcementLearningError) -> PolicyTrainingResult {
+        // Every product here is tiny ([256, 64] at most): OpenBLAS's threads would spend more time waking and
+        // yielding than multiplying, so the run stays on one core.
+        do {
+            return try BLASThreads.single { try trainOnOneCore(on: environment, onUpdate: onUpdate) }
+        } catch let error as ReinforcementLearningError {
+            throw error
+        } catch {
+            preconditionFailure("PPO.train: unexpected error \(error)")
+        }
+    }
+
+    private func trainOnOneCore(on environment: EnvironmentKind,
+                                onUpdate: (PolicyUpdateReport) -> Void) throws(ReinforcementLearningError) -> PolicyTrainingResult {
         let o = options
         var rng = RandomGenerator(seed: o.seed)
         let envs = VectorEnvironment(environment, count: o.environmentCount, seed: o.seed)

@@ -83,7 +83,7 @@ public struct PolicyTrainingResult {
                 .init(name: "episode", x: steps, y: returns, color: "#9ecae1", markers: false),
                 .init(name: "mean of last 100", x: steps, y: means, color: "#1f77b4"),
                 .init(name: "solved (\(Int(threshold)))", x: [0, steps.last ?? 1], y: [threshold, threshold],
-                      color: "#2ca02c", dashed: true),
+                      color: "#2ca02c", dashed: true, markers: false),
             ]),
             .init(title: "losses per update", xLabel: "update", yLabel: "loss", series: [
                 .init(name: "policy", x: history.map { Double($0.update) }, y: history.map { Double($0.policyLoss) }),

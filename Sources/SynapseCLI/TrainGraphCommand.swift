@@ -101,14 +101,15 @@ struct TrainGraph: ParsableCommand {
             graph.labelledNodes.filter { graph.labels[$0] == c }.max { degrees[$0] < degrees[$1] }
         }
     }
+}
 
-    func defaultGraphDirectory() throws -> String {
-        var directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        for _ in 0..<6 {
-            let candidate = directory.appendingPathComponent("datasets/karate-club")
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("nodes.csv").path) { return candidate.path }
-            directory.deleteLastPathComponent()
-        }
-        throw ValidationError("datasets/karate-club not found from here; pass --graph DIR (regenerate it with scripts/make_karate_club.py)")
+/// datasets/karate-club, looked for from the working directory upwards.
+func defaultGraphDirectory() throws -> String {
+    var directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    for _ in 0..<6 {
+        let candidate = directory.appendingPathComponent("datasets/karate-club")
+        if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("nodes.csv").path) { return candidate.path }
+        directory.deleteLastPathComponent()
     }
+    throw ValidationError("datasets/karate-club not found from here; pass --graph DIR (regenerate it with scripts/make_karate_club.py)")
 }

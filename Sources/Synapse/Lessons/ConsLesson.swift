@@ -79,8 +79,8 @@ public enum ConsLesson {
         try log.picture("what-it-thinks-digits-look-like.png") {
             try ImageGrid(columns: 10, scale: 4, padding: 2, paddingColor: (128, 128, 128)).write(dreams, to: $0)
         }
-        log.say("to the network these are perfect digits; to us they are speckle with a ghost of a stroke: it learned")
-        log.say("which pixels separate the classes, not what a digit is.")
+        log.say("to the network these are perfect digits; to us they are speckled ghosts — a few strokes in the right")
+        log.say("places and noise everywhere else: it learned which pixels separate the classes, not what a digit is.")
 
         log.heading("(c) it memorises: \(memorizeCount.formatted()) training images with shuffled labels")
         let subset = data.train.prefix(memorizeCount)

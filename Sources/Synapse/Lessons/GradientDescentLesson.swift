@@ -84,7 +84,7 @@ public enum GradientDescentLesson {
         }
         log.check("for the same examples seen, mini-batches beat one full-batch update per epoch", finalLoss[2] < finalLoss[0],
                   "train loss \(LessonLog.format(finalLoss[2])) (mini-batch) < \(LessonLog.format(finalLoss[0])) (batch)")
-        let chart = LineChart(title: "gradient descent variants on the 784-16-16-10 network", panels: [
+        let chart = LineChart(title: "gradient descent variants", panels: [
             LineChart.Panel(title: "training loss against examples seen", xLabel: "examples seen", yLabel: "cross-entropy",
                             series: series),
         ])

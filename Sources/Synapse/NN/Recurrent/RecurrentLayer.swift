@@ -41,11 +41,7 @@ public class RecurrentLayer: Module {
         self.hiddenSize = hiddenSize
         layerCount = layers
         self.gateCount = gateCount
-        // PyTorch draws every recurrent weight and bias from U(−1/√H, 1/√H).
-        let bound = 1 / Float(hiddenSize).squareRoot()
-        func uniform(_ shape: [Int]) -> Tensor {
-            Tensor.uniform(shape, low: -bound, high: bound, generator: &generator).requiringGrad()
-        }
+        func uniform(_ shape: [Int]) -> Tensor { Tensor.recurrentParameter(shape, hiddenSize: hiddenSize, generator: &generator) }
         let g = gateCount * hiddenSize
         (weightsIH, weightsHH, biasesIH, biasesHH) = ([], [], [], [])
         for layer in 0..<layers {
@@ -167,107 +163,10 @@ public class RecurrentLayer: Module {
     public override func callAsFunction(_ input: Tensor) -> Tensor { self(input, state: nil).output }
 }
 
-/// A long short-term memory layer stack with PyTorch's gate order (i, f, g, o), parameter names and batch-first input.
-///
-/// ```swift
-/// var rng = RandomGenerator(seed: 0)
-/// let lstm = LSTM(inputSize: 128, hiddenSize: 256, layers: 2, generator: &rng)
-/// let (y, state) = lstm(x, state: nil)      // x [B, T, 128] → y [B, T, 256]; state.hidden, state.cell [2, B, 256]
-/// ```
-public final class LSTM: RecurrentLayer {
-    public init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, generator: inout RandomGenerator) {
-        super.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, gateCount: 4, generator: &generator)
-    }
-
-    public convenience init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true) {
-        var generator = Random.independentGenerator()
-        self.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, generator: &generator)
-    }
-
-    override func runLayer(_ layer: Int, _ input: Tensor, hidden: Tensor?, cell: Tensor?) -> (Tensor, Tensor, Tensor?) {
-        let r = Tensor.lstm(input, weightIH: weightsIH[layer], weightHH: weightsHH[layer],
-                            biasIH: hasBias ? biasesIH[layer] : nil, biasHH: hasBias ? biasesHH[layer] : nil,
-                            initialHidden: hidden, initialCell: cell)
-        return (r.output, r.hidden, r.cell)
-    }
-
-    override var acceptsProjectedInput: Bool { true }
-
-    override func runLayer(_ layer: Int, projected: Tensor, hidden: Tensor?, cell: Tensor?) -> (Tensor, Tensor, Tensor?) {
-        let r = Tensor.lstm(projectedInput: projected, weightHH: weightsHH[layer], biasHH: hasBias ? biasesHH[layer] : nil,
-                            initialHidden: hidden, initialCell: cell)
-        return (r.output, r.hidden, r.cell)
-    }
-}
-
-/// A gated recurrent unit layer stack with PyTorch's gate order (r, z, n), parameter names and batch-first input.
-///
-/// ```swift
-/// let gru = GRU(inputSize: 128, hiddenSize: 256, generator: &rng)
-/// let (y, state) = gru(x, state: nil)       // state.hidden [1, B, 256]; state.cell is nil
-/// ```
-public final class GRU: RecurrentLayer {
-    public init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, generator: inout RandomGenerator) {
-        super.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, gateCount: 3, generator: &generator)
-    }
-
-    public convenience init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true) {
-        var generator = Random.independentGenerator()
-        self.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, generator: &generator)
-    }
-
-    override func runLayer(_ layer: Int, _ input: Tensor, hidden: Tensor?, cell: Tensor?) -> (Tensor, Tensor, Tensor?) {
-        let r = Tensor.gru(input, weightIH: weightsIH[layer], weightHH: weightsHH[layer],
-                           biasIH: hasBias ? biasesIH[layer] : nil, biasHH: hasBias ? biasesHH[layer] : nil,
-                           initialHidden: hidden)
-        return (r.output, r.hidden, nil)
-    }
-}
-
-/// The recurrent unit of the notes: h_t = σ(U·x_t + W·h_{t−1} + B) and y_t = O(V·h_t + C), weights shared across
-/// time. U, W, B are PyTorch's `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0 + bias_hh_l0` (σ = `nonlinearity`);
-/// V, C are the optional `output` layer. Without `outputSize` it returns h_t, as `nn.RNN` does.
-///
-/// ```swift
-/// let rnn = RNN(inputSize: 10, hiddenSize: 32, outputSize: 10, activation: .tanh, outputActivation: .identity,
-///               generator: &rng)
-/// let (y, state) = rnn(x, state: nil)      // y [B, T, 10]: O(V·h_t + C) at every step
-/// ```
-public final class RNN: RecurrentLayer {
-    public let activation: RecurrentActivation
-    public let outputActivation: RecurrentActivation
-    /// V and C of the notes, when an output size was given.
-    public let output: Linear?
-
-    public init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, outputSize: Int? = nil,
-                activation: RecurrentActivation = .tanh, outputActivation: RecurrentActivation = .identity,
-                generator: inout RandomGenerator) {
-        self.activation = activation
-        self.outputActivation = outputActivation
-        output = outputSize.map { Linear(hiddenSize, $0, generator: &generator) }
-        super.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, gateCount: 1, generator: &generator)
-    }
-
-    public convenience init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, outputSize: Int? = nil,
-                            activation: RecurrentActivation = .tanh, outputActivation: RecurrentActivation = .identity) {
-        var generator = Random.independentGenerator()
-        self.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, outputSize: outputSize,
-                  activation: activation, outputActivation: outputActivation, generator: &generator)
-    }
-
-    override func extraChildren() -> [(name: String, module: Module)] { output.map { [("output", $0)] } ?? [] }
-
-    override func runLayer(_ layer: Int, _ input: Tensor, hidden: Tensor?, cell: Tensor?) -> (Tensor, Tensor, Tensor?) {
-        let r = Tensor.rnn(input, weightIH: weightsIH[layer], weightHH: weightsHH[layer],
-                           biasIH: hasBias ? biasesIH[layer] : nil, biasHH: hasBias ? biasesHH[layer] : nil,
-                           initialHidden: hidden, activation: activation)
-        return (r.output, r.hidden, nil)
-    }
-
-    /// y_t = O(V·h_t + C) at every step when the layer has an output map, h_t otherwise; and the final state.
-    public override func callAsFunction(_ input: Tensor, state: RecurrentState?) -> (output: Tensor, state: RecurrentState) {
-        let (h, final) = super.callAsFunction(input, state: state)
-        guard let output else { return (h, final) }
-        return (outputActivation(output(h)), final)
+extension Tensor {
+    /// A trainable recurrent weight or bias drawn as PyTorch draws all of them: U(−1/√H, 1/√H).
+    static func recurrentParameter(_ shape: [Int], hiddenSize: Int, generator: inout RandomGenerator) -> Tensor {
+        let bound = 1 / Float(hiddenSize).squareRoot()
+        return Tensor.uniform(shape, low: -bound, high: bound, generator: &generator).requiringGrad()
     }
 }

@@ -47,15 +47,8 @@ public final class MultiHeadAttention: Module {
                          "MultiHeadAttention: \(cache.length) cached + \(t) new tokens exceed the cache capacity \(cache.capacity)")
             let projected = qkv(input)
             cache.append(fusedQKV: projected)
-            let out = Tensor(uninitializedShape: [b, t, c])
-            let g = Tensor.attentionGeometry(batch: b, heads: heads, queryLength: t, keyLength: cache.length,
-                                             features: c, causal: causal, keyLengths: nil, scale: nil)
-            Kernels.attentionForward(g,
-                                     query: AttentionOperand(base: projected.storage.pointer, rowStride: 3 * c, batchStride: t * 3 * c),
-                                     key: AttentionOperand(base: cache.keys.storage.pointer, rowStride: c, batchStride: cache.capacity * c),
-                                     value: AttentionOperand(base: cache.values.storage.pointer, rowStride: c, batchStride: cache.capacity * c),
-                                     out: AttentionOperand(base: out.storage.pointer, rowStride: c, batchStride: t * c),
-                                     probabilities: nil)
+            let out = Tensor.cachedAttention(projected: projected, keys: cache.keys, values: cache.values,
+                                             length: cache.length, heads: heads, causal: causal)
             return proj(out)
         }
     }

@@ -78,6 +78,46 @@ extension Tensor {
         }
     }
 
+    /// The same attention as `scaledDotProductAttention`, composed from ordinary ops: the readable reference for the
+    /// fused kernel, and its oracle in the tests (outputs and gradients). It materialises [B, H, Tq, Tk] scores and
+    /// permuted copies of Q, K and V, which the fused kernel avoids.
+    public func referenceAttention(key: Tensor, value: Tensor, heads: Int, causal: Bool = false,
+                                   keyLengths: [Int]? = nil, scale: Float? = nil) -> Tensor {
+        let (b, tq, c, tk) = (shape[0], shape[1], shape[2], key.shape[1])
+        let d = c / heads
+        func splitHeads(_ x: Tensor, _ t: Int) -> Tensor { x.reshaped([b, t, heads, d]).permuted([0, 2, 1, 3]) }
+        let (q, k, v) = (splitHeads(self, tq), splitHeads(key, tk), splitHeads(value, tk))        // [B, H, T, d]
+        let scores = q.matmul(k.transposed()) * (scale ?? 1 / Float(d).squareRoot())            // [B, H, Tq, Tk]
+        // Query i (the (i + Tk − Tq)-th position) may see key j if j is not in its future and not padding.
+        let visible = (0..<b * tq * tk).map { index -> Float in
+            let (s, i, j) = (index / (tq * tk), index / tk % tq, index % tk)
+            let future = causal && j > i + tk - tq, padding = keyLengths.map { j >= $0[s] } ?? false
+            return future || padding ? 0 : 1
+        }
+        let mask = Tensor(shape: [b, 1, tq, tk], scalars: visible)
+        let weights = Tensor.where(mask, scores, Tensor(-Float.infinity)).softmax(axis: -1)
+        return weights.matmul(v).permuted([0, 2, 1, 3]).reshaped([b, tq, c])                     // [B, Tq, C]
+    }
+
+    /// Attention for new tokens over a KV cache, without autograd: `projected` is [B, T, 3·C] (the new tokens'
+    /// fused Q/K/V, whose K and V thirds are already appended to the cache), `keys` and `values` are
+    /// [B, capacity, C] filled up to `length`. The result is [B, T, C].
+    static func cachedAttention(projected: Tensor, keys: Tensor, values: Tensor, length: Int, heads: Int,
+                                causal: Bool) -> Tensor {
+        let (b, t, c) = (projected.shape[0], projected.shape[1], projected.shape[2] / 3)
+        let capacity = keys.shape[1]
+        let out = Tensor(uninitializedShape: [b, t, c])
+        let g = attentionGeometry(batch: b, heads: heads, queryLength: t, keyLength: length, features: c,
+                                  causal: causal, keyLengths: nil, scale: nil)
+        Kernels.attentionForward(g,
+                                 query: AttentionOperand(base: projected.storage.pointer, rowStride: 3 * c, batchStride: t * 3 * c),
+                                 key: AttentionOperand(base: keys.storage.pointer, rowStride: c, batchStride: capacity * c),
+                                 value: AttentionOperand(base: values.storage.pointer, rowStride: c, batchStride: capacity * c),
+                                 out: AttentionOperand(base: out.storage.pointer, rowStride: c, batchStride: t * c),
+                                 probabilities: nil)
+        return out
+    }
+
     static func attentionGeometry(batch: Int, heads: Int, queryLength: Int, keyLength: Int, features: Int,
                                   causal: Bool, keyLengths: [Int]?, scale: Float?) -> AttentionGeometry {
         precondition(heads > 0 && features % heads == 0, "attention: \(features) features do not split into \(heads) heads")

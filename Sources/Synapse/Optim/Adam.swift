@@ -1,5 +1,3 @@
-import CSynapseKernels
-
 /// Adam (Kingma & Ba) with PyTorch's exact bias correction, optional L2 weight decay and optional AMSGrad —
 /// `torch.optim.Adam`.
 ///
@@ -47,58 +45,21 @@ public class Adam: Optimizer {
 
     public override func step() {
         let (b1, b2, eps, amsgrad, decoupled) = (beta1, beta2, epsilon, self.amsgrad, decoupledWeightDecay)
-        let (oneMinusB1, oneMinusB2) = (1 - b1, 1 - b2)
         forEachParameterWithGradientConcurrently { b, s, group in
-            let (p, g, lr) = (b.parameter, b.gradient, group.learningRate)
+            let lr = group.learningRate
             // Bias corrections in Double, as PyTorch computes them in Python floats.
             let t = Double(s.step)
             let correction1 = 1 - _pow(Double(b1), t)
-            let stepSize = Float(Double(lr) / correction1)
             // PyTorch divides √v by √(1 − β₂ᵗ); multiplying by the reciprocal saves a division per element (≤ 1 ulp apart).
             let inverseCorrection2Sqrt = Float(1 / (1 - _pow(Double(b2), t)).squareRoot())
             // AdamW shrinks the weights before the step; Adam adds the decay to the gradient instead.
-            let shrink: Float = decoupled ? 1 - lr * group.weightDecay : 1
-            let l2: Float = decoupled ? 0 : group.weightDecay
-            let m = s.buffers[0].optimizerStatePointer
-            let v = s.buffers[1].optimizerStatePointer
-            if amsgrad {
-                let vMax = s.buffers[2].optimizerStatePointer
-                Parallel.forRanges(b.count) { r in
-                    FusedLoop.blocks(r) { i, n in
-                        let w = FusedLoop.load(p, i, n) * shrink
-                        let gi = FusedLoop.load(g, i, n) + l2 * w
-                        let mOld = FusedLoop.load(m, i, n)
-                        let mi = FusedLoop.flushingSubnormals(mOld + oneMinusB1 * (gi - mOld))
-                        let vi = FusedLoop.flushingSubnormals(b2 * FusedLoop.load(v, i, n) + oneMinusB2 * gi * gi)
-                        let previousPeak = FusedLoop.load(vMax, i, n)
-                        let peak = vi.replacing(with: previousPeak, where: previousPeak .> vi)
-                        FusedLoop.store(mi, m, i, n)
-                        FusedLoop.store(vi, v, i, n)
-                        FusedLoop.store(peak, vMax, i, n)
-                        FusedLoop.store(w - stepSize * (mi / (peak.squareRoot() * inverseCorrection2Sqrt + eps)), p, i, n)
-                    }
-                }
-            } else if CPUFeatures.avx512 {
-                // The same loop without amsgrad, 16 lanes per instruction with sqrt and divide (CSynapseKernels).
-                Parallel.forRanges(b.count) { r in
-                    let o = r.lowerBound
-                    synapse_adam_step_avx512(p + o, g + o, m + o, v + o, r.count, shrink, l2, b1, b2, stepSize,
-                                             inverseCorrection2Sqrt, eps)
-                }
-            } else {
-                Parallel.forRanges(b.count) { r in
-                    FusedLoop.blocks(r) { i, n in
-                        let w = FusedLoop.load(p, i, n) * shrink
-                        let gi = FusedLoop.load(g, i, n) + l2 * w
-                        let mOld = FusedLoop.load(m, i, n)
-                        let mi = FusedLoop.flushingSubnormals(mOld + oneMinusB1 * (gi - mOld))
-                        let vi = FusedLoop.flushingSubnormals(b2 * FusedLoop.load(v, i, n) + oneMinusB2 * gi * gi)
-                        FusedLoop.store(mi, m, i, n)
-                        FusedLoop.store(vi, v, i, n)
-                        FusedLoop.store(w - stepSize * (mi / (vi.squareRoot() * inverseCorrection2Sqrt + eps)), p, i, n)
-                    }
-                }
-            }
+            let scalars = Kernels.AdamScalars(shrink: decoupled ? 1 - lr * group.weightDecay : 1,
+                                              l2: decoupled ? 0 : group.weightDecay, beta1: b1, beta2: b2,
+                                              stepSize: Float(Double(lr) / correction1),
+                                              inverseCorrection2Sqrt: inverseCorrection2Sqrt, epsilon: eps)
+            Kernels.adamStep(parameter: b.parameter, gradient: b.gradient, count: b.count,
+                             m: s.buffers[0].optimizerStatePointer, v: s.buffers[1].optimizerStatePointer,
+                             peak: amsgrad ? s.buffers[2].optimizerStatePointer : nil, scalars)
         }
     }
 }

@@ -39,37 +39,13 @@ public final class RMSProp: Optimizer {
 
     public override func step() {
         let (alpha, eps, mu, centered) = (self.alpha, epsilon, momentum, self.centered)
-        let oneMinusAlpha = 1 - alpha
-        let useMomentum = mu > 0
         forEachParameterWithGradientConcurrently { b, s, group in
-            let (p, g, lr, wd) = (b.parameter, b.gradient, group.learningRate, group.weightDecay)
-            let square = s.buffers[0].optimizerStatePointer
-            // Unused buffers alias `square` so the loop has no optionals; the flags keep them from being touched.
-            let buf = useMomentum ? s.buffers[1].optimizerStatePointer : square
-            let avg = centered ? s.buffers[useMomentum ? 2 : 1].optimizerStatePointer : square
-            Parallel.forRanges(b.count) { r in
-                FusedLoop.blocks(r) { i, n in
-                    let w = FusedLoop.load(p, i, n)
-                    let gi = FusedLoop.load(g, i, n) + wd * w
-                    let si = FusedLoop.flushingSubnormals(alpha * FusedLoop.load(square, i, n) + oneMinusAlpha * gi * gi)
-                    FusedLoop.store(si, square, i, n)
-                    var variance = si
-                    if centered {
-                        let aOld = FusedLoop.load(avg, i, n)
-                        let ai = FusedLoop.flushingSubnormals(aOld + oneMinusAlpha * (gi - aOld))
-                        FusedLoop.store(ai, avg, i, n)
-                        variance = si - ai * ai
-                    }
-                    let root = variance.squareRoot() + eps
-                    if useMomentum {
-                        let bi = FusedLoop.flushingSubnormals(mu * FusedLoop.load(buf, i, n) + gi / root)
-                        FusedLoop.store(bi, buf, i, n)
-                        FusedLoop.store(w - lr * bi, p, i, n)
-                    } else {
-                        FusedLoop.store(w - lr * (gi / root), p, i, n)
-                    }
-                }
-            }
+            let momentumBuffer = mu > 0 ? s.buffers[1].optimizerStatePointer : nil
+            let gradientAverage = centered ? s.buffers[mu > 0 ? 2 : 1].optimizerStatePointer : nil
+            Kernels.rmspropStep(parameter: b.parameter, gradient: b.gradient, count: b.count,
+                                square: s.buffers[0].optimizerStatePointer, momentumBuffer: momentumBuffer,
+                                gradientAverage: gradientAverage, learningRate: group.learningRate,
+                                weightDecay: group.weightDecay, alpha: alpha, epsilon: eps, momentum: mu)
         }
     }
 }

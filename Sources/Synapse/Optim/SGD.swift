@@ -42,28 +42,10 @@ public final class SGD: Optimizer {
     public override func step() {
         let (mu, damp, nesterov) = (momentum, dampening, self.nesterov)
         forEachParameterWithGradientConcurrently { b, s, group in
-            let (p, g, lr, wd) = (b.parameter, b.gradient, group.learningRate, group.weightDecay)
-            if mu == 0 {
-                Parallel.forRanges(b.count) { r in
-                    FusedLoop.blocks(r) { i, n in
-                        let w = FusedLoop.load(p, i, n)
-                        FusedLoop.store(w - lr * (FusedLoop.load(g, i, n) + wd * w), p, i, n)
-                    }
-                }
-                return
-            }
-            let buf = s.buffers[0].optimizerStatePointer
-            let first = s.step == 1
-            let keep = 1 - damp
-            Parallel.forRanges(b.count) { r in
-                FusedLoop.blocks(r) { i, n in
-                    let w = FusedLoop.load(p, i, n)
-                    let d = FusedLoop.load(g, i, n) + wd * w
-                    let m = FusedLoop.flushingSubnormals(first ? d : mu * FusedLoop.load(buf, i, n) + keep * d)
-                    FusedLoop.store(m, buf, i, n)
-                    FusedLoop.store(w - lr * (nesterov ? d + mu * m : m), p, i, n)
-                }
-            }
+            let state = mu == 0 ? nil : (buffer: s.buffers[0].optimizerStatePointer, mu: mu, dampening: damp,
+                                         nesterov: nesterov, first: s.step == 1)
+            Kernels.sgdStep(parameter: b.parameter, gradient: b.gradient, count: b.count,
+                            learningRate: group.learningRate, weightDecay: group.weightDecay, momentum: state)
         }
     }
 }

@@ -5,7 +5,7 @@ import Testing
 /// The AVX-512 C kernels (used when the CPU has them) against the Swift block functions they mirror: same
 /// reductions and polynomials, so they may differ only by the roundings that fused multiply-adds skip. The accuracy
 /// tests in `VectorMathTests` run whichever path the machine takes; this suite keeps the other one honest.
-@Suite(.enabled(if: synapse_cpu_has_avx512() != 0, "needs AVX-512"))
+@Suite(.enabled(if: synapse_cpu_has_avx512() != 0, "needs AVX-512"), .synapseRuntime)
 struct AVX512KernelTests {
     static let specials: [Float] = [0, -0, 1, -1, .infinity, -.infinity, .nan, 88.7, 88.8, 89, -87, -103.9, -104, -200,
                                     3.91, 3.92, -3.92, 1e-30, -1e-30, .leastNonzeroMagnitude, 1e6, -1e6]
@@ -102,6 +102,25 @@ struct AVX512KernelTests {
         #expect(p.map(\.bitPattern) == pe.map(\.bitPattern))
         #expect(m.map(\.bitPattern) == me.map(\.bitPattern))
         #expect(v.map(\.bitPattern) == ve.map(\.bitPattern))
+    }
+
+    /// `Kernels.adamStep` picks the AVX-512 kernel when it may; its portable FusedLoop path gives the same bits.
+    @Test func adamStepPathsAreBitIdentical() {
+        let n = 1_037                                              // not a multiple of 16: a padded last block
+        var rng = RandomGenerator(seed: 5)
+        let start = (0..<4).map { _ in (0..<n).map { _ in rng.nextNormal() * 0.1 } }
+        let scalars = Kernels.AdamScalars(shrink: 0.999, l2: 0.01, beta1: 0.9, beta2: 0.999, stepSize: 2e-3,
+                                          inverseCorrection2Sqrt: 3.2, epsilon: 1e-8)
+        func run(avx512: Bool) -> [[Float]] {
+            var (p, m, v) = (start[0], start[2], start[3].map { $0 * $0 })
+            Kernels.adamStep(parameter: &p, gradient: start[1], count: n, m: &m, v: &v, peak: nil, scalars,
+                             allowAVX512: avx512)
+            return [p, m, v]
+        }
+        let (fast, portable) = (run(avx512: true), run(avx512: false))
+        for (name, (a, b)) in zip(["parameter", "m", "v"], zip(fast, portable)) {
+            #expect(a.map(\.bitPattern) == b.map(\.bitPattern), "adam \(name)")
+        }
     }
 
     /// The int8 activation row kernels give the Swift loops' results bit for bit: the same (min, max) with NaNs

@@ -24,8 +24,10 @@ let package = Package(
         // The few kernels that need an instruction set chosen per function (AVX-512 VNNI int8 products).
         .target(name: "CSynapseKernels"),
         .target(name: "Synapse", dependencies: blasDependency + ["CZlib", "CPNG", "CSynapseKernels"]),
+        // The workloads behind `synapse bench`: they reach the library only through its public API.
+        .target(name: "SynapseBenchmarks", dependencies: ["Synapse"] + blasDependency),
         .executableTarget(name: "SynapseCLI", dependencies: [
-            "Synapse",
+            "Synapse", "SynapseBenchmarks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SynapseTests", dependencies: ["Synapse"], resources: [.copy("Fixtures")]),

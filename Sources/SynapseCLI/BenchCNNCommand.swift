@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Synapse
+import SynapseBenchmarks
 
 extension BenchCommand {
     struct CNN: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Synapse
+import SynapseBenchmarks
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

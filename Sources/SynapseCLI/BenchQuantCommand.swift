@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Synapse
+import SynapseBenchmarks
 
 struct BenchQuant: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Synapse
+import SynapseBenchmarks
 
 /// Where the text commands look for tiny Shakespeare when no --data is given: ../shared/data/... from the current
 /// directory (the package root when run with `swift run`), then from the package root above the executable

@@ -1,3 +1,4 @@
+import Synapse
 import Foundation
 
 /// The char-lstm workload of shared/bench/WORKLOADS.md, run as the PyTorch reference (torch_char_lstm.py) does:

@@ -1,3 +1,4 @@
+import Synapse
 /// The char-gpt workload of shared/bench/WORKLOADS.md, as torch_char_gpt.py runs it: nanoGPT's CPU configuration
 /// (4 layers, 4 heads, embedding 128, block 64, batch 12, no biases, tied head), AdamW (0.9, 0.99) lr 1e-3 with 100
 /// warm-up steps and cosine decay to 1e-4, weight decay 0.1 on matrices, clipping at 1.0; only the training steps are

@@ -1,3 +1,4 @@
+import Synapse
 /// Per-layer timings of the MNIST `cnn` workload behind `synapse bench cnn`:
 /// conv 3×3 1→32, ReLU, max-pool 2, conv 3×3 32→64, ReLU, max-pool 2, flatten, linear 1600→128, ReLU, linear 10,
 /// cross-entropy. `scripts/bench_conv_torch.py` times the same layers in PyTorch with the same rule

@@ -1,4 +1,9 @@
+import Synapse
+#if canImport(Accelerate)
+import Accelerate
+#else
 import CBLAS
+#endif
 
 /// The benchmark behind `synapse bench quant`: int8 inference (`QuantizedLinear`) against Float32 (`Linear`, one
 /// OpenBLAS sgemm) on the same layer shapes, at a given batch size.

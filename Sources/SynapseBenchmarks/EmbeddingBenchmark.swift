@@ -1,3 +1,4 @@
+import Synapse
 import Foundation
 
 /// Sentence-embedding throughput: a sentence-transformers model (all-MiniLM-L6-v2) encoding a few hundred sentences

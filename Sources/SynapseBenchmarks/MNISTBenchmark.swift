@@ -1,3 +1,4 @@
+import Synapse
 /// The MNIST workloads of the benchmark spec (shared/bench/WORKLOADS.md), run the way the PyTorch reference does:
 /// data in memory, a seeded permutation per epoch, forward → cross-entropy → zero grads → backward → step, and only
 /// the training loop timed. `synapse bench mnist` prints the result; scripts/bench_mnist.py runs PyTorch beside it.

@@ -1,6 +1,6 @@
 import Dispatch
 
-/// Wall-clock timing for benchmarks: repeat a body until enough time has passed, report the median.
+/// Wall-clock time: the monotonic clock the training loops report from, and the median-of-runs timer of the benchmarks.
 public enum Stopwatch {
     /// Seconds since an arbitrary origin, monotonic.
     public static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }

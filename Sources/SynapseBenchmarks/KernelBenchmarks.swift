@@ -1,3 +1,4 @@
+import Synapse
 /// The kernel benchmarks behind `synapse bench sgemm` and `synapse bench elementwise`.
 ///
 /// `scripts/bench_numpy.py` runs the same sizes and the same timing rule (median of repeated runs) in NumPy.

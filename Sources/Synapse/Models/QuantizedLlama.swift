@@ -1,4 +1,3 @@
-import CSynapseKernels
 import Foundation
 
 /// The Llama decoder of `Llama`, run the way llama.cpp runs it on a CPU: every matrix stays in its ggml block format
@@ -43,7 +42,7 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
     let blocks: [Block]
     /// Matrices converted at load (stored in float formats), freed with the model.
     private var owned: [UnsafeMutableRawPointer] = []
-    private let team: OpaquePointer
+    private let team: WorkerTeam
     /// The team runs one job at a time.
     private let lock = NSLock()
 
@@ -58,7 +57,7 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
                                reason: "widths \(c.embedding) and \(c.feedForward) must be multiples of 32 for the block path; use --precision float")
         }
         (configuration, file, self.path) = (c, gguf, path)
-        guard let team = synapse_team_create(Int32(max(1, min(threads ?? Parallel.coreCount, 64)))) else {
+        guard let team = WorkerTeam(threads: threads ?? Parallel.coreCount) else {
             throw .badMetadata(file: gguf.path, key: "-", reason: "could not start the worker threads")
         }
         self.team = team
@@ -101,18 +100,16 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             self.owned = owned
         } catch {
             for p in owned { p.deallocate() }
-            synapse_team_destroy(team)
             throw error
         }
     }
 
     deinit {
-        synapse_team_destroy(team)
         for p in owned { p.deallocate() }
     }
 
     /// Threads in the team.
-    public var threads: Int { Int(synapse_team_size(team)) }
+    public var threads: Int { team.size }
 
     public func makeCache(capacity: Int? = nil) -> LlamaCache {
         LlamaCache(layers: configuration.layers, width: configuration.keyValueWidth,
@@ -167,16 +164,11 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             GGMLBlocks.dequantize(embedding.type, embedding.base + token * embedding.rowBytes, into: work.x + i * c.embedding, count: c.embedding)
         }
         let rope = RotaryTable(headDim: c.headDim, positions: start..<(start + t), base: c.ropeBase)
-        let job = TeamJob { [self] thread in
-            self.run(thread: thread, work: work, tokens: t, start: start, cache: cache, rope: rope,
-                     outputRows: outputRows, logits: logits)
-        }
         // The prompt's attention products run inside the team's threads: OpenBLAS must not start its own.
         BLASThreads.single {
-            withExtendedLifetime(job) {
-                synapse_team_run(team, { context, thread in
-                    Unmanaged<TeamJob>.fromOpaque(context!).takeUnretainedValue().body(Int(thread))
-                }, Unmanaged.passUnretained(job).toOpaque())
+            team.run { [self] thread in
+                self.run(thread: thread, work: work, tokens: t, start: start, cache: cache, rope: rope,
+                         outputRows: outputRows, logits: logits)
             }
         }
         cache.length = start + t
@@ -235,7 +227,7 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             let (keys, values) = cache.buffers(layer: l)
             // q, k, v: this thread's rows of the three stacked matrices, then RoPE on them.
             normalise(rows: 0..<t, weight: block.attentionNorm)
-            let mine = QuantizedLlama.share(width + 2 * kv, thread, n)
+            let mine = WorkerTeam.share(width + 2 * kv, thread, n)
             let qRows = mine.clamped(to: 0..<width)
             let kRows = mine.clamped(to: width..<(width + kv)), vRows = mine.clamped(to: (width + kv)..<(width + 2 * kv))
             product(block.query, rows: qRows, tokens: t, out: work.q + qRows.lowerBound, ldo: width)
@@ -245,9 +237,9 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             product(block.value, rows: vLocal, tokens: t, out: values + start * kv + vLocal.lowerBound, ldo: kv)
             rotate(work.q, width: width, columns: qRows, tokens: t, rope: rope)
             rotate(keys + start * kv, width: kv, columns: kLocal, tokens: t, rope: rope)
-            synapse_team_barrier(team)
+            team.barrier()
             // Attention: this thread's heads, every new token.
-            let heads = QuantizedLlama.share(c.heads, thread, n, align: 1)
+            let heads = WorkerTeam.share(c.heads, thread, n, align: 1)
             if t > 1 {
                 for h in heads {
                     attend(head: h, tokens: t, start: start, q: work.q, keys: keys, values: values, out: work.attention,
@@ -257,15 +249,15 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
                 attendOneToken(heads: heads, length: start + 1, q: work.q, keys: keys, values: values, out: work.attention,
                                scratch: work.scores[thread])
             }
-            synapse_team_barrier(team)
+            team.barrier()
             // x += Wo · attention
             quantise(work.attention, width: width)
-            let oRows = QuantizedLlama.share(width, thread, n)
+            let oRows = WorkerTeam.share(width, thread, n)
             product(block.output, rows: oRows, tokens: t, out: work.x + oRows.lowerBound, ldo: width, accumulate: true)
-            synapse_team_barrier(team)
+            team.barrier()
             // SwiGLU: this thread's rows of gate and up, multiplied as they come.
             normalise(rows: 0..<t, weight: block.feedForwardNorm)
-            let fRows = QuantizedLlama.share(ff, thread, n)
+            let fRows = WorkerTeam.share(ff, thread, n)
             let g = work.gate[thread], u = work.up[thread], count = fRows.count
             product(block.gate, rows: fRows, tokens: t, out: g, ldo: count)
             product(block.up, rows: fRows, tokens: t, out: u, ldo: count)
@@ -274,15 +266,15 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
                 let h = work.hidden + i * ff + fRows.lowerBound, gi = g + i * count, ui = u + i * count
                 for j in 0..<count { h[j] = gi[j] * ui[j] }
             }
-            synapse_team_barrier(team)
+            team.barrier()
             // x += Wdown · hidden
             quantise(work.hidden, width: ff)
             product(block.down, rows: oRows, tokens: t, out: work.x + oRows.lowerBound, ldo: width, accumulate: true)
-            synapse_team_barrier(team)
+            team.barrier()
         }
         // logits = E · rmsNorm(x) for the rows asked for.
         normalise(rows: outputRows, weight: outputNorm)
-        let vocabulary = QuantizedLlama.share(c.vocabularySize, thread, n)
+        let vocabulary = WorkerTeam.share(c.vocabularySize, thread, n)
         product(head, rows: vocabulary, tokens: outputRows.count, out: logits + vocabulary.lowerBound, ldo: c.vocabularySize)
     }
 
@@ -348,57 +340,11 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
         while h < heads.upperBound {
             let keyHead = h / group, end = min(heads.upperBound, (keyHead + 1) * group), count = end - h
             let key = keys + keyHead * d, value = values + keyHead * d
-            if path != .portable {
-                synapse_attention_scores_avx2(q + h * d, count, key, kv, length, d, scale, scratch)
-            } else {
-                for g in 0..<count {
-                    for j in 0..<length { scratch[g * length + j] = QuantizedLlama.dot(q + (h + g) * d, key + j * kv, count: d) * scale }
-                }
-            }
-            for g in 0..<count { Kernels.softmaxRow(scratch + g * length, scratch + g * length, length, log: false) }
-            if path != .portable {
-                synapse_attention_values_avx2(scratch, count, value, kv, length, d, out + h * d, d)
-            } else {
-                for g in 0..<count {
-                    let result = out + (h + g) * d
-                    result.update(repeating: 0, count: d)
-                    for j in 0..<length { QuantizedLlama.addScaled(value + j * kv, scratch[g * length + j], into: result, count: d) }
-                }
-            }
+            Kernels.decodeAttention(query: q + h * d, count: count, key: key, value: value, stride: kv, length: length,
+                                    headSize: d, scale: scale, scratch: scratch, out: out + h * d,
+                                    vectorised: path != .portable)
             h = end
         }
-    }
-
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var acc = SIMD16<Float>()
-        var e = 0
-        while e + 16 <= count {
-            acc += UnsafeRawPointer(a + e).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + e).loadUnaligned(as: SIMD16<Float>.self)
-            e += 16
-        }
-        var total = acc.sum()
-        while e < count { total += a[e] * b[e]; e += 1 }
-        return total
-    }
-
-    @inline(__always)
-    static func addScaled(_ x: UnsafePointer<Float>, _ alpha: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
-        var e = 0
-        while e + 16 <= count {
-            let raw = UnsafeMutableRawPointer(y + e)
-            raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) + alpha * UnsafeRawPointer(x + e).loadUnaligned(as: SIMD16<Float>.self),
-                           as: SIMD16<Float>.self)
-            e += 16
-        }
-        while e < count { y[e] += alpha * x[e]; e += 1 }
-    }
-
-    /// Thread `thread`'s share of 0..<count out of `parts`, boundaries on multiples of `align` (16: whole row panels
-    /// of the kernels, and even, so RoPE pairs are never split).
-    static func share(_ count: Int, _ thread: Int, _ parts: Int, align: Int = 16) -> Range<Int> {
-        func boundary(_ k: Int) -> Int { k == parts ? count : min(count, (count * k / parts + align / 2) / align * align) }
-        return boundary(thread)..<boundary(thread + 1)
     }
 
     /// Q8_0 blocks of `count` floats (a multiple of 32): d = max|x| / 127 as Float16, q = x / d rounded.
@@ -416,10 +362,4 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             }
         }
     }
-}
-
-/// A closure the team's threads call with their index.
-final class TeamJob {
-    let body: (Int) -> Void
-    init(_ body: @escaping (Int) -> Void) { self.body = body }
 }

@@ -3,7 +3,7 @@ import Testing
 @testable import Synapse
 
 /// The block-quantised fast path against the float reference (`Llama`) it is built beside.
-@Suite("QuantizedLlama (4-bit weights, int16 activations) against the float path")
+@Suite("QuantizedLlama (4-bit weights, int16 activations) against the float path", .synapseRuntime)
 struct QuantizedLlamaTests {
     /// log softmax in Double.
     static func logProbabilities(_ logits: ArraySlice<Float>) -> [Double] {
@@ -73,7 +73,7 @@ struct QuantizedLlamaTests {
 
     @Test func rowSharesCoverEverythingOnceOnPanelBoundaries() {
         for (count, parts) in [(960, 2), (576, 3), (49152, 2), (17, 4), (9, 2), (1, 2)] {
-            let shares = (0..<parts).map { QuantizedLlama.share(count, $0, parts) }
+            let shares = (0..<parts).map { WorkerTeam.share(count, $0, parts) }
             #expect(shares.first!.lowerBound == 0 && shares.last!.upperBound == count)
             for k in 1..<parts { #expect(shares[k - 1].upperBound == shares[k].lowerBound) }
             for s in shares.dropLast() { #expect(s.upperBound % 16 == 0 || s.upperBound == count) }
@@ -81,7 +81,7 @@ struct QuantizedLlamaTests {
     }
 }
 
-@Suite("SmolLM2-135M-Instruct on the 4-bit path", .enabled(if: SmolLM2File.available, SmolLM2File.skipMessage))
+@Suite("SmolLM2-135M-Instruct on the 4-bit path", .enabled(if: SmolLM2File.available, SmolLM2File.skipMessage), .synapseRuntime)
 struct SmolLM2QuantizedTests {
     nonisolated(unsafe) static let model: QuantizedLlama? = {
         guard let gguf = SmolLM2File.model?.gguf else { return nil }

@@ -36,7 +36,7 @@ private struct HalfPrecisionFixture {
 
 private func hex<T: BinaryInteger>(_ value: T) -> String { "0x" + String(value, radix: 16) }
 
-@Suite struct HalfPrecisionTests {
+@Suite(.synapseRuntime) struct HalfPrecisionTests {
     @Test func float16MatchesPyTorchBitForBit() throws {
         let fixture = try HalfPrecisionFixture.load()
         #expect(fixture.float32.count > 300 && fixture.float32.count == fixture.float16.count)

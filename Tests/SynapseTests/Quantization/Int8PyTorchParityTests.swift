@@ -4,7 +4,7 @@ import Testing
 
 /// Fixtures/int8_quantization.json (scripts/make_quant_fixtures.py): scales and zero points from PyTorch's observers
 /// and codes from `torch.quantize_per_tensor` / `quantize_per_channel`, including exact ties.
-@Suite struct Int8PyTorchParityTests {
+@Suite(.synapseRuntime) struct Int8PyTorchParityTests {
     @Test func scalesZeroPointsAndCodesMatchPyTorch() throws {
         let root = try Fixtures.json("int8_quantization.json")
         let cases = try #require(root["cases"] as? [[String: Any]])

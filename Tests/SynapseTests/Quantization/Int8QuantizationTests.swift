@@ -13,7 +13,7 @@ private func skewedMatrix(rows: Int, columns: Int, seed: UInt64) -> Tensor {
     return Tensor(shape: [rows, columns], scalars: values)
 }
 
-@Suite struct Int8QuantizationTests {
+@Suite(.synapseRuntime) struct Int8QuantizationTests {
     @Test func notesWorkedExample() {
         // max|x| = 3.2: 0.1 → round(0.1 × 127 / 3.2) = round(3.97) = 4 → 4 × 3.2 / 127 ≈ 0.1008.
         let q = QuantizedTensor(Tensor([0.1, -3.2, 1.6, 0]), scheme: .absmax, granularity: .perTensor)

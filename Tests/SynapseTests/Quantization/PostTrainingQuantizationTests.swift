@@ -29,7 +29,7 @@ private func train(_ model: Sequential, on data: (inputs: Tensor, labels: [Int])
     _ = try trainer.fit(TrainingData(inputs: data.inputs, labels: data.labels), epochs: epochs, batchSize: 32, seed: 1)
 }
 
-@Suite struct PostTrainingQuantizationTests {
+@Suite(.synapseRuntime) struct PostTrainingQuantizationTests {
     @Test func halfPrecisionModelsStoreHalfTheBytesAndLoadBackAsFloat32() throws {
         var rng = RandomGenerator(seed: 5)
         let model = MNISTArchitecture.seed.makeModel(generator: &rng)

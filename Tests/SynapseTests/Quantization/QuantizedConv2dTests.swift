@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite struct QuantizedConv2dTests {
+@Suite(.synapseRuntime) struct QuantizedConv2dTests {
     @Test func integerConvolutionMatchesTheDequantizedConvolution() {
         var rng = RandomGenerator(seed: 11)
         let conv = Conv2d(3, 5, kernelSize: [3, 2], stride: [2, 1], padding: 1, generator: &rng)
@@ -59,7 +59,7 @@ import Testing
     }
 }
 
-@Suite struct QATConv2dTests {
+@Suite(.synapseRuntime) struct QATConv2dTests {
     @Test func fakeQuantizedConvolutionTrainsAndExportsToTheSameIntegers() throws {
         var rng = RandomGenerator(seed: 13)
         let model = QATLinear.prepare(Sequential(Conv2d(1, 4, kernelSize: 3, padding: 1, generator: &rng), ReLU(),

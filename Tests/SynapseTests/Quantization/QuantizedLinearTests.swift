@@ -20,7 +20,7 @@ private func reference(_ layer: QuantizedLinear, _ input: Tensor) -> Tensor {
     return Tensor(shape: [rows, k], scalars: dequantizedInput).linear(weight: layer.weight.dequantized(), bias: layer.bias)
 }
 
-@Suite struct QuantizedLinearTests {
+@Suite(.synapseRuntime) struct QuantizedLinearTests {
     @Test(arguments: [(1, 13, 7), (3, 16, 8), (5, 37, 9), (64, 40, 12)])
     func integerProductMatchesTheDequantizedProduct(rows: Int, inputs: Int, outputs: Int) {
         var rng = RandomGenerator(seed: UInt64(rows * 100 + inputs))
@@ -54,7 +54,7 @@ private func reference(_ layer: QuantizedLinear, _ input: Tensor) -> Tensor {
     }
 }
 
-@Suite struct FakeQuantizeTests {
+@Suite(.synapseRuntime) struct FakeQuantizeTests {
     @Test func forwardRoundsToTheGridAndBackwardPassesStraightThrough() {
         let x = Tensor([0.1, -3.2, 0.5, 9]).requiringGrad()
         // Step 0.05 and codes in [−127, 127] cover [−6.35, 6.35]: 9 is outside.

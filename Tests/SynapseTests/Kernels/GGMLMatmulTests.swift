@@ -5,7 +5,7 @@ import Testing
 
 /// The block products (int16 activations) against their Swift reference, and the reference against plain float arithmetic on the
 /// dequantised blocks.
-@Suite("ggml block products (int16 activations)")
+@Suite("ggml block products (int16 activations)", .synapseRuntime)
 struct GGMLMatmulTests {
     /// Random blocks of `type`: random codes, finite scales (and minimums) of a realistic size.
     static func randomMatrix(_ type: GGMLType, rows: Int, blocks: Int, generator g: inout RandomGenerator) -> [UInt8] {

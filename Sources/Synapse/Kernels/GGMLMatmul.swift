@@ -25,7 +25,7 @@ public enum GGMLMatmul {
     public enum Path: String, Sendable, CaseIterable { case portable, avx2, vnni }
 
     /// The fastest path this CPU runs (`SYNAPSE_KERNELS=portable` forces the Swift one).
-    public static let bestPath: Path = CPUFeatures.avx512VNNI ? .vnni : (CPUFeatures.avx2 ? .avx2 : .portable)
+    public static var bestPath: Path { CPUFeatures.avx512VNNI ? .vnni : (CPUFeatures.avx2 ? .avx2 : .portable) }
 
     /// The paths this CPU can run, for tests.
     public static var availablePaths: [Path] {

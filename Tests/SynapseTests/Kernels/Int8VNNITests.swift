@@ -4,7 +4,7 @@ import Testing
 
 /// The AVX-512 VNNI int8 kernels against plain Int32 arithmetic. They run only on CPUs with VNNI (the portable
 /// kernels, tested through `QuantizedLinear` everywhere, take over elsewhere).
-@Suite(.enabled(if: Int8VNNI.isAvailable, "needs AVX-512 VNNI"))
+@Suite(.enabled(if: Int8VNNI.isAvailable, "needs AVX-512 VNNI"), .synapseRuntime)
 struct Int8VNNITests {
     /// Shapes around every edge of the kernel: rows not a multiple of the 4-row tile, outputs not a multiple of the
     /// 16-output block or the 64-output tile, inputs not a multiple of 4; the last one is large enough to be split

@@ -1,0 +1,59 @@
+import CSynapseKernels
+
+/// Attention of one new token for a group of query heads that share one key/value head (grouped-query attention),
+/// over a cache whose rows are `stride` floats apart: each cached row is read once for the whole group.
+extension Kernels {
+    /// - Parameters:
+    ///   - query: `count` heads of `headSize` floats, side by side.
+    ///   - key, value: the shared head's first cached row; `length` rows, `stride` floats apart.
+    ///   - scratch: `count · length` floats for the scores.
+    ///   - out: `count` heads of `headSize` floats, side by side.
+    ///   - vectorised: the AVX2 kernels (CSynapseKernels/attention_avx2.c), else the portable loops below.
+    static func decodeAttention(query: UnsafePointer<Float>, count: Int, key: UnsafePointer<Float>,
+                                value: UnsafePointer<Float>, stride: Int, length: Int, headSize d: Int, scale: Float,
+                                scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, vectorised: Bool) {
+        if vectorised {
+            synapse_attention_scores_avx2(query, count, key, stride, length, d, scale, scratch)
+        } else {
+            for g in 0..<count {
+                for j in 0..<length { scratch[g * length + j] = dot(query + g * d, key + j * stride, count: d) * scale }
+            }
+        }
+        for g in 0..<count { softmaxRow(scratch + g * length, scratch + g * length, length, log: false) }
+        if vectorised {
+            synapse_attention_values_avx2(scratch, count, value, stride, length, d, out, d)
+        } else {
+            for g in 0..<count {
+                let result = out + g * d
+                result.update(repeating: 0, count: d)
+                for j in 0..<length { addScaled(value + j * stride, scratch[g * length + j], into: result, count: d) }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = SIMD16<Float>()
+        var e = 0
+        while e + 16 <= count {
+            acc += UnsafeRawPointer(a + e).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + e).loadUnaligned(as: SIMD16<Float>.self)
+            e += 16
+        }
+        var total = acc.sum()
+        while e < count { total += a[e] * b[e]; e += 1 }
+        return total
+    }
+
+    /// y += α·x.
+    @inline(__always)
+    static func addScaled(_ x: UnsafePointer<Float>, _ alpha: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
+        var e = 0
+        while e + 16 <= count {
+            let raw = UnsafeMutableRawPointer(y + e)
+            raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) + alpha * UnsafeRawPointer(x + e).loadUnaligned(as: SIMD16<Float>.self),
+                           as: SIMD16<Float>.self)
+            e += 16
+        }
+        while e < count { y[e] += alpha * x[e]; e += 1 }
+    }
+}

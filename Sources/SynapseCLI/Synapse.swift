@@ -11,6 +11,12 @@ struct SynapseCommand: ParsableCommand {
                       TokenizeCommand.self, InspectCommand.self,
                       EmbedCommand.self, SimilarityCommand.self, GraphCommand.self, QuantizeCommand.self,
                       AnomalyCommand.self, PlayCommand.self, LessonCommand.self, BenchCommand.self])
+
+    /// The process-wide set-up a command-line run wants (OpenBLAS's best kernels, quiet idle threads), then parsing.
+    static func main() {
+        Runtime.configureBLAS()
+        main(nil)
+    }
 }
 
 /// A failure the user can fix, printed as one line (without the usage text ArgumentParser adds to `ValidationError`).

@@ -2,7 +2,7 @@ import Testing
 import Synapse
 
 /// The README's example, kept compiling and correct.
-@Test func readmeExample() {
+@Test(.synapseRuntime) func readmeExample() {
     // A neuron: a = tanh(w·x + b), then backpropagation by the chain rule.
     let x = Tensor([2.0, 0.0])                       // inputs
     let w = Tensor([-3.0, 1.0]).requiringGrad()      // weights

@@ -1,6 +1,6 @@
 import Testing
 @testable import Synapse
 
-@Test func versionIsSet() {
+@Test(.synapseRuntime) func versionIsSet() {
     #expect(!Synapse.version.isEmpty)
 }

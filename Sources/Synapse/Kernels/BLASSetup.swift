@@ -2,62 +2,52 @@
 import Foundation
 import Glibc
 
-/// Makes sure OpenBLAS runs its fastest kernels on this CPU.
-///
-/// OpenBLAS built with DYNAMIC_ARCH picks its kernels from the CPU model when it loads. Releases older than the CPU
-/// (Debian 12 ships 0.3.21) do not know recent Xeons and fall back to the generic "Prescott" SSE3 kernels — measured
-/// here at 3–5× below the AVX-512 ones. When that happened and the user did not choose a core with
-/// OPENBLAS_CORETYPE, the kernel table is re-selected from the CPU's flags through OpenBLAS's own entry points.
-///
-/// It also stops OpenBLAS's idle worker threads from spinning. After each threaded call they poll for more work
-/// with sched_yield for 2^28 cycles (~0.1 s), which on a 2-core machine takes cycles from our own parallel kernels and
-/// from the single-threaded per-core products of the recurrent and convolution ops: a char-lstm iteration spent ~18%
-/// of its samples there. With the shortest timeout (2^4 cycles) they sleep at once: char-lstm 38.5 → 32 ms/iteration,
-/// char-gpt 39.7 → 35 ms, measured before the other changes of that day. (Sleeping costs a wake-up per threaded
-/// call; the batched convolution lost 10% to it, the per-image one that replaced it does not care.)
-/// OPENBLAS_THREAD_TIMEOUT set by the user wins.
+/// OpenBLAS's own entry points, reached with dlsym so that any BLAS links: `Runtime.configureBLAS()` uses them to
+/// re-select the kernel table and restart the thread pool after setting the environment OpenBLAS reads.
 enum BLASSetup {
-    static let configured: Bool = {
-        let handle = dlopen(nil, RTLD_NOW)
-        defer { quietIdleThreads(handle) }
-        guard getenv("OPENBLAS_CORETYPE") == nil,
-              let handle,
-              let quitSymbol = dlsym(handle, "gotoblas_dynamic_quit"),
-              let initSymbol = dlsym(handle, "gotoblas_dynamic_init") else { return false }
-        typealias VoidFunction = @convention(c) () -> Void
-        guard let name = coreName(handle)?.lowercased(),
-              ["prescott", "core2", "nehalem", "unknown"].contains(name) else { return false }
+    typealias VoidFunction = @convention(c) () -> Void
+    typealias IntFunction = @convention(c) () -> Int32
+
+    /// The kernel set to ask for when OpenBLAS fell back to a generic one ("Prescott", …) on a CPU that has better
+    /// instructions; nil when its choice stands or this is not OpenBLAS.
+    static func betterCore() -> String? {
+        guard let handle = dlopen(nil, RTLD_NOW), dlsym(handle, "gotoblas_dynamic_init") != nil,
+              let name = coreName(handle)?.lowercased(),
+              ["prescott", "core2", "nehalem", "unknown"].contains(name) else { return nil }
         let flags = cpuFlags()
-        let target: String
-        if flags.contains("avx512_bf16") { target = "Cooperlake" }
-        else if flags.contains("avx512f") && flags.contains("avx512bw") { target = "SkylakeX" }
-        else if flags.contains("avx2") && flags.contains("fma") { target = "Haswell" }
-        else { return false }
-        setenv("OPENBLAS_CORETYPE", target, 0)
-        unsafeBitCast(quitSymbol, to: VoidFunction.self)()
-        unsafeBitCast(initSymbol, to: VoidFunction.self)()
-        return true
-    }()
+        if flags.contains("avx512_bf16") { return "Cooperlake" }
+        if flags.contains("avx512f") && flags.contains("avx512bw") { return "SkylakeX" }
+        if flags.contains("avx2") && flags.contains("fma") { return "Haswell" }
+        return nil
+    }
+
+    /// Re-runs OpenBLAS's kernel selection (it reads `OPENBLAS_CORETYPE`).
+    static func reloadKernels() {
+        guard let handle = dlopen(nil, RTLD_NOW), let quit = dlsym(handle, "gotoblas_dynamic_quit"),
+              let initialise = dlsym(handle, "gotoblas_dynamic_init") else { return }
+        unsafeBitCast(quit, to: VoidFunction.self)()
+        unsafeBitCast(initialise, to: VoidFunction.self)()
+    }
+
+    static var canRestartThreadPool: Bool {
+        guard let handle = dlopen(nil, RTLD_NOW) else { return false }
+        let symbols: [String] = ["openblas_read_env", "blas_thread_shutdown_", "blas_thread_init"]
+        return symbols.allSatisfy { name in dlsym(handle, name) != nil }
+    }
+
+    /// Re-reads OpenBLAS's environment (`OPENBLAS_THREAD_TIMEOUT`) and restarts its thread pool.
+    static func restartThreadPool() {
+        guard canRestartThreadPool, let handle = dlopen(nil, RTLD_NOW) else { return }
+        unsafeBitCast(dlsym(handle, "openblas_read_env")!, to: VoidFunction.self)()
+        _ = unsafeBitCast(dlsym(handle, "blas_thread_shutdown_")!, to: IntFunction.self)()
+        _ = unsafeBitCast(dlsym(handle, "blas_thread_init")!, to: IntFunction.self)()
+    }
 
     /// The name of the kernel set OpenBLAS is running ("Cooperlake", "SkylakeX", …), or nil for another BLAS.
     static func coreName(_ handle: UnsafeMutableRawPointer? = dlopen(nil, RTLD_NOW)) -> String? {
         guard let handle, let symbol = dlsym(handle, "openblas_get_corename") else { return nil }
         typealias NameFunction = @convention(c) () -> UnsafePointer<CChar>?
         return unsafeBitCast(symbol, to: NameFunction.self)().map { String(cString: $0) }
-    }
-
-    /// Restarts OpenBLAS's thread pool with the shortest idle timeout (2^4 cycles) unless the user chose one.
-    private static func quietIdleThreads(_ handle: UnsafeMutableRawPointer?) {
-        guard getenv("OPENBLAS_THREAD_TIMEOUT") == nil, let handle,
-              let readEnvironment = dlsym(handle, "openblas_read_env"),
-              let shutdown = dlsym(handle, "blas_thread_shutdown_"),
-              let start = dlsym(handle, "blas_thread_init") else { return }
-        typealias IntFunction = @convention(c) () -> Int32
-        typealias VoidFunction = @convention(c) () -> Void
-        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0)
-        unsafeBitCast(readEnvironment, to: VoidFunction.self)()
-        _ = unsafeBitCast(shutdown, to: IntFunction.self)()
-        _ = unsafeBitCast(start, to: IntFunction.self)()
     }
 
     /// The feature flags of the first CPU in /proc/cpuinfo.
@@ -79,6 +69,7 @@ enum BLASSetup {
 }
 #else
 enum BLASSetup {
-    static let configured = true
+    /// Accelerate and other BLAS libraries: nothing to select.
+    static func coreName() -> String? { nil }
 }
 #endif

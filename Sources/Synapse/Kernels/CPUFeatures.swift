@@ -13,21 +13,19 @@ import Darwin
 /// functions with a target attribute, called only when the CPU has the instructions; the Swift kernels remain the
 /// path everywhere else and on other CPUs.
 ///
-/// `SYNAPSE_KERNELS=portable` in the environment turns the C kernels off, to compare the two paths or rule them out.
+/// `Runtime.kernels = .portable` (or `SYNAPSE_KERNELS=portable` in the environment) turns the C kernels off, to
+/// compare the two paths or rule them out.
 enum CPUFeatures {
-    static let usesPortableKernels: Bool = {
-        guard let value = getenv("SYNAPSE_KERNELS") else { return false }
-        return String(cString: value) == "portable"
-    }()
+    private static let hasAVX512 = synapse_cpu_has_avx512() != 0
+    private static let hasAVX512VNNI = synapse_cpu_has_avx512_vnni() != 0
+    private static let hasAVX2 = synapse_cpu_has_avx2() != 0
 
     /// AVX-512 F/DQ/BW/VL, with the zmm state saved by the operating system.
-    static let avx512 = !usesPortableKernels && synapse_cpu_has_avx512() != 0
+    static var avx512: Bool { Runtime.kernels == .best && hasAVX512 }
 
     /// AVX-512 VNNI (int8 dot products) on top of `avx512`.
-    static let avx512VNNI = !usesPortableKernels && synapse_cpu_has_avx512_vnni() != 0
-}
+    static var avx512VNNI: Bool { Runtime.kernels == .best && hasAVX512VNNI }
 
-extension CPUFeatures {
     /// AVX2 with FMA and F16C, with the ymm state saved (every x86-64 CPU of the last decade).
-    static let avx2 = !usesPortableKernels && synapse_cpu_has_avx2() != 0
+    static var avx2: Bool { Runtime.kernels == .best && hasAVX2 }
 }

@@ -6,7 +6,7 @@ import CBLAS
 import CSynapseKernels
 
 /// Matrix products go to BLAS (OpenBLAS on Linux, Accelerate on Apple platforms), or to Synapse's AVX-512 kernel
-/// when one core runs them on its own (`usesOwnKernel`).
+/// when one core runs them on its own (`goesToSynapseSGEMM`).
 extension Kernels {
     /// C = alpha · op(A) · op(B) + beta · C, all row-major; op transposes when the flag is set, without copying.
     /// op(A) is m×k, op(B) is k×n, C is m×n.
@@ -29,11 +29,10 @@ extension Kernels {
     static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                      _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                      beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if usesOwnKernel(transposeB: transposeB, m: m, n: n, k: k, ldb: ldb) {
+        if goesToSynapseSGEMM(transposeB: transposeB, m: m, n: n, k: k, ldb: ldb) {
             synapse_sgemm_avx512(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
-        _ = BLASSetup.configured
         sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
@@ -47,7 +46,7 @@ extension Kernels {
     /// 4× faster; a transposed B under 64 rows, whose gathered panel is used too few times; k above 4096, whose panel
     /// (k × 32 floats) no longer fits the core's L2 cache; and ldb past the packing's 32-bit gather offsets.
     @inline(__always)
-    static func usesOwnKernel(transposeB: Bool, m: Int, n: Int, k: Int, ldb: Int) -> Bool {
+    static func goesToSynapseSGEMM(transposeB: Bool, m: Int, n: Int, k: Int, ldb: Int) -> Bool {
         CPUFeatures.avx512 && m >= (transposeB ? 64 : 16) && (16...4096).contains(k) && ldb < 1 << 26
             && (Parallel.isInsideWorker || m * n * k <= 1 << 18)
     }

@@ -5,10 +5,8 @@ enum Parallel {
     /// Number of worker chunks used for large loops (the machine's active processor count).
     static let coreCount = max(1, ProcessInfoShim.activeProcessorCount)
 
-    /// Below this many elements a memory-bound loop runs on the calling thread. Handing a chunk to a sleeping
-    /// worker costs a wake-up (~10–20 µs here); at 2^16 the [768, 128] tensors of a char-gpt step paid it for ~20 µs
-    /// of work, and 2^17 made the step ~9% faster (same-binary A/B, 53 → 48 ms on a busy minute).
-    static let elementwiseThreshold = 1 << 17
+    /// Below this many elements a memory-bound loop runs on the calling thread (`Runtime.elementwiseParallelThreshold`).
+    static var elementwiseThreshold: Int { Runtime.elementwiseParallelThreshold }
 
     /// True on a thread that already has a core to itself (a `DataParallel` shard, a `perCore` chunk): kernels run
     /// serially there instead of splitting again, which would only queue work behind the other cores' shards.

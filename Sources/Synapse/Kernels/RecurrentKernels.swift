@@ -25,7 +25,6 @@ enum RecurrentKernels {
                                                        alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc) {
             return
         }
-        _ = BLASSetup.configured
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -39,7 +38,6 @@ enum RecurrentKernels {
             return
         }
         let ones = [Float](repeating: 1, count: rows)
-        _ = BLASSetup.configured
         ones.withUnsafeBufferPointer { o in
             cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, a, Int32(lda ?? columns),
                         o.baseAddress!, 1, 0, out, 1)
@@ -217,7 +215,6 @@ enum BLASThreads {
     private typealias SetThreads = @convention(c) (Int32) -> Void
     private typealias GetThreads = @convention(c) () -> Int32
     private static let functions: (set: SetThreads, get: GetThreads)? = {
-        _ = BLASSetup.configured
         guard let handle = dlopen(nil, RTLD_NOW),
               let set = dlsym(handle, "openblas_set_num_threads"),
               let get = dlsym(handle, "openblas_get_num_threads") else { return nil }

@@ -22,7 +22,6 @@ enum SmallGEMM {
 
     /// Indexed by 2·transA + transB (column-major operands): nn, nt, tn, tt.
     private static let kernels: (general: [Kernel], zeroBeta: [KernelB0])? = {
-        _ = BLASSetup.configured
         guard let handle = dlopen(nil, RTLD_NOW), let core = BLASSetup.coreName(handle)?.uppercased(),
               ["SKYLAKEX", "COOPERLAKE", "SAPPHIRERAPIDS"].contains(core) else { return nil }
         var general: [Kernel] = [], zeroBeta: [KernelB0] = []

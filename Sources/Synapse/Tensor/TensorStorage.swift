@@ -51,8 +51,8 @@ enum StoragePool {
         let granule = byteCount >= largeThreshold ? hugePage : mediumGranule
         return (byteCount + granule - 1) / granule * granule
     }
-    /// At most this many bytes sit unused in the cache.
-    static let cacheLimit = 256 << 20
+    /// At most this many bytes sit unused in the cache (`Runtime.storagePoolLimit`).
+    static var cacheLimit: Int { Runtime.storagePoolLimit }
 
     nonisolated(unsafe) private static var mutex = pthread_mutex_t()
     nonisolated(unsafe) private static var cache: [Int: [UnsafeMutableRawPointer]] = [:]

@@ -1,7 +1,7 @@
 import Testing
 @testable import Synapse
 
-@Suite struct AutogradTests {
+@Suite(.synapseRuntime) struct AutogradTests {
     @Test func chainRuleThroughANeuron() {
         // The notes' neuron: a = tanh(w·x + b); da/dw = (1 − a²)·x.
         let x = Tensor([2, 0]), w = Tensor([-3, 1]).requiringGrad(), b = Tensor(6.8813735870195432).requiringGrad()

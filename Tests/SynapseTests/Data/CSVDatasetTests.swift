@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite struct CSVTableTests {
+@Suite(.synapseRuntime) struct CSVTableTests {
     @Test func quotedFieldsWithCommasQuotesAndNewlines() throws {
         let text = "name,comment,value\r\n\"Smith, J\",\"said \"\"hi\"\"\",1\r\n\n plain , \"two\nlines\",2\n"
         let table = try CSVTable(text: text, path: "q.csv")
@@ -33,7 +33,7 @@ import Testing
     }
 }
 
-@Suite struct CSVDatasetTests {
+@Suite(.synapseRuntime) struct CSVDatasetTests {
     let iris = """
     sepal_length,sepal_width,species
     5.1,3.5,setosa

@@ -1,7 +1,7 @@
 import Testing
 @testable import Synapse
 
-@Suite struct DataLoaderTests {
+@Suite(.synapseRuntime) struct DataLoaderTests {
     /// 10 samples of shape [2, 3]; every element of sample i equals i, its label is i and its target is 100 + i.
     let n = 10
     var inputs: Tensor { Tensor(shape: [n, 2, 3], scalars: (0..<n).flatMap { i in [Float](repeating: Float(i), count: 6) }) }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite struct GzipTests {
+@Suite(.synapseRuntime) struct GzipTests {
     let text = Array("hello hello hello synapse\n".utf8)
     // gzip.compress(text, mtime=0) and zlib.compress(text) from Python.
     let gzipped: [UInt8] = [31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 203, 72, 205, 201, 201, 87, 200, 64, 34, 139, 43, 243, 18, 11,
@@ -55,7 +55,7 @@ import Testing
     }
 }
 
-@Suite struct IDXTests {
+@Suite(.synapseRuntime) struct IDXTests {
     @Test func parsesHeaderAndElements() throws {
         let bytes = IDXArray.encode(dimensions: [2, 3], elements: [1, 2, 3, 4, 5, 6])
         #expect(Array(bytes.prefix(4)) == [0, 0, 8, 2])

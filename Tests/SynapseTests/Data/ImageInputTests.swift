@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite struct PGMTests {
+@Suite(.synapseRuntime) struct PGMTests {
     @Test func readsTextPGMWithComments() throws {
         let dir = TemporaryDirectory()
         let path = dir.write("a.pgm", text: "P2\n# made by hand\n3 2 # width height\n4\n0 1 2\n3 4 # end of row\n0\n")
@@ -48,7 +48,7 @@ import Testing
     }
 }
 
-@Suite struct ImagePreparationTests {
+@Suite(.synapseRuntime) struct ImagePreparationTests {
     @Test func areaAveragingDownscale() {
         let image = GrayImage(width: 4, height: 2, pixels: [0, 1, 1, 1,
                                                             1, 0, 0, 0])

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite struct MNISTTests {
+@Suite(.synapseRuntime) struct MNISTTests {
     /// Writes a small valid split (`n` images whose pixel (0,0) is `i`, labels `i % 10`) into `dir`.
     func writeSplit(_ dir: TemporaryDirectory, prefix: String, count n: Int, side: Int = 28,
                     labels: [UInt8]? = nil, labelCount: Int? = nil) {

@@ -3,7 +3,7 @@ import Testing
 @testable import Synapse
 
 /// The sparse product and the GCN layer against dense references and finite differences; the graph's normalisation.
-@Suite struct SparseGraphTests {
+@Suite(.synapseRuntime) struct SparseGraphTests {
     /// A 5-node graph: a path 0-1-2-3 plus the edge 1-3, and node 4 isolated.
     static let small = Graph(nodeIDs: ["a", "b", "c", "d", "e"], edges: [(0, 1), (1, 2), (2, 3), (1, 3)])
 
@@ -99,7 +99,7 @@ import Testing
 }
 
 /// Graph CSV files that are wrong in the ways people get them wrong.
-@Suite struct GraphCSVTests {
+@Suite(.synapseRuntime) struct GraphCSVTests {
     func read(nodes: String, edges: String) throws -> Graph {
         let dir = TemporaryDirectory()
         return try Graph(nodesFile: dir.write("nodes.csv", text: nodes), edgesFile: dir.write("edges.csv", text: edges))

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite struct AtomicFileTests {
+@Suite(.synapseRuntime) struct AtomicFileTests {
     private func makeDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-atomic-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -11,7 +11,7 @@ enum LLMFixtures {
     }
 }
 
-@Suite("GGUF reader and ggml block formats (against the gguf Python package)")
+@Suite("GGUF reader and ggml block formats (against the gguf Python package)", .synapseRuntime)
 struct GGUFTests {
     @Test func readsEveryMetadataType() throws {
         let file = try GGUFFile(path: LLMFixtures.url("blocks.gguf").path)

@@ -117,7 +117,7 @@ private struct SafeTensorsMutator {
     }
 }
 
-@Suite struct SafeTensorsFuzzTests {
+@Suite(.synapseRuntime) struct SafeTensorsFuzzTests {
     /// Valid files to start from: the Python-written fixture and Swift-written files with every dtype.
     static func seeds() throws -> [[UInt8]] {
         let url = try #require(Bundle.module.url(forResource: "Fixtures/python_written.safetensors", withExtension: nil))

@@ -37,7 +37,7 @@ private func temporaryDirectory() throws -> URL {
     return url
 }
 
-@Suite struct SafeTensorsRoundTripTests {
+@Suite(.synapseRuntime) struct SafeTensorsRoundTripTests {
     @Test func floatTensorsRoundTripInEveryFloatingDType() throws {
         let values: [Float] = [0, 1, -2.5, 0.15625, 65280, -0.0009765625]
         let tensor = Tensor(shape: [2, 3], scalars: values)
@@ -172,7 +172,7 @@ private func temporaryDirectory() throws -> URL {
     }
 }
 
-@Suite struct SafeTensorsPythonFixtureTests {
+@Suite(.synapseRuntime) struct SafeTensorsPythonFixtureTests {
     @Test func readsTheFileWrittenByPythonSafetensors() throws {
         let file = try SafeTensorsFile(contentsOf: try fixtureURL("python_written.safetensors"))
         #expect(file.metadata == ["format": "pt", "note": "Synapse fixture ✓ \"quoted\""])
@@ -200,7 +200,7 @@ private func temporaryDirectory() throws -> URL {
     }
 }
 
-@Suite struct SafeTensorsValidationTests {
+@Suite(.synapseRuntime) struct SafeTensorsValidationTests {
     let file = "bad.safetensors"
 
     @Test func headerLengthIsBounded() {

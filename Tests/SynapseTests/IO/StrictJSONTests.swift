@@ -1,7 +1,7 @@
 import Testing
 @testable import Synapse
 
-@Suite struct StrictJSONTests {
+@Suite(.synapseRuntime) struct StrictJSONTests {
     private func parse(_ text: String) throws -> JSONValue { try StrictJSON.parse(Array(text.utf8)) }
 
     private func syntaxError(_ text: String) -> JSONSyntaxError? {

@@ -6,7 +6,7 @@ import Testing
 /// double-precision reference, for every transpose combination, both beta paths and leading dimensions wider than
 /// the operands (as the recurrent ops use them on strided time steps). Shapes cross every tile edge: rows around
 /// the 12-row tile, columns around the 16-float vector and the 32-column panel.
-@Suite struct DirectGEMMTests {
+@Suite(.synapseRuntime) struct DirectGEMMTests {
     typealias Kernel = (_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
                         _ c: UnsafeMutablePointer<Float>, _ ldc: Int) -> Void
@@ -84,9 +84,9 @@ import Testing
         let b = (0..<(k * n)).map { _ in Float.random(in: -1...1, using: &rng) }
         var outside = [Float](repeating: 0, count: m * n), inside = outside
         Kernels.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a, b, &outside)
-        #expect(!Kernels.usesOwnKernel(transposeB: false, m: m, n: n, k: k, ldb: n))
+        #expect(!Kernels.goesToSynapseSGEMM(transposeB: false, m: m, n: n, k: k, ldb: n))
         Parallel.$isInsideWorker.withValue(true) {
-            #expect(Kernels.usesOwnKernel(transposeB: false, m: m, n: n, k: k, ldb: n) == CPUFeatures.avx512)
+            #expect(Kernels.goesToSynapseSGEMM(transposeB: false, m: m, n: n, k: k, ldb: n) == CPUFeatures.avx512)
             Kernels.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a, b, &inside)
         }
         for (x, y) in zip(outside, inside) { #expect(abs(x - y) <= 1e-5 * max(1, abs(x))) }

@@ -1,7 +1,7 @@
 import Testing
 @testable import Synapse
 
-@Suite struct ParallelTests {
+@Suite(.synapseRuntime) struct ParallelTests {
     /// Every item is visited exactly once, whatever the mix of sizes (shares split by total size, serial fallbacks).
     @Test(arguments: [[Int](repeating: 5_000, count: 60), [1, 1, 100_000, 50_000, 1, 90_000], [200_000, 1, 1],
                       [3], [], (0..<40).map { 1_000 * ($0 % 7 + 1) }])

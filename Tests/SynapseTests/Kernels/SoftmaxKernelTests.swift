@@ -4,7 +4,7 @@ import Testing
 
 /// The softmax row kernel's maximum (eight lanes) against the plain loop it replaced, on every length around the
 /// lane count, with NaN and infinities; and what a row of −∞ or NaN gives (NaN, as PyTorch).
-@Suite struct SoftmaxKernelTests {
+@Suite(.synapseRuntime) struct SoftmaxKernelTests {
     static func loopMaximum(_ x: [Float]) -> Float {
         var m = -Float.infinity
         for v in x where v > m || v.isNaN { m = v }

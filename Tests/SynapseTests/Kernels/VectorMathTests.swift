@@ -3,7 +3,7 @@ import Testing
 @testable import Synapse
 
 /// Accuracy and special-value tests for the vectorised transcendental kernels, against double-precision libm.
-@Suite struct VectorMathTests {
+@Suite(.synapseRuntime) struct VectorMathTests {
     typealias Kernel = (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
 
     /// Every `stride`-th float (by bit pattern) in [lo, hi], so the sweep is dense in every binade, tiny ones included.

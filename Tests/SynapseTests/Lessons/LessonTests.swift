@@ -4,7 +4,7 @@ import Testing
 
 /// Runs every lesson (the MNIST ones on a slice of the data) and requires each of its own checks to pass and each
 /// picture it names to exist and be non-empty.
-@Suite struct LessonTests {
+@Suite(.synapseRuntime) struct LessonTests {
     static func log(_ name: String) throws -> LessonLog {
         try LessonLog(directory: FileManager.default.temporaryDirectory.appendingPathComponent("synapse-lesson-\(name)-\(UUID().uuidString)"))
     }

@@ -3,7 +3,7 @@ import Testing
 
 /// The hand-written backward passes of the losses against finite differences, including the target gradients
 /// PyTorch also provides for the binary losses.
-@Suite struct LossGradCheckTests {
+@Suite(.synapseRuntime) struct LossGradCheckTests {
     @Test func binaryCrossEntropyGradients() {
         var rng = RandomGenerator(seed: 31)
         let p = Tensor.uniform([3, 4], low: 0.1, high: 0.9, generator: &rng)

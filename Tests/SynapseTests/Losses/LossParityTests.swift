@@ -2,7 +2,7 @@ import Testing
 @testable import Synapse
 
 /// Every loss against PyTorch (Fixtures/nn.json): values and gradients for each reduction and option.
-@Suite struct LossParityTests {
+@Suite(.synapseRuntime) struct LossParityTests {
     static func reduction(_ config: [String: Any]) -> Reduction {
         switch config["reduction"] as? String ?? "mean" {
         case "sum": .sum

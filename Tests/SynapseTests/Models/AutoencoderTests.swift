@@ -3,7 +3,7 @@ import Testing
 @testable import Synapse
 
 /// Autoencoders on small synthetic images (no dataset needed): shapes, keys, learning, files, AUROC and the OOD check.
-@Suite struct AutoencoderTests {
+@Suite(.synapseRuntime) struct AutoencoderTests {
     /// 16-pixel "images": a bright bar in one of four rows, plus a little noise.
     static func bars(_ n: Int, seed: UInt64) -> Tensor {
         var rng = RandomGenerator(seed: seed)
@@ -87,7 +87,7 @@ import Testing
     }
 }
 
-@Suite struct ROCTests {
+@Suite(.synapseRuntime) struct ROCTests {
     @Test func aurocCountsOrderedPairsAndHalfTies() {
         #expect(ROC.areaUnderCurve(normal: [0.1, 0.2], anomalous: [0.3, 0.4]) == 1)
         #expect(ROC.areaUnderCurve(normal: [0.3, 0.4], anomalous: [0.1, 0.2]) == 0)
@@ -104,7 +104,7 @@ import Testing
     }
 }
 
-@Suite struct AutoencoderModeTests {
+@Suite(.synapseRuntime) struct AutoencoderModeTests {
     @Test func evaluationModeSwitchesTheNoiseOff() {
         var rng = RandomGenerator(seed: 0)
         let ae = Autoencoder(sizes: [16, 4], noise: 0.5, generator: &rng)
@@ -117,7 +117,7 @@ import Testing
     }
 }
 
-@Suite struct ConvolutionalAutoencoderTests {
+@Suite(.synapseRuntime) struct ConvolutionalAutoencoderTests {
     @Test func upsampleRepeatsPixelsAndSumsGradientsBack() {
         let x = Tensor(shape: [1, 1, 2, 2], scalars: [1, 2, 3, 4])
         let y = Upsample(scale: 2)(x)

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite("GPT")
+@Suite("GPT", .synapseRuntime)
 struct GPTTests {
     static let configuration = GPTConfiguration(vocabularySize: 11, blockSize: 8, layers: 2, heads: 2, embedding: 16)
 

@@ -1,7 +1,7 @@
 import Testing
 @testable import Synapse
 
-@Suite struct LinearRegressionTests {
+@Suite(.synapseRuntime) struct LinearRegressionTests {
     /// y = 2x₁ − 3x₂ + 0.5x₃ + 4 + noise, features roughly unit-scaled.
     static func dataset(m: Int = 200, noise: Float = 0.1, seed: UInt64 = 7) -> (x: Tensor, y: Tensor) {
         var rng = RandomGenerator(seed: seed)

@@ -20,7 +20,7 @@ enum SmolLM2File {
     }()
 }
 
-@Suite("Llama (against the NumPy reference of scripts/llama_reference.py)")
+@Suite("Llama (against the NumPy reference of scripts/llama_reference.py)", .synapseRuntime)
 struct LlamaTests {
     /// The largest |a − e| over all logits, relative to the largest |e|.
     static func relativeError(_ actual: [Float], _ expected: [Float]) -> Float {
@@ -131,7 +131,7 @@ struct LlamaTests {
     }
 }
 
-@Suite("SmolLM2-135M-Instruct (the real GGUF) against the NumPy reference", .enabled(if: SmolLM2File.available, SmolLM2File.skipMessage))
+@Suite("SmolLM2-135M-Instruct (the real GGUF) against the NumPy reference", .enabled(if: SmolLM2File.available, SmolLM2File.skipMessage), .synapseRuntime)
 struct SmolLM2Tests {
     @Test func configurationComesFromTheMetadata() throws {
         let (gguf, model, _) = try #require(SmolLM2File.model)
@@ -176,7 +176,7 @@ struct SmolLM2Tests {
     }
 }
 
-@Suite("Chat sessions and sampling")
+@Suite("Chat sessions and sampling", .synapseRuntime)
 struct LlamaChatTests {
     @Test func samplerTruncationsKeepTheBestToken() {
         let logits: [Float] = [0, 5, 1, 4.9, -2]

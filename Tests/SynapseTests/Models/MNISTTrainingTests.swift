@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite struct MNISTTrainingTests {
+@Suite(.synapseRuntime) struct MNISTTrainingTests {
     /// A small slice of the real MNIST, so the job runs in seconds in a debug build.
     static func smallMNIST() throws -> MNIST {
         let full = try MNIST(directory: MNIST.defaultDirectory())

@@ -27,7 +27,7 @@ enum MiniLMFolder {
     }
 }
 
-@Suite("MiniLM (all-MiniLM-L6-v2 against Hugging Face)")
+@Suite("MiniLM (all-MiniLM-L6-v2 against Hugging Face)", .synapseRuntime)
 struct MiniLMTests {
     @Test("WordPiece ids equal the Hugging Face tokenizer's on every fixture sentence",
           .enabled(if: MiniLMFolder.available, MiniLMFolder.skipMessage))
@@ -109,7 +109,7 @@ struct MiniLMTests {
     }
 }
 
-@Suite struct SentenceEmbedderShardTests {
+@Suite(.synapseRuntime) struct SentenceEmbedderShardTests {
     /// Shards are contiguous, cover every sequence once, and balance padded work (size × longest) across cores.
     @Test func shardsCoverTheBatchAndBalancePaddedWork() {
         let lengths = [120, 90, 64, 60, 41, 40, 33, 30, 30, 12, 12, 9, 8, 8, 7, 5]   // sorted longest first, as embed does

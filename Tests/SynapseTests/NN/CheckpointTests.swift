@@ -5,7 +5,7 @@ import Testing
 /// State dicts through safetensors, to and from PyTorch. The fixtures were saved by PyTorch
 /// (scripts/torch_roundtrip.py); when SYNAPSE_EXPORT_DIR is set, the Synapse-saved files are also written there for
 /// that script to load into PyTorch.
-@Suite struct CheckpointTests {
+@Suite(.synapseRuntime) struct CheckpointTests {
     static func mlp() -> Sequential { Sequential(Linear(4, 8), ReLU(), Linear(8, 3)) }
     static func mlpWithBatchNorm() -> Sequential { Sequential(Linear(4, 8), BatchNorm1d(8), ReLU(), Linear(8, 3)) }
 

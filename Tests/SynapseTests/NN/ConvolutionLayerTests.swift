@@ -4,7 +4,7 @@ import Testing
 /// Conv1d/Conv2d, the pooling layers and BatchNorm2d: PyTorch's parameter names, shapes and initial ranges, seeded
 /// initialisation, running statistics, and a small PyTorch conv net (Fixtures/conv.json, "layer_model") loaded
 /// through `load(stateDict:)` and compared in training and eval mode.
-@Suite struct ConvolutionLayerTests {
+@Suite(.synapseRuntime) struct ConvolutionLayerTests {
     @Test func conv2dHasPyTorchsParametersAndInitialRange() {
         var rng = RandomGenerator(seed: 1)
         let conv = Conv2d(6, 8, kernelSize: [3, 5], padding: 1, groups: 2, generator: &rng)

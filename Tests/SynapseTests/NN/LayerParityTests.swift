@@ -4,7 +4,7 @@ import Testing
 /// Every layer against PyTorch (Fixtures/nn.json from scripts/make_nn_fixtures.py): PyTorch's parameters are copied in
 /// through `load(stateDict:)`, then outputs, input gradients, parameter gradients and BatchNorm's buffers must agree
 /// within 1e-5 relative.
-@Suite struct LayerParityTests {
+@Suite(.synapseRuntime) struct LayerParityTests {
     static func makeLayer(_ config: [String: Any]) -> Module {
         let kind = config["kind"] as! String
         func int(_ key: String) -> Int { config[key] as! Int }

@@ -3,7 +3,7 @@ import Testing
 
 /// Layer behaviour that PyTorch parity cannot pin down: initialisation, seeding, dropout statistics, modes, and the
 /// fused layer-norm kernel against finite differences.
-@Suite struct LayerTests {
+@Suite(.synapseRuntime) struct LayerTests {
     @Test func linearInitialisationFollowsPyTorchsBounds() {
         var rng = RandomGenerator(seed: 9)
         let layer = Linear(100, 50, generator: &rng)

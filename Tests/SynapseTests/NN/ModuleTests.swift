@@ -33,7 +33,7 @@ private final class Tower: Module {
     }
 }
 
-@Suite struct ModuleTests {
+@Suite(.synapseRuntime) struct ModuleTests {
     @Test func customModuleDiscoversNestedParametersByName() {
         var rng = RandomGenerator(seed: 1)
         let model = Tower(generator: &rng)

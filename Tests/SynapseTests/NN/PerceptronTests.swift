@@ -3,7 +3,7 @@ import Testing
 
 /// The neurons of the notes: the perceptron and its limits, a sigmoid network that goes beyond them, and the notes'
 /// worked numbers.
-@Suite struct PerceptronTests {
+@Suite(.synapseRuntime) struct PerceptronTests {
     static let corners: [[Float]] = [[0, 0], [0, 1], [1, 0], [1, 1]]
 
     @Test func perceptronLearnsAnd() {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite("SinusoidalPositionalEncoding")
+@Suite("SinusoidalPositionalEncoding", .synapseRuntime)
 struct PositionalEncodingTests {
     @Test("sin on even features, cos on odd ones, wavelengths growing with the feature index")
     func values() {

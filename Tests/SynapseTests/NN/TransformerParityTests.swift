@@ -4,7 +4,7 @@ import Testing
 
 /// Attention and transformer blocks against PyTorch (scripts/make_transformer_fixtures.py): forward outputs and the
 /// gradients of sum(output ⊙ G) for inputs and parameters.
-@Suite("Transformer parity with PyTorch")
+@Suite("Transformer parity with PyTorch", .synapseRuntime)
 struct TransformerParityTests {
     static var cases: [String: Any] { try! Fixtures.json("transformer.json") }
 

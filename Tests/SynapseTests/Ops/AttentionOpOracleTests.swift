@@ -3,7 +3,7 @@ import Testing
 
 /// The fused attention kernels against `referenceAttention` (matmul, mask, softmax, matmul): outputs and the
 /// gradients of Q, K and V on random shapes, causal or not, with and without padded keys, and the KV-cache path.
-@Suite struct AttentionOpOracleTests {
+@Suite(.synapseRuntime) struct AttentionOpOracleTests {
     struct Case: CustomStringConvertible {
         let batch: Int, queries: Int, keys: Int, heads: Int, headSize: Int
         let causal: Bool, keyLengths: [Int]?

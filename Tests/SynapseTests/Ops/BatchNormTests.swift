@@ -3,7 +3,7 @@ import Testing
 
 /// The fused batch-norm op against PyTorch's F.batch_norm (Fixtures/conv.json, "batch_norm" cases): outputs,
 /// gradients and running-statistics updates in training and eval mode; finite differences; bad input.
-@Suite struct BatchNormTests {
+@Suite(.synapseRuntime) struct BatchNormTests {
     @Test func valuesGradientsAndRunningStatisticsMatchPyTorch() throws {
         let cases = try Fixtures.json("conv.json")["batch_norm"] as! [[String: Any]]
         #expect(cases.count == 5)

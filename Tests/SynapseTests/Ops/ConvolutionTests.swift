@@ -3,7 +3,7 @@ import Testing
 
 /// Convolution and pooling values and gradients against PyTorch (Fixtures/conv.json from
 /// scripts/make_conv_fixtures.py), within 1e-4 relative; finite-difference checks; bad-input preconditions.
-@Suite struct ConvolutionTests {
+@Suite(.synapseRuntime) struct ConvolutionTests {
     static let ops: [String: @Sendable ([Tensor]) -> Tensor] = [
         "conv2d_basic": { $0[0].conv2d(weight: $0[1], bias: $0[2]) },
         "conv2d_stride2_pad1": { $0[0].conv2d(weight: $0[1], bias: $0[2], stride: 2, padding: 1) },

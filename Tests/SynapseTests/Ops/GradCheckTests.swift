@@ -2,7 +2,7 @@ import Testing
 @testable import Synapse
 
 /// Every differentiable op against central finite differences, including broadcasting and reused inputs.
-@Suite struct OpGradientTests {
+@Suite(.synapseRuntime) struct OpGradientTests {
     var rng = RandomGenerator(seed: 7)
 
     /// Values in [−2, −0.2] ∪ [0.2, 2]: away from the kinks of relu, abs and clamp.
@@ -125,7 +125,7 @@ import Testing
     }
 }
 
-@Suite struct LinearOpTests {
+@Suite(.synapseRuntime) struct LinearOpTests {
     @Test func matchesMatmulPlusBias() {
         var rng = RandomGenerator(seed: 5)
         let x = Tensor.randn([4, 3], generator: &rng), w = Tensor.randn([5, 3], generator: &rng), b = Tensor.randn([5], generator: &rng)
@@ -139,7 +139,7 @@ import Testing
     }
 }
 
-@Suite struct CrossEntropyOpTests {
+@Suite(.synapseRuntime) struct CrossEntropyOpTests {
     @Test func matchesTheUnfusedDefinitionAndFiniteDifferences() {
         var rng = RandomGenerator(seed: 11)
         let logits = Tensor.randn([5, 4], generator: &rng) * 2

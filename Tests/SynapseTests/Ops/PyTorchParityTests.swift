@@ -2,7 +2,7 @@ import Testing
 @testable import Synapse
 
 /// Op values and gradients against PyTorch (Fixtures/ops.json from scripts/make_op_fixtures.py), within 1e-5 relative.
-@Suite struct PyTorchParityTests {
+@Suite(.synapseRuntime) struct PyTorchParityTests {
     static let ops: [String: @Sendable ([Tensor]) -> Tensor] = [
         "add_broadcast": { $0[0] + $0[1] },
         "sub_broadcast": { $0[0] - $0[1] },

@@ -4,7 +4,7 @@ import Testing
 
 /// Optimizer trajectories, gradient clipping and schedules against PyTorch
 /// (Fixtures/optim.json from scripts/make_optim_fixtures.py).
-@Suite struct OptimizerParityTests {
+@Suite(.synapseRuntime) struct OptimizerParityTests {
     struct Problem {
         let initial: [Tensor]
         let c: [Tensor]

@@ -3,7 +3,7 @@ import Testing
 
 /// Behaviour the trajectory fixtures do not cover: shared-storage updates, skipped parameters, the parallel path,
 /// state round trips, schedulers over groups and clipping of aliased gradients.
-@Suite struct OptimizerTests {
+@Suite(.synapseRuntime) struct OptimizerTests {
     @Test func updateReachesEveryCopyOfTheParameter() {
         let owner = Tensor([1, 2, 3]).requiringGrad()
         let copyHeldByOptimizer = owner
@@ -151,7 +151,7 @@ final class SignSGD: Optimizer {
     }
 }
 
-@Test func customOptimizerUsesTheSharedMachinery() {
+@Test(.synapseRuntime) func customOptimizerUsesTheSharedMachinery() {
     let p = Tensor([1, -2, 0]).requiringGrad()
     let optimizer = SignSGD(parameters: [p], learningRate: 0.5)
     (p * Tensor([3, -1, 0])).sum().backward()
@@ -160,7 +160,7 @@ final class SignSGD: Optimizer {
     #expect(optimizer.stateDict()["state.0.step"]?.item == 1)
 }
 
-@Test func optimizerStateNeverGoesSubnormal() {
+@Test(.synapseRuntime) func optimizerStateNeverGoesSubnormal() {
     // A parameter whose gradient is 0 after the first step: Adam's m decays by β₁ each step and would reach the
     // subnormal range (slow arithmetic on x86) after ~800 steps; it must be flushed to exactly 0 instead.
     let p = Tensor([1, 1]).requiringGrad()

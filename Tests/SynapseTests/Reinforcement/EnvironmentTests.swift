@@ -4,7 +4,7 @@ import Testing
 
 /// CartPole and Acrobot against Gymnasium's own trajectories (scripts/make_rl_fixtures.py), and the NumPy generator
 /// that makes their seeded resets start where Gymnasium's do.
-@Suite struct EnvironmentTests {
+@Suite(.synapseRuntime) struct EnvironmentTests {
     nonisolated(unsafe) static let fixtures = try! Fixtures.json("environments.json")
 
     @Test func numpyGeneratorMatchesDefaultRNG() {

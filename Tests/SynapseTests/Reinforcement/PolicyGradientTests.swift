@@ -3,7 +3,7 @@ import Testing
 @testable import Synapse
 
 /// The pieces of PPO and REINFORCE against hand computations, and short seeded runs.
-@Suite struct PolicyGradientTests {
+@Suite(.synapseRuntime) struct PolicyGradientTests {
     @Test func orthogonalInitialisationIsOrthonormalTimesGain() {
         var rng = RandomGenerator(seed: 1)
         for shape in [[8, 3], [3, 8], [5, 5]] {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite("Scalar expression parser")
+@Suite("Scalar expression parser", .synapseRuntime)
 struct ExpressionParserTests {
     private func value(_ text: String, _ variables: [String: Double] = [:]) throws -> Double {
         try ExpressionParser.parse(text, variables: variables).output.data

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite("Scalar examples and derivative lesson")
+@Suite("Scalar examples and derivative lesson", .synapseRuntime)
 struct ScalarExamplesTests {
     /// The notes' neuron: output 0.7071, grads x1 −1.5, w1 1.0, x2 0.5, w2 0.0 — with tanh as one op and
     /// spelled out through exp.

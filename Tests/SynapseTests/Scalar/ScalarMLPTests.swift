@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite("Scalar MLP")
+@Suite("Scalar MLP", .synapseRuntime)
 struct ScalarMLPTests {
     /// The bar: ≥ 95% on two moons with plain gradient descent, and the loss really falls.
     @Test func moonsTrainToNinetyFivePercent() {

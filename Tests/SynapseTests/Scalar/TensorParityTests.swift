@@ -3,7 +3,7 @@ import Testing
 
 /// The same small MLP (same weights) through the scalar `Value` engine and through the tensor engine: the same loss
 /// and the same gradients, so the two stories of backpropagation agree.
-@Suite struct TensorParityTests {
+@Suite(.synapseRuntime) struct TensorParityTests {
     @Test(arguments: [ScalarActivation.tanh, .relu, .sigmoid])
     func sameLossAndGradients(_ activation: ScalarActivation) throws {
         var rng = RandomGenerator(seed: 21)

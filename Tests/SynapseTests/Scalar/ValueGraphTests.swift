@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite("Scalar Graphviz export")
+@Suite("Scalar Graphviz export", .synapseRuntime)
 struct ValueGraphTests {
     @Test func neuronDotShowsLabelsDataGradsAndOps() {
         let neuron = ScalarExamples.neuron()

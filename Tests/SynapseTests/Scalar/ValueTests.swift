@@ -31,7 +31,7 @@ private func checkBinary(_ name: String, at a: Double, _ b: Double, _ f: (Value,
             sourceLocation: sourceLocation)
 }
 
-@Suite("Scalar Value")
+@Suite("Scalar Value", .synapseRuntime)
 struct ScalarValueTests {
     @Test func binaryOpsMatchFiniteDifferences() {
         checkBinary("+", at: 1.5, -2.25) { $0 + $1 }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite("Byte-level BPE (against llama.cpp's tokenizer)")
+@Suite("Byte-level BPE (against llama.cpp's tokenizer)", .synapseRuntime)
 struct BPETokenizerTests {
     @Test func pieceSplittingFollowsGPT2sPattern() {
         func split(_ s: String) -> [String] {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite struct CharacterTokenizerTests {
+@Suite(.synapseRuntime) struct CharacterTokenizerTests {
     @Test func vocabularyIsSortedByCodePointAndRoundTrips() throws {
         let tokenizer = CharacterTokenizer(corpus: "hello world\nÉté")
         #expect(tokenizer.vocabulary.map(\.value) == tokenizer.vocabulary.map(\.value).sorted())
@@ -30,7 +30,7 @@ import Testing
     }
 }
 
-@Suite struct TextDatasetTests {
+@Suite(.synapseRuntime) struct TextDatasetTests {
     static let corpus = String(repeating: "First Citizen:\nBefore we proceed any further, hear me speak.\n", count: 20)
 
     @Test func splitsNinetyTenAndShiftsTargets() throws {
@@ -60,7 +60,7 @@ import Testing
     }
 }
 
-@Suite struct LanguageModelTests {
+@Suite(.synapseRuntime) struct LanguageModelTests {
     static func tinyModel(_ kind: RecurrentLanguageModel.Kind, vocabulary: Int, seed: UInt64 = 0) -> RecurrentLanguageModel {
         var rng = RandomGenerator(seed: seed)
         return RecurrentLanguageModel(.init(kind: kind, vocabularySize: vocabulary, embeddingSize: 8, hiddenSize: 16, layers: 2),

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite("WordPieceTokenizer")
+@Suite("WordPieceTokenizer", .synapseRuntime)
 struct WordPieceTokenizerTests {
     let tokenizer = try! WordPieceTokenizer(
         tokens: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##aff", "##able", "runn", "##ing", ",", "!", "cafe", "東", "京", "a"],

@@ -1,7 +1,7 @@
 import Testing
 @testable import Synapse
 
-@Suite struct DataParallelTests {
+@Suite(.synapseRuntime) struct DataParallelTests {
     /// Shards on separate cores give the batch's mean loss and the same gradients as one pass over the whole batch,
     /// including the tied embedding/head matrix that receives gradients from two uses in every shard.
     @Test(arguments: [2, 5, 12])

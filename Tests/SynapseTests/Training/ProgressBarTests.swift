@@ -12,7 +12,7 @@ final class ProgressHarness {
     }
 }
 
-@Suite struct ProgressBarTests {
+@Suite(.synapseRuntime) struct ProgressBarTests {
     @Test func barWidthAndFill() {
         #expect(ProgressBar.bar(fraction: 0, width: 10) == "░░░░░░░░░░")
         #expect(ProgressBar.bar(fraction: 0.66, width: 10) == "██████░░░░")

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite struct TrainerTests {
+@Suite(.synapseRuntime) struct TrainerTests {
     /// Two Gaussian blobs in 2-D, class 0 around (−1, −1) and class 1 around (1, 1).
     static func blobs(_ count: Int, seed: UInt64) -> TrainingData {
         var rng = RandomGenerator(seed: seed)

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite struct ConfusionMatrixChartTests {
+@Suite(.synapseRuntime) struct ConfusionMatrixChartTests {
     @Test func countsAndAccuracy() {
         let chart = ConfusionMatrixChart(predictions: [0, 1, 1, 2, 2, 2], labels: [0, 1, 2, 2, 2, 0], classNames: ["a", "b", "c"])
         #expect(chart.counts == [[1, 0, 1], [0, 1, 0], [0, 1, 2]])

@@ -9,7 +9,7 @@ func keepForInspection(_ write: (String) throws -> Void, name: String) rethrows 
     try write((directory as NSString).appendingPathComponent(name))
 }
 
-@Suite struct ImageGridTests {
+@Suite(.synapseRuntime) struct ImageGridTests {
     @Test func layoutPaddingAndScale() {
         let tiles = (0..<5).map { GrayImage(width: 2, height: 3, fill: Float($0)) }
         let grid = ImageGrid(normalization: .shared, columns: 3, scale: 2, padding: 1, paddingColor: (1, 2, 3))

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite struct PNGTests {
+@Suite(.synapseRuntime) struct PNGTests {
     @Test func greyRoundTrip() throws {
         let dir = TemporaryDirectory()
         let bytes: [UInt8] = (0..<12).map { UInt8($0 * 20) }

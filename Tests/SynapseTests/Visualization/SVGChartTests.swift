@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Synapse
 
-@Suite struct SVGChartTests {
+@Suite(.synapseRuntime) struct SVGChartTests {
     @Test func niceSteps() {
         #expect(LineChart.niceStep(0.23) == 0.2)
         #expect(LineChart.niceStep(1) == 1)

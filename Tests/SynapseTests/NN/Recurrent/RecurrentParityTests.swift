@@ -4,7 +4,7 @@ import Testing
 /// RNN, LSTM and GRU against PyTorch with copied weights (Fixtures/recurrent.json from
 /// scripts/make_recurrent_fixtures.py): outputs, final states and the gradients of a weighted sum of all three for
 /// the input, the initial state and every parameter agree within 1e-5 relative.
-@Suite struct RecurrentParityTests {
+@Suite(.synapseRuntime) struct RecurrentParityTests {
     static func makeLayer(_ config: [String: Any]) -> RecurrentLayer {
         let (input, hidden, layers) = (config["input"] as! Int, config["hidden"] as! Int, config["layers"] as! Int)
         let bias = config["bias"] as! Bool

@@ -3,7 +3,7 @@ import Testing
 
 /// The fused recurrent ops against their readable cells (`LSTMCell`, `GRUCell`, `RNNCell`) unrolled step by step:
 /// outputs, final states and every gradient, on random shapes, with and without biases and initial states.
-@Suite struct RecurrentOpOracleTests {
+@Suite(.synapseRuntime) struct RecurrentOpOracleTests {
     /// A random case: sizes, the parameters (trainable), the input and optional initial states.
     struct Case: CustomStringConvertible {
         let batch: Int, steps: Int, features: Int, hidden: Int

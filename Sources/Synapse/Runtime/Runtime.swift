@@ -1,0 +1,69 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Every process-wide setting of Synapse, in one place. Each has a default, is overridable in code, and where an
+/// environment variable exists it is read here and nowhere else.
+///
+/// | Setting                           | Environment                  | Default                          | In code                                 |
+/// |-----------------------------------|------------------------------|----------------------------------|-----------------------------------------|
+/// | C kernels (AVX2, AVX-512, VNNI)   | `SYNAPSE_KERNELS=portable`   | `.best`: what the CPU runs       | `Runtime.kernels = .portable`           |
+/// | Elementwise loops go parallel at  | —                            | 2^17 elements                    | `Runtime.elementwiseParallelThreshold`  |
+/// | Unused storage the pool keeps     | —                            | 256 MiB                          | `Runtime.storagePoolLimit`              |
+/// | Cores the kernels split over      | —                            | the active processors            | read-only `Runtime.cores`               |
+/// | The shared random generator       | —                            | seeded 0x5EED                    | `Random.seed(_:)`                       |
+/// | OpenBLAS's kernel set             | `OPENBLAS_CORETYPE` (wins)   | OpenBLAS's own choice            | `Runtime.configureBLAS()`               |
+/// | OpenBLAS's idle-thread timeout    | `OPENBLAS_THREAD_TIMEOUT`    | OpenBLAS's 2^28 cycles           | `Runtime.configureBLAS()`               |
+///
+/// Nothing here changes behind an application's back: the `synapse` command and the test suite call
+/// `configureBLAS()` at start-up; an application embedding the library decides for itself.
+public enum Runtime {
+    public enum KernelChoice: String, Sendable {
+        /// The C kernels wherever the CPU has their instructions (checked once, with the OS's saved-state bits).
+        case best
+        /// The Swift kernels only: to compare the paths or rule the C ones out of a bug.
+        case portable
+    }
+
+    /// Which kernels run. Read at every kernel call, so it may be switched at any time (tests pin both paths).
+    nonisolated(unsafe) public static var kernels: KernelChoice =
+        getenv("SYNAPSE_KERNELS").map { String(cString: $0) == "portable" ? .portable : .best } ?? .best
+
+    /// Below this many elements a memory-bound loop runs on the calling thread: handing a chunk to a sleeping worker
+    /// costs a wake-up, which the char-gpt step's [768, 128] tensors did not pay back at 2^16 (docs/BENCHMARKS.md).
+    nonisolated(unsafe) public static var elementwiseParallelThreshold = 1 << 17
+
+    /// At most this many bytes of freed large blocks stay cached for reuse (`StoragePool`).
+    nonisolated(unsafe) public static var storagePoolLimit = 256 << 20
+
+    /// How many chunks large loops split into.
+    public static var cores: Int { Parallel.coreCount }
+
+    /// Makes OpenBLAS run its best kernels here and stops its idle threads from spinning; returns the name of the
+    /// kernel set in use ("SkylakeX", …), or nil for another BLAS. Idempotent; call it before the first op.
+    ///
+    /// OpenBLAS built with DYNAMIC_ARCH picks its kernels from the CPU model when it loads, and releases older than
+    /// the CPU (Debian 12 ships 0.3.21) fall back to generic SSE3 kernels on recent Xeons, 3–5× slower. Unless
+    /// `OPENBLAS_CORETYPE` is set, the table is re-selected from the CPU flags. After each threaded call OpenBLAS's
+    /// workers poll for more work for ~0.1 s, taking cycles from Synapse's own threads on a 2-core machine; unless
+    /// `OPENBLAS_THREAD_TIMEOUT` is set, the pool restarts with the shortest timeout (2^4 cycles). Both go through
+    /// the environment because that is where OpenBLAS reads them.
+    @discardableResult
+    public static func configureBLAS() -> String? { blasConfiguration }
+
+    private static let blasConfiguration: String? = {
+        #if canImport(Glibc)
+        if getenv("OPENBLAS_CORETYPE") == nil, let core = BLASSetup.betterCore() {
+            setenv("OPENBLAS_CORETYPE", core, 0)
+            BLASSetup.reloadKernels()
+        }
+        if getenv("OPENBLAS_THREAD_TIMEOUT") == nil, BLASSetup.canRestartThreadPool {
+            setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0)
+            BLASSetup.restartThreadPool()
+        }
+        #endif
+        return BLASSetup.coreName()
+    }()
+}

@@ -17,10 +17,10 @@ public enum PolicyFile {
     }
 
     public static func save(_ agent: ActorCritic, environment: EnvironmentKind, algorithm: String, to url: URL) throws {
-        try agent.save(to: url, metadata: [
-            "format": "pt", environmentKey: environment.gymnasiumID, algorithmKey: algorithm,
-            hiddenKey: agent.hidden.map(String.init).joined(separator: ","), "synapse.version": Synapse.version,
-        ])
+        try agent.save(to: url, metadata: ModelFile.metadata([
+            environmentKey: environment.gymnasiumID, algorithmKey: algorithm,
+            hiddenKey: agent.hidden.map(String.init).joined(separator: ","),
+        ]))
     }
 
     /// Reads the agent in `url` and checks it fits `environment`: a policy for another environment (another

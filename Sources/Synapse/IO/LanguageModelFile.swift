@@ -49,10 +49,8 @@ public enum LanguageModelFile {
                             extraMetadata: [String: String] = [:], to url: URL) throws {
         precondition(model.vocabularySize == tokenizer.vocabularySize,
                      "LanguageModelFile.save: model has \(model.vocabularySize) outputs, tokenizer \(tokenizer.vocabularySize) characters")
-        var metadata = extraMetadata.merging(model.architectureMetadata) { _, new in new }
-        metadata["format"] = "pt"
+        var metadata = ModelFile.metadata(extraMetadata.merging(model.architectureMetadata) { _, new in new })
         metadata[vocabularyKey] = tokenizer.vocabularyJSON
-        metadata["synapse.version"] = Synapse.version
         try model.save(to: url, metadata: metadata)
     }
 
@@ -66,13 +64,7 @@ public enum LanguageModelFile {
         guard let kind = file.metadata[kindKey] else { throw Error.missingMetadata(file: name, key: kindKey) }
         guard let builder = builders[kind] else { throw Error.unknownKind(file: name, kind: kind) }
         let model = try builder(file.metadata, tokenizer.vocabularySize, name)
-        do {
-            try model.load(stateDict: file.floatTensors(), strict: true)
-        } catch var error {
-            error.file = name
-            throw error
-        }
-        model.eval()
+        try ModelFile.loadWeights(of: file, into: model, name: name)
         return (model, tokenizer, file.metadata)
     }
 }

@@ -45,15 +45,13 @@ public enum AutoencoderFile {
     /// Writes the model with its widths, noise level, dataset and threshold in the metadata (atomically).
     public static func save(_ model: Autoencoder, dataset: MNIST.Variant, threshold: Float?,
                             extraMetadata: [String: String] = [:], to url: URL) throws {
-        var metadata = extraMetadata
-        metadata["format"] = "pt"
+        var metadata = ModelFile.metadata(extraMetadata)
         metadata[ClassifierFile.architectureKey] = architectureName
         metadata[ClassifierFile.datasetKey] = dataset.rawValue
         metadata[kindKey] = model.kind.rawValue
         metadata[sizesKey] = model.sizes.map(String.init).joined(separator: ",")
         metadata[noiseKey] = String(model.noiseLevel)
         if let threshold { metadata[thresholdKey] = String(threshold) }
-        metadata["synapse.version"] = Synapse.version
         try model.save(to: url, metadata: metadata)
     }
 
@@ -98,13 +96,7 @@ public enum AutoencoderFile {
         let model = info.kind == .convolutional
             ? Autoencoder(convolutionalWithNoise: info.noise, generator: &rng)
             : Autoencoder(sizes: info.sizes, noise: info.noise, generator: &rng)
-        do {
-            try model.load(stateDict: file.floatTensors(), strict: true)
-        } catch var error {
-            error.file = url.lastPathComponent
-            throw error
-        }
-        model.eval()
+        try ModelFile.loadWeights(of: file, into: model, name: url.lastPathComponent)
         return (model, info)
     }
 }

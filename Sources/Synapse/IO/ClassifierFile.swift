@@ -54,11 +54,9 @@ public enum ClassifierFile {
 
     private static func metadata(architecture: MNISTArchitecture, dataset: MNIST.Variant,
                                  extra: [String: String]) -> [String: String] {
-        var metadata = extra
-        metadata["format"] = "pt"
+        var metadata = ModelFile.metadata(extra)
         metadata[architectureKey] = architecture.rawValue
         metadata[datasetKey] = dataset.rawValue
-        metadata["synapse.version"] = Synapse.version
         return metadata
     }
 
@@ -89,13 +87,7 @@ public enum ClassifierFile {
             // load below like Float32 ones, widened exactly.
             return (try QuantizedModelFile.model(from: file, template: model), info)
         }
-        do {
-            try model.load(stateDict: file.floatTensors(), strict: true)
-        } catch var error {
-            error.file = url.lastPathComponent
-            throw error
-        }
-        model.eval()
+        try ModelFile.loadWeights(of: file, into: model, name: url.lastPathComponent)
         return (model, info)
     }
 }

@@ -5,7 +5,7 @@ import Synapse
 /// timed, then the mean loss of 20 (or `evaluationBatches`) train and validation batches.
 extension TextBenchmark {
     static func runCharGPT(text: String, iterations: Int, seed: UInt64, evaluationBatches: Int,
-                           source: String) throws(TextError) -> Result {
+                           source: String) throws -> Result {
         let dataset = try TextDataset(text: text, blockLength: 64, source: source)
         let model = GPT(GPTConfiguration(vocabularySize: dataset.tokenizer.vocabularySize, blockSize: 64, layers: 4,
                                          heads: 4, embedding: 128, bias: false), seed: seed)
@@ -14,7 +14,7 @@ extension TextBenchmark {
         let trainer = TextTrainer(model: model, dataset: dataset, optimizer: optimizer, schedule: schedule,
                                   options: .init(iterations: iterations, batchSize: 12, gradientClip: 1.0,
                                                  evaluationInterval: 0, evaluationBatches: evaluationBatches, seed: seed))
-        let r = trainer.run()
+        let r = try trainer.run()
         return Result(workload: .charGPT, iterations: iterations, parameters: model.parameterCount,
                       millisecondsPerIteration: r.millisecondsPerIteration, trainLoss: r.trainLoss,
                       validationLoss: r.validationLoss)

@@ -33,7 +33,7 @@ public enum TextBenchmark {
     /// Trains `workload` for `iterations` steps and evaluates it on `evaluationBatches` random batches of each split
     /// (20, as the PyTorch scripts' `--eval-iters`; more batches give a less noisy loss for comparing seeds).
     public static func run(_ workload: Workload, text: String, iterations: Int = 1000, seed: UInt64 = 1337,
-                           evaluationBatches: Int = 20, source: String = "text") throws(TextError) -> Result {
+                           evaluationBatches: Int = 20, source: String = "text") throws -> Result {
         if workload == .charGPT {
             return try runCharGPT(text: text, iterations: iterations, seed: seed, evaluationBatches: evaluationBatches,
                                   source: source)
@@ -46,7 +46,7 @@ public enum TextBenchmark {
         let trainer = TextTrainer(model: model, dataset: dataset, optimizer: optimizer,
                                   options: .init(iterations: iterations, batchSize: 32, gradientClip: 1.0,
                                                  evaluationInterval: 0, evaluationBatches: evaluationBatches, seed: seed))
-        let r = trainer.run()
+        let r = try trainer.run()
         return Result(workload: workload, iterations: iterations, parameters: model.parameterCount,
                       millisecondsPerIteration: r.millisecondsPerIteration, trainLoss: r.trainLoss,
                       validationLoss: r.validationLoss)

@@ -51,7 +51,7 @@ struct TrainGraph: ParsableCommand {
         var first: NodeClassificationTraining.Result?
         for seed in 0..<seeds {
             let options = NodeClassificationTraining.Options(hidden: widths, epochs: epochs, learningRate: lr, seed: UInt64(seed))
-            let result = NodeClassificationTraining(options: options).run(on: club, trainNodes: train)
+            let result = try NodeClassificationTraining(options: options).run(on: club, trainNodes: train)
             let correct = Int((result.accuracy * Float(result.evaluationNodes.count)).rounded())
             let wrong = result.evaluationNodes.filter { result.predictions[$0] != club.labels[$0] }.map { club.nodeIDs[$0] }
             print(String(format: "seed %2d: accuracy %.1f%% (%d/%d)", seed, 100 * result.accuracy, correct, result.evaluationNodes.count)

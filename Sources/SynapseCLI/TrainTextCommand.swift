@@ -12,8 +12,8 @@ struct TrainText: ParsableCommand {
             `synapse generate`.
             """)
 
-    @Option(help: "Model: \(TextModelChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var model: TextModelChoice = .lstm
+    @Option(help: "Model: \(TextTraining.Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var model: TextTraining.Architecture = .lstm
 
     @Option(name: .customLong("init"), help: "Continue training this saved model (its architecture and vocabulary; architecture options are ignored).")
     var initialModel: String?
@@ -36,7 +36,7 @@ struct TrainText: ParsableCommand {
     @Option(help: "Iterations between validation-loss estimates.") var evalInterval: Int = 200
     @Option(help: "Batches per loss estimate.") var evalBatches: Int = 20
     @Option(help: "Random seed (weights and batches).") var seed: UInt64 = 1337
-    @Option(help: "Directory for model.safetensors and history.csv.") var out: String = "runs/text"
+    @Option(help: "Directory for model.safetensors, history.csv and curves.svg.") var out: String = "runs/text"
 
     func validate() throws {
         for (name, value) in [("--embedding", embedding), ("--hidden", hidden), ("--layers", layers), ("--block", block),
@@ -55,58 +55,25 @@ struct TrainText: ParsableCommand {
 
     func run() throws {
         let url = data.map { URL(fileURLWithPath: $0) } ?? defaultTextFile()
-        var initial: (model: any LanguageModel, tokenizer: CharacterTokenizer)?
-        if let initialModel {
-            let loaded = try LanguageModelFile.load(from: URL(fileURLWithPath: initialModel))
-            initial = (loaded.model, loaded.tokenizer)
-        }
+        let initial = try initialModel.map { try LanguageModelFile.load(from: URL(fileURLWithPath: $0)) }
         let dataset = try TextDataset(contentsOf: url, blockLength: block, tokenizer: initial?.tokenizer)
         print("data: \(relative(url.path)): \(dataset.trainTokens.count) training and \(dataset.validationTokens.count) validation characters, vocabulary of \(dataset.tokenizer.vocabularySize)")
-        var rng = RandomGenerator(seed: seed)
-        let network: any LanguageModel
-        if let initial {
-            network = initial.model
-            network.train()
-            print("init: \(initialModel!) (\(network.architectureMetadata[LanguageModelFile.kindKey] ?? "?"), \(network.parameterCount) parameters)")
-        } else if model == .gpt {
-            network = GPT(GPTConfiguration(vocabularySize: dataset.tokenizer.vocabularySize, blockSize: block, layers: layers,
-                                           heads: heads, embedding: embedding), generator: &rng)
-        } else {
-            network = RecurrentLanguageModel(.init(kind: model.recurrentKind!, vocabularySize: dataset.tokenizer.vocabularySize,
-                                                   embeddingSize: embedding, hiddenSize: hidden, layers: layers),
-                                             generator: &rng)
+        if let initial, let initialModel {
+            print("init: \(initialModel) (\(initial.model.architectureMetadata[LanguageModelFile.kindKey] ?? "?"), \(initial.model.parameterCount) parameters)")
         }
-        let optimizer: Optimizer
-        var schedule: (any LearningRateSchedule)?
-        if let gpt = network as? GPT {
-            let c = gpt.configuration
-            guard block <= c.blockSize else {
-                throw ValidationError("--block \(block) exceeds the model's block size \(c.blockSize)")
-            }
-            let peak = lr ?? 1e-3
-            optimizer = AdamW(groups: gpt.parameterGroups(learningRate: peak, weightDecay: weightDecay), beta1: 0.9, beta2: 0.99)
-            schedule = WarmupCosineSchedule(warmupSteps: warmup, totalSteps: iterations, minimumLearningRate: Swift.min(minLr, peak))
-            print("model: gpt, \(c.layers) layers, \(c.heads) heads, embedding \(c.embedding), block \(c.blockSize), \(gpt.parameterCount) parameters; batch \(batchSize), adamw lr \(peak) (warm-up \(warmup), cosine to \(minLr)), weight decay \(weightDecay), clip \(clip)")
-        } else {
-            let peak = lr ?? 2e-3
-            optimizer = Adam(parameters: network.parameters(), learningRate: peak)
-            print("model: \(network.architectureMetadata[LanguageModelFile.kindKey] ?? model.rawValue), embedding \(embedding), \(layers) × \(hidden) hidden, \(network.parameterCount) parameters; block \(block), batch \(batchSize), adam lr \(peak), clip \(clip)")
-        }
-        let trainer = TextTrainer(model: network, dataset: dataset, optimizer: optimizer, schedule: schedule,
-                                  options: .init(iterations: iterations, batchSize: batchSize,
-                                                 gradientClip: clip > 0 ? clip : nil, evaluationInterval: evalInterval,
-                                                 evaluationBatches: evalBatches, seed: seed))
-        let result = trainer.run(onEvent: TextProgressPrinter(total: iterations).handle)
-        let directory = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let modelURL = directory.appendingPathComponent("model.safetensors")
-        try LanguageModelFile.save(network, tokenizer: dataset.tokenizer, to: modelURL)
-        let historyURL = directory.appendingPathComponent("history.csv")
-        let csv = "iteration,train_loss,val_loss\n" + result.evaluations.map { "\($0.iteration),\($0.trainLoss),\($0.validationLoss)" }.joined(separator: "\n") + "\n"
-        try AtomicFile.write(Data(csv.utf8), to: historyURL)
+        var options = TextTraining.Options(architecture: model, iterations: iterations)
+        (options.embedding, options.heads, options.hidden, options.layers) = (embedding, heads, hidden, layers)
+        (options.block, options.batchSize, options.learningRate, options.seed) = (block, batchSize, lr, seed)
+        (options.warmup, options.minimumLearningRate, options.weightDecay, options.clip) = (warmup, minLr, weightDecay, clip)
+        (options.evaluationInterval, options.evaluationBatches) = (evalInterval, evalBatches)
+        let progress = TextProgressPrinter(total: iterations)
+        let run = try TextTraining(options: options, continuing: initial?.model)
+            .run(on: dataset, onStart: { print("model: \($0)") }, onEvent: progress.handle)
+        let written = try run.writeReport(to: URL(fileURLWithPath: out))
+        let t = run.training
         print(String(format: "done: %d iterations, %.1f ms/iteration, train loss %.4f, validation loss %.4f",
-                     result.iterations, result.millisecondsPerIteration, result.trainLoss, result.validationLoss))
-        print("wrote \(relative(modelURL.path)), \(relative(historyURL.path)); try `synapse generate \(relative(modelURL.path)) --prompt \"ROMEO:\"`")
+                     t.iterations, t.millisecondsPerIteration, t.trainLoss, t.validationLoss))
+        print("wrote \(written.map { relative($0.path) }.joined(separator: ", ")); try `synapse generate \(relative(written[0].path)) --prompt \"ROMEO:\"`")
     }
 }
 

@@ -48,7 +48,7 @@ public enum LearningKindsLesson {
         let leaders = karateClub.classNames.indices.compactMap { c in
             karateClub.labelledNodes.filter { karateClub.labels[$0] == c }.max { degrees[$0] < degrees[$1] }
         }
-        let gcn = NodeClassificationTraining(options: NodeClassificationTraining.Options(seed: seed)).run(on: karateClub, trainNodes: leaders)
+        let gcn = try NodeClassificationTraining(options: NodeClassificationTraining.Options(seed: seed)).run(on: karateClub, trainNodes: leaders)
         log.say(String(format: "trained on members %@: %.1f%% of the other %d placed in the right group",
                        leaders.map { karateClub.nodeIDs[$0] }.joined(separator: " and "), 100 * gcn.accuracy, gcn.evaluationNodes.count))
         log.check("semi-supervised: two labels are enough (≥ 85% of the rest right)", gcn.accuracy >= 0.85,

@@ -78,7 +78,8 @@ public final class TextTrainer {
         evaluationGenerator = RandomGenerator(seed: options.seed &+ 0x9E37)
     }
 
-    /// One training step on a fresh random batch; returns its loss.
+    /// One training step on a fresh random batch; returns its loss. A non-finite loss or gradient norm leaves the
+    /// parameters as they were (no step is taken) and is returned for the caller to stop on.
     @discardableResult
     public func step(iteration: Int) -> Float {
         if let schedule { optimizer.learningRate = schedule.learningRate(at: iteration, baseLearningRate: baseLearningRate) }
@@ -99,7 +100,11 @@ public final class TextTrainer {
             batchLoss.backward()
             loss = batchLoss.item
         }
-        if let clip = options.gradientClip { GradientClipping.clipByGlobalNorm(optimizer.parameters, maxNorm: clip) }
+        guard loss.isFinite else { return loss }
+        if let clip = options.gradientClip {
+            let norm = GradientClipping.clipByGlobalNorm(optimizer.parameters, maxNorm: clip)
+            guard norm.isFinite else { return norm }
+        }
         optimizer.step()
         return loss
     }
@@ -118,8 +123,9 @@ public final class TextTrainer {
         }
     }
 
-    /// Runs all iterations, reporting each step and each evaluation to `onEvent`.
-    public func run(onEvent: (Event) -> Void = { _ in }) -> Result {
+    /// Runs all iterations, reporting each step and each evaluation to `onEvent`; stops on the first non-finite loss
+    /// (or gradient norm), naming the iteration, with the parameters from before it.
+    public func run(onEvent: (Event) -> Void = { _ in }) throws(TrainingError) -> Result {
         var evaluations: [(iteration: Int, trainLoss: Float, validationLoss: Float)] = []
         var trainSeconds = 0.0
         func evaluate(_ iteration: Int) {
@@ -132,6 +138,7 @@ public final class TextTrainer {
             let loss = step(iteration: iteration)
             trainSeconds += Stopwatch.now() - start
             let done = iteration + 1
+            guard loss.isFinite else { throw .nonFiniteLoss(epoch: 1, batch: done, step: iteration, loss: loss) }
             onEvent(.step(iteration: done, loss: loss, millisecondsPerIteration: 1000 * trainSeconds / Double(done)))
             if options.evaluationInterval > 0, done % options.evaluationInterval == 0, done < options.iterations {
                 evaluate(done)

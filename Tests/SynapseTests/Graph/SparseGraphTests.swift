@@ -89,7 +89,7 @@ import Testing
         #expect(club.nodeCount == 34 && club.edges.count == 78)
         #expect(club.classNames == ["Mr. Hi", "Officer"])
         #expect(club.features.shape == [34, 34])
-        let run = NodeClassificationTraining(options: .init(epochs: 100, seed: 1)).run(on: club, trainNodes: [0, 33])
+        let run = try NodeClassificationTraining(options: .init(epochs: 100, seed: 1)).run(on: club, trainNodes: [0, 33])
         #expect(run.evaluationNodes.count == 32)
         #expect(run.accuracy >= 0.9, "accuracy \(run.accuracy)")
         #expect(run.losses.last! < run.losses.first!)

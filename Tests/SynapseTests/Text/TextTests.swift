@@ -123,7 +123,7 @@ import Testing
                                   optimizer: Adam(parameters: model.parameters(), learningRate: 1e-2),
                                   options: .init(iterations: 60, batchSize: 8, evaluationInterval: 30, evaluationBatches: 4))
         var steps = 0
-        let result = trainer.run { if case .step = $0 { steps += 1 } }
+        let result = try trainer.run { if case .step = $0 { steps += 1 } }
         #expect(steps == 60)
         #expect(result.evaluations.map(\.iteration) == [30, 60])
         #expect(result.validationLoss < 1.5, "validation loss \(result.validationLoss) after 60 steps on a repeated line")

@@ -8,7 +8,7 @@ import Foundation
 ///
 /// ```swift
 /// let club = try Graph(directory: "datasets/karate-club")
-/// let run = NodeClassificationTraining(options: .init(seed: 3)).run(on: club, trainNodes: [0, 33])
+/// let run = try NodeClassificationTraining(options: .init(seed: 3)).run(on: club, trainNodes: [0, 33])
 /// run.accuracy              // on the 32 members whose faction was not given
 /// try run.embeddingChart(graph: club, title: "Karate club").write(to: "embeddings.svg")
 /// ```
@@ -52,8 +52,9 @@ public struct NodeClassificationTraining: Sendable {
 
     public init(options: Options = Options()) { self.options = options }
 
-    /// Trains on the labels of `trainNodes` (which must be labelled) and evaluates on every other labelled node.
-    public func run(on graph: Graph, trainNodes: [Int]) -> Result {
+    /// Trains on the labels of `trainNodes` (which must be labelled) and evaluates on every other labelled node;
+    /// stops on a non-finite loss, naming the epoch, with the parameters from before it.
+    public func run(on graph: Graph, trainNodes: [Int]) throws(TrainingError) -> Result {
         let targets = trainNodes.map { node -> Int in
             guard let label = graph.labels[node] else {
                 preconditionFailure("NodeClassificationTraining: training node \(graph.nodeIDs[node]) has no label")
@@ -69,10 +70,13 @@ public struct NodeClassificationTraining: Sendable {
                              weightDecay: options.weightDecay)
         var losses: [Float] = []
         losses.reserveCapacity(options.epochs)
-        for _ in 0..<options.epochs {
+        for epoch in 0..<options.epochs {
             optimizer.zeroGrad()
             let logits = model(graph.features, adjacency: adjacency)
             let loss = crossEntropyLoss(logits: logits.gather(trainNodes, axis: 0), targets: targets)
+            guard loss.item.isFinite else {
+                throw .nonFiniteLoss(epoch: epoch + 1, batch: 1, step: epoch, loss: loss.item)
+            }
             losses.append(loss.item)
             loss.backward()
             optimizer.step()

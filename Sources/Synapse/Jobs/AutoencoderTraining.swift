@@ -66,7 +66,6 @@ public struct AutoencoderTraining {
     }
 
     public func run(on data: MNIST) throws -> Result {
-        precondition(options.epochs >= 0 && options.batchSize > 0, "AutoencoderTraining: invalid options \(options)")
         let (trainPart, validationPart) = data.train.holdingOut(options.validationCount)
         let holdOut = validationPart.count
 
@@ -75,19 +74,12 @@ public struct AutoencoderTraining {
             ? Autoencoder(convolutionalWithNoise: options.noise, seed: options.seed, generator: &rng)
             : Autoencoder(sizes: options.sizes, noise: options.noise, seed: options.seed, generator: &rng)
         let optimizer = Adam(parameters: model.parameters(), learningRate: options.learningRate)
-        let stepsPerEpoch = (trainPart.count + options.batchSize - 1) / options.batchSize
-        var callbacks: [TrainingCallback] = [ProgressBarCallback(mode: progress)]
-        if options.epochs > 0 {
-            callbacks.append(LearningRateScheduleCallback(CosineAnnealingSchedule(totalSteps: stepsPerEpoch * options.epochs),
-                                                          interval: .step))
-        }
-        if holdOut > 0 { callbacks.append(KeepBestCheckpoint(monitor: .validationLoss)) }
-        let trainer = Trainer(model: model, optimizer: optimizer, loss: .meanSquaredError, callbacks: callbacks)
-        let started = Stopwatch.now()
-        let history = try trainer.fit(TrainingData(inputs: trainPart.images, targets: trainPart.images),
-                                      validation: holdOut > 0 ? TrainingData(inputs: validationPart.images, targets: validationPart.images) : nil,
-                                      epochs: options.epochs, batchSize: options.batchSize, seed: options.seed)
-        let seconds = Stopwatch.now() - started
+        let fit = SupervisedFit(epochs: options.epochs, batchSize: options.batchSize, seed: options.seed,
+                                keepBest: .validationLoss, progress: progress)
+        let (history, seconds) = try fit.run(
+            model: model, optimizer: optimizer, loss: .meanSquaredError,
+            train: TrainingData(inputs: trainPart.images, targets: trainPart.images),
+            validation: holdOut > 0 ? TrainingData(inputs: validationPart.images, targets: validationPart.images) : nil)
         model.eval()
 
         let test = data.test.images

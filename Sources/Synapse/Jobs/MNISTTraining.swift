@@ -78,7 +78,6 @@ public struct MNISTTraining {
 
     /// Trains on `data.train` (less the validation tail) and evaluates on `data.test`.
     public func run(on data: MNIST) throws -> Result {
-        precondition(options.epochs >= 0 && options.batchSize > 0, "MNISTTraining: invalid options \(options)")
         let (trainPart, validationPart) = data.train.holdingOut(options.validationCount)
         let holdOut = validationPart.count
 
@@ -87,21 +86,13 @@ public struct MNISTTraining {
         if let initial = options.initialStateDict { try floatModel.load(stateDict: initial) }
         let model = options.quantizationAware ? QATLinear.prepare(floatModel) : floatModel
         let optimizer = options.optimizer.make(parameters: model.parameters(), learningRate: options.learningRate)
-        let stepsPerEpoch = (trainPart.count + options.batchSize - 1) / options.batchSize
-        var callbacks: [TrainingCallback] = [ProgressBarCallback(mode: progress)]
-        if options.cosineSchedule && options.epochs > 0 {
-            callbacks.append(LearningRateScheduleCallback(CosineAnnealingSchedule(totalSteps: stepsPerEpoch * options.epochs),
-                                                          interval: .step))
-        }
-        let best = KeepBestCheckpoint(monitor: .validationAccuracy)
-        callbacks.append(best)
-        let trainer = Trainer(model: model, optimizer: optimizer, loss: .crossEntropy, callbacks: callbacks)
-        let started = Stopwatch.now()
         let shape = options.architecture.inputs
-        let history = try trainer.fit(TrainingData(inputs: shape(trainPart.images), labels: trainPart.labels),
-                                      validation: holdOut > 0 ? TrainingData(inputs: shape(validationPart.images), labels: validationPart.labels) : nil,
-                                      epochs: options.epochs, batchSize: options.batchSize, seed: options.seed)
-        let seconds = Stopwatch.now() - started
+        let fit = SupervisedFit(epochs: options.epochs, batchSize: options.batchSize, seed: options.seed,
+                                cosineSchedule: options.cosineSchedule, keepBest: .validationAccuracy, progress: progress)
+        let (history, seconds) = try fit.run(
+            model: model, optimizer: optimizer, loss: .crossEntropy,
+            train: TrainingData(inputs: shape(trainPart.images), labels: trainPart.labels),
+            validation: holdOut > 0 ? TrainingData(inputs: shape(validationPart.images), labels: validationPart.labels) : nil)
         let quantized = options.quantizationAware ? QATLinear.export(model).model : nil
         let predictions = (quantized ?? model).predictClasses(shape(data.test.images))
         let metrics = ClassificationMetrics(predictions: predictions, labels: data.test.labels, classCount: MNIST.classCount)

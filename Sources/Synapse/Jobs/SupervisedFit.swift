@@ -1,0 +1,28 @@
+/// What the supervised jobs (MNIST classification, autoencoders) share: the standard callbacks — progress, a cosine
+/// decay of the learning rate per step, the best epoch on the validation set kept — around `Trainer.fit`, timed.
+struct SupervisedFit {
+    var epochs: Int
+    var batchSize: Int
+    var seed: UInt64
+    var cosineSchedule = true
+    /// The metric whose best epoch the model returns to; nothing is kept without validation data.
+    var keepBest: TrainingMetric
+    var progress: ProgressBar.Mode
+
+    /// Trains `model` on `train`, choosing the best epoch on `validation`; returns the history and the seconds spent.
+    func run(model: Module, optimizer: Optimizer, loss: TrainingLoss, train: TrainingData,
+             validation: TrainingData?) throws -> (history: TrainingHistory, seconds: Double) {
+        precondition(epochs >= 0 && batchSize > 0, "SupervisedFit: \(epochs) epochs of batches of \(batchSize)")
+        var callbacks: [TrainingCallback] = [ProgressBarCallback(mode: progress)]
+        if cosineSchedule && epochs > 0 {
+            let stepsPerEpoch = (train.count + batchSize - 1) / batchSize
+            callbacks.append(LearningRateScheduleCallback(CosineAnnealingSchedule(totalSteps: stepsPerEpoch * epochs),
+                                                          interval: .step))
+        }
+        if validation != nil { callbacks.append(KeepBestCheckpoint(monitor: keepBest)) }
+        let trainer = Trainer(model: model, optimizer: optimizer, loss: loss, callbacks: callbacks)
+        let started = Stopwatch.now()
+        let history = try trainer.fit(train, validation: validation, epochs: epochs, batchSize: batchSize, seed: seed)
+        return (history, Stopwatch.now() - started)
+    }
+}

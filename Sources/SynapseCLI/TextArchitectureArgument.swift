@@ -1,0 +1,5 @@
+import ArgumentParser
+import Synapse
+
+/// The model families `synapse train text --model` can build.
+extension TextTraining.Architecture: ExpressibleByArgument {}

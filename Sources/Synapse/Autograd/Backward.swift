@@ -64,28 +64,17 @@ extension Tensor {
             precondition(count == 1, "backward: tensor of shape \(shape) is not a scalar; pass the upstream gradient")
             seed = Tensor.ones(shape)
         }
-        let order = Self.topologicalOrder(from: root)
-        let shardGradients = LeafGradients.current
+        let sink = LeafGradientHook.sink
         noGrad {
-            if root.isLeaf {
-                if let shardGradients { shardGradients.add(seed, to: root) } else { root.grad = root.grad.map { $0 + seed } ?? seed }
-                return
-            }
-            root.grad = seed
-            for node in order.reversed() {
-                guard let backward = node.backward else { continue }
-                guard let outputGrad = node.grad else { continue }
+            root.accumulate(seed, sink: sink)
+            for node in Self.topologicalOrder(from: root).reversed() {
+                guard let backward = node.backward, let outputGrad = node.grad else { continue }
                 node.grad = nil  // interior gradients are not kept, as in PyTorch
-                let inputGrads = backward(outputGrad)
-                for (input, inputGrad) in zip(node.inputs, inputGrads) {
+                for (input, inputGrad) in zip(node.inputs, backward(outputGrad)) {
                     guard let input, let inputGrad else { continue }
                     precondition(inputGrad.shape == input.shape,
                                  "backward of \(node.op): gradient shape \(inputGrad.shape) for input of shape \(input.shape)")
-                    if input.isLeaf, let shardGradients {
-                        shardGradients.add(inputGrad, to: input)
-                    } else {
-                        input.grad = input.grad.map { $0 + inputGrad } ?? inputGrad
-                    }
+                    input.accumulate(inputGrad, sink: sink)
                 }
             }
         }
@@ -123,23 +112,24 @@ extension Tensor {
     }
 }
 
-/// Where a backward pass leaves the gradients of leaves while `DataParallel` runs several passes over the same
-/// parameters at once: in this table (one per shard, so no two threads write the same leaf), not in the leaves'
-/// `grad`. Interior nodes are private to the pass that built them and keep their gradients as usual.
-final class LeafGradients: @unchecked Sendable {
-    /// The shard's table while its backward pass runs; nil (the default) sends gradients to the leaves.
-    @TaskLocal static var current: LeafGradients?
-
-    /// Leaves in the order they first received a gradient, with their sums.
-    private(set) var entries: [(leaf: AutogradNode, grad: Tensor)] = []
-    private var index: [ObjectIdentifier: Int] = [:]
-
-    func add(_ gradient: Tensor, to leaf: AutogradNode) {
-        if let i = index[ObjectIdentifier(leaf)] {
-            entries[i].grad = entries[i].grad + gradient
+extension AutogradNode {
+    /// Adds a gradient contribution: a leaf's goes to the installed sink if there is one, everything else into `grad`.
+    fileprivate func accumulate(_ gradient: Tensor, sink: (any LeafGradientSink)?) {
+        if isLeaf, let sink {
+            sink.add(gradient, to: self)
         } else {
-            index[ObjectIdentifier(leaf)] = entries.count
-            entries.append((leaf, gradient))
+            grad = grad.map { $0 + gradient } ?? gradient
         }
     }
+}
+
+/// Somewhere other than `grad` for the gradients of leaves: data-parallel training installs one table per shard
+/// (`LeafGradients` in Training/DataParallel.swift), so shards that share parameters never write the same leaf.
+protocol LeafGradientSink: AnyObject, Sendable {
+    func add(_ gradient: Tensor, to leaf: AutogradNode)
+}
+
+/// The sink of the current task's backward passes; nil (the default) sends gradients to the leaves.
+enum LeafGradientHook {
+    @TaskLocal static var sink: (any LeafGradientSink)?
 }

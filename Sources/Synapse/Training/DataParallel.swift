@@ -43,7 +43,7 @@ public enum DataParallel {
                 let body = UncheckedSendable(shardLoss)
                 Parallel.perCore(rows) { shard, range in
                     let (losses, tables) = shared.value
-                    LeafGradients.$current.withValue(tables[shard]) {
+                    LeafGradientHook.$sink.withValue(tables[shard]) {
                         let loss = body.value(range)
                         precondition(loss.count == 1, "DataParallel.backward: shard loss has shape \(loss.shape), not a scalar")
                         let weight = Float(range.count) / Float(rows)
@@ -72,5 +72,23 @@ public enum DataParallel {
             }
         }
         return losses.reduce(0, +)
+    }
+}
+
+/// One shard's leaf gradients while `DataParallel` runs several backward passes over the same parameters at once:
+/// installed as the `LeafGradientHook` sink, so no two threads write the same leaf. Interior nodes are private to
+/// the pass that built them and keep their gradients as usual.
+final class LeafGradients: LeafGradientSink, @unchecked Sendable {
+    /// Leaves in the order they first received a gradient, with their sums.
+    private(set) var entries: [(leaf: AutogradNode, grad: Tensor)] = []
+    private var index: [ObjectIdentifier: Int] = [:]
+
+    func add(_ gradient: Tensor, to leaf: AutogradNode) {
+        if let i = index[ObjectIdentifier(leaf)] {
+            entries[i].grad = entries[i].grad + gradient
+        } else {
+            index[ObjectIdentifier(leaf)] = entries.count
+            entries.append((leaf, gradient))
+        }
     }
 }

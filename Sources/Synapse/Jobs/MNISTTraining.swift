@@ -31,7 +31,7 @@ public struct MNISTTraining {
         public var initialStateDict: [String: Tensor]?
 
 
-        /// The defaults per architecture: mlp reaches ≥ 98% test accuracy in 15–40 s of training here.
+        /// The defaults per architecture: mlp reaches ≥ 98% test accuracy (time in docs/BENCHMARKS.md).
         public init(architecture: MNISTArchitecture, epochs: Int? = nil, batchSize: Int? = nil,
                     optimizer: OptimizerKind? = nil, learningRate: Float? = nil) {
             self.architecture = architecture

@@ -38,12 +38,11 @@ extension Kernels {
 
     /// Products that one core runs on its own go to Synapse's AVX-512 kernel (`synapse_sgemm_avx512`): the
     /// products inside a data-parallel shard or a per-core chunk, and any product small enough that OpenBLAS would not
-    /// thread it (it splits above 2^18 multiply-adds). On a char-gpt shard's shapes (384 rows times 128–512) it ran
-    /// 1.11–1.13× cblas_sgemm's speed in isolation, because it packs only B and never zeroes C first.
+    /// thread it (it splits above 2^18 multiply-adds). On a char-gpt shard's shapes (384 rows times 128–512) it beats
+    /// cblas_sgemm because it packs only B and never zeroes C first (docs/BENCHMARKS.md, "Measurements behind design choices").
     ///
     /// The rest stays with OpenBLAS: products of fewer than 16 rows or a k below 16 (batch-1 inference, a 3×3
-    /// convolution of one channel), where the tile's set-up is not repaid and OpenBLAS's small kernels were up to
-    /// 4× faster; a transposed B under 64 rows, whose gathered panel is used too few times; k above 4096, whose panel
+    /// convolution of one channel), where the tile's set-up is not repaid and OpenBLAS's small kernels win; a transposed B under 64 rows, whose gathered panel is used too few times; k above 4096, whose panel
     /// (k × 32 floats) no longer fits the core's L2 cache; and ldb past the packing's 32-bit gather offsets.
     @inline(__always)
     static func goesToSynapseSGEMM(transposeB: Bool, m: Int, n: Int, k: Int, ldb: Int) -> Bool {

@@ -113,8 +113,8 @@ enum RecurrentKernels {
     ///
     /// Results below the normal range are flushed to zero. Saturated gates (σ of a large negative pre-activation is
     /// below 1.2e-38) make subnormal gradients, and every product that reads one — the per-step GEMMs included —
-    /// takes x86's slow microcode path (char-lstm slowed by ~8% over a few hundred iterations before this). No
-    /// normal value changes.
+    /// takes x86's slow microcode path (char-lstm slowed down over a few hundred iterations before this). No normal
+    /// value changes.
     @inline(__always)
     static func lstmGateGradients(hidden h: Int, gates: UnsafePointer<Float>, tanhCell: UnsafePointer<Float>,
                                   previousCell: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,

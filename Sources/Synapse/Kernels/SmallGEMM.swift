@@ -5,10 +5,9 @@ import Glibc
 ///
 /// `cblas_sgemm` packs both operands into its own layout before multiplying. For the per-step products of a
 /// recurrent layer (a [16, 256] state times a [256, 1024] weight, 64 times forward and 64 times backward) packing
-/// the weight again every step cost more than the multiplication: 30% of a char-lstm iteration went to
-/// `sgemm_incopy`/`sgemm_itcopy`. OpenBLAS ships unpacked AVX-512 kernels for small products but only uses them up to
-/// M·N·K = 10⁶; measured here on the per-step shapes they run 1.3× faster than `cblas_sgemm` (forward 62–67 →
-/// 80–87 GFLOP/s, backward 86–90 → 112–113 GFLOP/s, one thread).
+/// the weight again every step cost more than the multiplication. OpenBLAS ships unpacked AVX-512 kernels for small
+/// products but only uses them up to M·N·K = 10⁶; on the per-step shapes they beat `cblas_sgemm` (figures in
+/// docs/BENCHMARKS.md, "Measurements behind design choices").
 ///
 /// The kernels are looked up by OpenBLAS's name for the running core and only for cores whose kernels are written
 /// with AVX-512 intrinsics; anywhere else (another BLAS, an older CPU) `available` is false and callers use sgemm.

@@ -57,7 +57,7 @@ extension Tensor {
     }
 
     /// Exact GELU for training: the forward keeps Φ(x) for the backward, which then evaluates one exp per element
-    /// instead of erf and exp (the erf was ~8% of a char-gpt iteration).
+    /// instead of erf and exp (the erf was a visible share of a char-gpt iteration).
     private func geluKeepingCDF() -> Tensor {
         let out = Tensor(uninitializedShape: shape)
         let cdf = Tensor(uninitializedShape: shape)

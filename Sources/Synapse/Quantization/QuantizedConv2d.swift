@@ -77,7 +77,7 @@ public final class QuantizedConv2d: Module {
             output.withUnsafeMutableBufferPointer { destination in
                 // Images are independent: each core lowers, multiplies and writes back its own share, with every
                 // buffer of one image ([k, Ho·Wo] floats) in its L2 cache. (One im2col of the whole batch and two
-                // transposes on one core made this layer 4× slower than the Float32 convolution.)
+                // transposes on one core made this layer several times slower than the Float32 convolution.)
                 let pointers = UncheckedSendable((source.baseAddress!, destination.baseAddress!))
                 Parallel.perCore(n) { _, images in
                     let (x, y) = pointers.value

@@ -45,7 +45,7 @@ public enum Runtime {
     /// kernel set in use ("SkylakeX", …), or nil for another BLAS. Idempotent; call it before the first op.
     ///
     /// OpenBLAS built with DYNAMIC_ARCH picks its kernels from the CPU model when it loads, and releases older than
-    /// the CPU (Debian 12 ships 0.3.21) fall back to generic SSE3 kernels on recent Xeons, 3–5× slower. Unless
+    /// the CPU (Debian 12 ships 0.3.21) fall back to generic SSE3 kernels on recent Xeons, several times slower. Unless
     /// `OPENBLAS_CORETYPE` is set, the table is re-selected from the CPU flags. After each threaded call OpenBLAS's
     /// workers poll for more work for ~0.1 s, taking cycles from Synapse's own threads on a 2-core machine; unless
     /// `OPENBLAS_THREAD_TIMEOUT` is set, the pool restarts with the shortest timeout (2^4 cycles). Both go through

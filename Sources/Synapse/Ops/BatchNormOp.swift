@@ -18,6 +18,34 @@ extension Tensor {
     /// ```
     public func batchNorm(runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?, training: Bool,
                           momentum: Float = 0.1, epsilon: Float = 1e-5) -> Tensor {
+        let (n, c, spatial) = checkBatchNormArguments(runningMean: runningMean, runningVar: runningVar, weight: weight,
+                                                      bias: bias, training: training)
+        let layout = BatchNormLayout(batch: n, channels: c, spatial: spatial)
+        let (mean, inverseStd) = batchNormStatistics(layout, training: training, runningMean: runningMean,
+                                                     runningVar: runningVar, momentum: momentum, epsilon: epsilon)
+        let (scale, shift) = Tensor.channelScaleAndShift(mean: mean, inverseStd: inverseStd, weight: weight, bias: bias)
+        let out = Tensor(uninitializedShape: shape)
+        Kernels.channelAffine(storage.pointer, batch: n, channels: c, spatial: spatial, scale: scale.storage.pointer,
+                              shift: shift.storage.pointer, out.storage.pointer)
+
+        let x = detached()
+        let inputs = [self] + [weight, bias].compactMap { $0 }
+        let wants = (input: requiresGrad, weight: weight?.requiresGrad ?? false, bias: bias?.requiresGrad ?? false)
+        let (hasWeight, hasBias) = (weight != nil, bias != nil)
+        return Tensor.record(out, op: "batch_norm", inputs: inputs) { g in
+            let (gradInput, gradWeight, gradBias) = Tensor.batchNormBackward(
+                g, input: x, layout, training: training, mean: mean, inverseStd: inverseStd, scale: scale,
+                needsInput: wants.input, needsWeight: wants.weight)
+            var grads: [Tensor?] = [gradInput]
+            if hasWeight { grads.append(gradWeight) }
+            if hasBias { grads.append(wants.bias ? gradBias : nil) }
+            return grads
+        }
+    }
+
+    /// N, C and the positions per channel and image of an [N, C, *] input, after checking every argument's shape.
+    private func checkBatchNormArguments(runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?,
+                                         training: Bool) -> (batch: Int, channels: Int, spatial: Int) {
         precondition(rank >= 2, "batchNorm: input must be [N, C, *], got \(shape)")
         let (n, c) = (shape[0], shape[1])
         let spatial = shape.dropFirst(2).reduce(1, *)
@@ -26,87 +54,100 @@ extension Tensor {
         }
         precondition((runningMean == nil) == (runningVar == nil), "batchNorm: pass both running statistics or neither")
         precondition(training || runningMean != nil, "batchNorm: eval mode needs runningMean and runningVar (input \(shape))")
-        let perChannel = n * spatial
-        precondition(!training || perChannel > 1,
+        precondition(!training || n * spatial > 1,
                      "batchNorm: training needs more than one value per channel, got input \(shape)")
-
-        let mean = Tensor(uninitializedShape: [c]), invStd = Tensor(uninitializedShape: [c])
-        let (mp, ip) = (mean.storage.pointer, invStd.storage.pointer)
-        if training {
-            let variance = Tensor(uninitializedShape: [c])
-            Kernels.channelMoments(storage.pointer, batch: n, channels: c, spatial: spatial, mean: mp,
-                                   variance: variance.storage.pointer)
-            let vp = variance.storage.pointer
-            for k in 0..<c { ip[k] = 1 / (vp[k] + epsilon).squareRoot() }
-            if let runningMean, let runningVar {
-                let unbias = Float(perChannel) / Float(perChannel - 1)
-                runningMean.withSharedMutableStorage { r in
-                    for k in 0..<c { r[k] = (1 - momentum) * r[k] + momentum * mp[k] }
-                }
-                runningVar.withSharedMutableStorage { r in
-                    for k in 0..<c { r[k] = (1 - momentum) * r[k] + momentum * vp[k] * unbias }
-                }
-            }
-        } else if let runningMean, let runningVar {
-            let (rm, rv) = (runningMean.storage.pointer, runningVar.storage.pointer)
-            for k in 0..<c {
-                mp[k] = rm[k]
-                ip[k] = 1 / (rv[k] + epsilon).squareRoot()
-            }
-        }
-        let gamma = weight?.detached() ?? Tensor.ones([c])
-        let scale = Tensor(uninitializedShape: [c]), shift = Tensor(uninitializedShape: [c])
-        let (gp, sp, hp) = (gamma.storage.pointer, scale.storage.pointer, shift.storage.pointer)
-        for k in 0..<c {
-            sp[k] = gp[k] * ip[k]
-            hp[k] = (bias?.storage.pointer[k] ?? 0) - mp[k] * sp[k]
-        }
-        let out = Tensor(uninitializedShape: shape)
-        Kernels.channelAffine(storage.pointer, batch: n, channels: c, spatial: spatial, scale: sp, shift: hp,
-                              out.storage.pointer)
-
-        let x = detached()
-        let (needX, needW, needB) = (requiresGrad, weight?.requiresGrad ?? false, bias?.requiresGrad ?? false)
-        var inputs = [self]
-        if let weight { inputs.append(weight) }
-        if let bias { inputs.append(bias) }
-        let (hasWeight, hasBias) = (weight != nil, bias != nil)
-        return Tensor.record(out, op: "batch_norm", inputs: inputs) { g in
-            let sumG = Tensor(uninitializedShape: [c]), sumGX = Tensor(uninitializedShape: [c])
-            let (sg, sgx) = (sumG.storage.pointer, sumGX.storage.pointer)
-            Kernels.channelGradientMoments(g.storage.pointer, x.storage.pointer, batch: n, channels: c, spatial: spatial,
-                                           mean: mean.storage.pointer, sumG: sg, sumGX: sgx)
-            let (mp, ip, sp) = (mean.storage.pointer, invStd.storage.pointer, scale.storage.pointer)
-            var gx: Tensor?
-            if needX {
-                let dx = Tensor(uninitializedShape: x.shape)
-                let xScale = Tensor(uninitializedShape: [c]), offset = Tensor(uninitializedShape: [c])
-                let (xs, off) = (xScale.storage.pointer, offset.storage.pointer)
-                let m = Float(perChannel)
-                for k in 0..<c {
-                    if training {
-                        // γ·invstd·(g − Σg/M − (x − μ)·invstd²·Σg(x − μ)/M), as a·g + b·x + offset.
-                        xs[k] = -sp[k] * ip[k] * ip[k] * sgx[k] / m
-                        off[k] = -sp[k] * sg[k] / m - xs[k] * mp[k]
-                    } else {
-                        xs[k] = 0
-                        off[k] = 0
-                    }
-                }
-                Kernels.channelGradientAffine(g.storage.pointer, x.storage.pointer, batch: n, channels: c,
-                                              spatial: spatial, gScale: sp, xScale: xs, shift: off, dx.storage.pointer)
-                gx = dx
-            }
-            var grads: [Tensor?] = [gx]
-            if hasWeight {
-                if needW {
-                    let dw = Tensor(uninitializedShape: [c])
-                    for k in 0..<c { dw.storage.pointer[k] = sgx[k] * ip[k] }
-                    grads.append(dw)
-                } else { grads.append(nil) }
-            }
-            if hasBias { grads.append(needB ? sumG : nil) }
-            return grads
-        }
+        return (n, c, spatial)
     }
+
+    /// The per-channel mean and 1/√(σ² + ε): the batch's in training (moving the running statistics towards them,
+    /// running_var with the unbiased variance as PyTorch), the running ones in eval mode.
+    private func batchNormStatistics(_ layout: BatchNormLayout, training: Bool, runningMean: Tensor?, runningVar: Tensor?,
+                                     momentum: Float, epsilon: Float) -> (mean: Tensor, inverseStd: Tensor) {
+        let c = layout.channels
+        let mean = Tensor(uninitializedShape: [c]), inverseStd = Tensor(uninitializedShape: [c])
+        let (mu, inverse) = (mean.storage.pointer, inverseStd.storage.pointer)
+        guard training else {
+            let (runMean, runVar) = (runningMean!.storage.pointer, runningVar!.storage.pointer)
+            for k in 0..<c {
+                mu[k] = runMean[k]
+                inverse[k] = 1 / (runVar[k] + epsilon).squareRoot()
+            }
+            return (mean, inverseStd)
+        }
+        let variance = Tensor(uninitializedShape: [c])
+        let sigma2 = variance.storage.pointer
+        Kernels.channelMoments(storage.pointer, batch: layout.batch, channels: c, spatial: layout.spatial, mean: mu,
+                               variance: sigma2)
+        for k in 0..<c { inverse[k] = 1 / (sigma2[k] + epsilon).squareRoot() }
+        if let runningMean, let runningVar {
+            let unbias = Float(layout.perChannel) / Float(layout.perChannel - 1)
+            runningMean.withSharedMutableStorage { r in
+                for k in 0..<c { r[k] = (1 - momentum) * r[k] + momentum * mu[k] }
+            }
+            runningVar.withSharedMutableStorage { r in
+                for k in 0..<c { r[k] = (1 - momentum) * r[k] + momentum * sigma2[k] * unbias }
+            }
+        }
+        return (mean, inverseStd)
+    }
+
+    /// y = scale·x + shift per channel, with scale = γ/√(σ² + ε) and shift = β − μ·scale.
+    private static func channelScaleAndShift(mean: Tensor, inverseStd: Tensor, weight: Tensor?,
+                                             bias: Tensor?) -> (scale: Tensor, shift: Tensor) {
+        let c = mean.count
+        let scale = Tensor(uninitializedShape: [c]), shift = Tensor(uninitializedShape: [c])
+        let (a, b) = (scale.storage.pointer, shift.storage.pointer)
+        let (mu, inverse) = (mean.storage.pointer, inverseStd.storage.pointer)
+        let gamma = weight?.storage.pointer, beta = bias?.storage.pointer
+        for k in 0..<c {
+            a[k] = (gamma?[k] ?? 1) * inverse[k]
+            b[k] = (beta?[k] ?? 0) - mu[k] * a[k]
+        }
+        return (scale, shift)
+    }
+
+    /// ∂L/∂x, ∂L/∂γ (nil unless asked for) and ∂L/∂β = Σ g from the upstream gradient `g`.
+    private static func batchNormBackward(_ g: Tensor, input x: Tensor, _ layout: BatchNormLayout, training: Bool,
+                                          mean: Tensor, inverseStd: Tensor, scale: Tensor, needsInput: Bool,
+                                          needsWeight: Bool) -> (input: Tensor?, weight: Tensor?, bias: Tensor) {
+        let (n, c, spatial) = (layout.batch, layout.channels, layout.spatial)
+        let sumG = Tensor(uninitializedShape: [c]), sumGX = Tensor(uninitializedShape: [c])
+        let (sg, sgx) = (sumG.storage.pointer, sumGX.storage.pointer)
+        Kernels.channelGradientMoments(g.storage.pointer, x.storage.pointer, batch: n, channels: c, spatial: spatial,
+                                       mean: mean.storage.pointer, sumG: sg, sumGX: sgx)
+        let (mu, inverse, a) = (mean.storage.pointer, inverseStd.storage.pointer, scale.storage.pointer)
+        var gradInput: Tensor?
+        if needsInput {
+            let dx = Tensor(uninitializedShape: x.shape)
+            let xScale = Tensor(uninitializedShape: [c]), offset = Tensor(uninitializedShape: [c])
+            let (xs, shift) = (xScale.storage.pointer, offset.storage.pointer)
+            let m = Float(layout.perChannel)
+            for k in 0..<c {
+                if training {
+                    // γ·invstd·(g − Σg/M − (x − μ)·invstd²·Σg(x − μ)/M), as a·g + b·x + offset.
+                    xs[k] = -a[k] * inverse[k] * inverse[k] * sgx[k] / m
+                    shift[k] = -a[k] * sg[k] / m - xs[k] * mu[k]
+                } else {
+                    (xs[k], shift[k]) = (0, 0)
+                }
+            }
+            Kernels.channelGradientAffine(g.storage.pointer, x.storage.pointer, batch: n, channels: c, spatial: spatial,
+                                          gScale: a, xScale: xs, shift: shift, dx.storage.pointer)
+            gradInput = dx
+        }
+        var gradWeight: Tensor?
+        if needsWeight {
+            let dw = Tensor(uninitializedShape: [c])
+            for k in 0..<c { dw.storage.pointer[k] = sgx[k] * inverse[k] }
+            gradWeight = dw
+        }
+        return (gradInput, gradWeight, sumG)
+    }
+}
+
+/// The extents of an [N, C, *] batch-norm input.
+private struct BatchNormLayout {
+    let batch: Int, channels: Int, spatial: Int
+    /// M = N·H·W: the values each channel's statistics are taken over.
+    var perChannel: Int { batch * spatial }
 }

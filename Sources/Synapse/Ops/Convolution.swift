@@ -157,85 +157,131 @@ extension Tensor {
     /// they fit in `savedColumnsLimit` floats, and recomputed chunk by chunk otherwise.
     static func loweredConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, groups: Int,
                               savedColumnsLimit: Int = savedColumnsLimit) -> Tensor {
-        let o = weight.shape[0]
-        let rows = g.channels * g.kernelArea
-        let (oPerGroup, rowsPerGroup) = (o / groups, rows / groups)
-        let (plane, inImage) = (g.outPlane, g.channels * g.inPlane)
-        let chunk = Swift.max(1, Swift.min(g.batch, columnBudget / Swift.max(rows * plane, 1)))
-        let keepColumns = weight.requiresGrad && GradMode.isEnabled && rows * plane * g.batch <= savedColumnsLimit
-        let col = Tensor(uninitializedShape: [rows * (keepColumns ? g.batch : chunk) * plane])
-        let product = Tensor(uninitializedShape: [o * chunk * plane])
-        let out = Tensor(uninitializedShape: [g.batch, o, g.outH, g.outW])
-        let (xp, wp, cp, pp) = (x.storage.pointer, weight.storage.pointer, col.storage.pointer, product.storage.pointer)
-        for start in stride(from: 0, to: g.batch, by: chunk) {
-            var cg = g
-            cg.batch = Swift.min(chunk, g.batch - start)
-            let columns = cg.columns
-            // Kept columns: chunk after chunk, each its own [rows, images·L] matrix.
-            let chunkColumns = keepColumns ? cp + start * rows * plane : cp
-            Kernels.im2col(xp + start * inImage, cg, chunkColumns)
-            for group in 0..<groups {
-                Kernels.gemm(transposeA: false, transposeB: false, m: oPerGroup, n: columns, k: rowsPerGroup,
-                             wp + group * oPerGroup * rowsPerGroup, chunkColumns + group * rowsPerGroup * columns,
-                             pp + group * oPerGroup * columns)
-            }
-            Kernels.channelsFirstToBatchFirst(pp, batch: cg.batch, channels: o, plane: plane,
-                                              bias: bias?.storage.pointer, out.storage.pointer + start * o * plane)
-        }
-        let (xd, w) = (x.detached(), weight.detached())
-        let (needX, needW, needB) = (x.requiresGrad, weight.requiresGrad, bias?.requiresGrad ?? false)
+        let plan = LoweringPlan(g, outChannels: weight.shape[0], groups: groups)
+        let keepColumns = weight.requiresGrad && GradMode.isEnabled && plan.rows * plan.plane * g.batch <= savedColumnsLimit
+        let columns = Tensor(uninitializedShape: [plan.rows * (keepColumns ? g.batch : plan.chunk) * plan.plane])
+        let out = loweredForward(x, weight: weight, bias: bias, plan, columns: columns, keepColumns: keepColumns)
+        let (input, w) = (x.detached(), weight.detached())
+        let wants = (input: x.requiresGrad, weight: weight.requiresGrad, bias: bias?.requiresGrad ?? false)
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         let hasBias = bias != nil
-        let savedColumns: Tensor? = keepColumns ? col : nil
-        // sgemm cannot spread a [O/groups, rows/groups] weight gradient with a long inner dimension over the cores.
-        let weightsByDots = oPerGroup * rowsPerGroup <= 1024
+        let savedColumns: Tensor? = keepColumns ? columns : nil
         return Tensor.record(out, op: "conv2d", inputs: inputs) { grad in
-            let gT = Tensor(uninitializedShape: [o * chunk * plane])
-            let col = savedColumns ?? Tensor(uninitializedShape: [rows * chunk * plane])
-            let dcol: Tensor? = needX ? Tensor(uninitializedShape: [rows * chunk * plane]) : nil
-            let gw: Tensor? = needW ? Tensor(uninitializedShape: w.shape) : nil
-            let gb: Tensor? = needB ? Tensor.zeros([o]) : nil
-            let gx: Tensor? = needX ? Tensor(uninitializedShape: xd.shape) : nil
-            let chunkSums: Tensor? = needB ? Tensor(uninitializedShape: [o]) : nil
-            let (gp, tp, cp, wp) = (grad.storage.pointer, gT.storage.pointer, col.storage.pointer, w.storage.pointer)
-            for start in stride(from: 0, to: g.batch, by: chunk) {
-                var cg = g
-                cg.batch = Swift.min(chunk, g.batch - start)
-                let columns = cg.columns
-                let chunkGrad = gp + start * o * plane
-                let chunkColumns = savedColumns == nil ? cp : cp + start * rows * plane
-                if gw != nil && savedColumns == nil { Kernels.im2col(xd.storage.pointer + start * inImage, cg, cp) }
-                if weightsByDots {
-                    // Few weights per channel: dot products straight from the NCHW gradient, no reorder.
-                    Kernels.convWeightGradientByDots(
-                        grad: chunkGrad, col: chunkColumns, images: cg.batch, outChannels: o, groups: groups,
-                        rowsPerGroup: rowsPerGroup, plane: plane, accumulate: start > 0,
-                        weightGrad: gw?.storage.pointer, biasGrad: gb?.storage.pointer)
-                    if gx == nil { continue }
-                }
-                Kernels.batchFirstToChannelsFirst(chunkGrad, batch: cg.batch, channels: o, plane: plane, tp)
-                if let gw, !weightsByDots {
-                    for group in 0..<groups {
-                        Kernels.gemm(transposeA: false, transposeB: true, m: oPerGroup, n: rowsPerGroup, k: columns,
-                                     tp + group * oPerGroup * columns, chunkColumns + group * rowsPerGroup * columns,
-                                     beta: start == 0 ? 0 : 1, gw.storage.pointer + group * oPerGroup * rowsPerGroup)
-                    }
-                }
-                if let gb, let chunkSums, !weightsByDots {
-                    Kernels.sum(tp, outer: o, axis: columns, inner: 1, chunkSums.storage.pointer)
-                    for k in 0..<o { gb.storage.pointer[k] += chunkSums.storage.pointer[k] }
-                }
-                if let gx, let dcol {
-                    for group in 0..<groups {
-                        Kernels.gemm(transposeA: true, transposeB: false, m: rowsPerGroup, n: columns, k: oPerGroup,
-                                     wp + group * oPerGroup * rowsPerGroup, tp + group * oPerGroup * columns,
-                                     dcol.storage.pointer + group * rowsPerGroup * columns)
-                    }
-                    Kernels.col2im(dcol.storage.pointer, cg, gx.storage.pointer + start * inImage)
+            let grads = loweredBackward(grad, input: input, weight: w, plan, savedColumns: savedColumns,
+                                        needsInput: wants.input, needsWeight: wants.weight, needsBias: wants.bias)
+            return hasBias ? [grads.input, grads.weight, grads.bias] : [grads.input, grads.weight]
+        }
+    }
+
+    /// The sizes of a lowered convolution: per group, out[O/groups, L] = W[O/groups, rows/groups] · col[rows/groups, L]
+    /// for the L = images·Ho·Wo positions of a chunk of images.
+    struct LoweringPlan {
+        let geometry: ConvGeometry
+        let outChannels: Int, groups: Int
+        /// C·kh·kw: rows of the column matrix.
+        let rows: Int
+        let outPerGroup: Int, rowsPerGroup: Int
+        /// Output positions per image, input floats per image.
+        let plane: Int, inImage: Int
+        /// Images per chunk, so a chunk's columns fit `columnBudget`.
+        let chunk: Int
+
+        init(_ g: ConvGeometry, outChannels: Int, groups: Int) {
+            (geometry, self.outChannels, self.groups) = (g, outChannels, groups)
+            rows = g.channels * g.kernelArea
+            (outPerGroup, rowsPerGroup) = (outChannels / groups, rows / groups)
+            (plane, inImage) = (g.outPlane, g.channels * g.inPlane)
+            chunk = Swift.max(1, Swift.min(g.batch, columnBudget / Swift.max(rows * plane, 1)))
+        }
+
+        /// (first image, geometry of the chunk) for each chunk of the batch.
+        var chunks: [(start: Int, geometry: ConvGeometry)] {
+            stride(from: 0, to: geometry.batch, by: chunk).map { start in
+                var g = geometry
+                g.batch = Swift.min(chunk, geometry.batch - start)
+                return (start, g)
+            }
+        }
+
+        /// sgemm cannot spread a [O/groups, rows/groups] weight gradient with a long inner dimension over the
+        /// cores; small ones are computed as dot products straight from the NCHW gradient instead.
+        var weightGradientByDots: Bool { outPerGroup * rowsPerGroup <= 1024 }
+    }
+
+    /// im2col of each chunk (into `columns` at the chunk's offset when they are kept), the grouped products, and the
+    /// reorder to NCHW with the bias.
+    private static func loweredForward(_ x: Tensor, weight: Tensor, bias: Tensor?, _ plan: LoweringPlan,
+                                       columns: Tensor, keepColumns: Bool) -> Tensor {
+        let g = plan.geometry, o = plan.outChannels
+        let product = Tensor(uninitializedShape: [o * plan.chunk * plan.plane])
+        let out = Tensor(uninitializedShape: [g.batch, o, g.outH, g.outW])
+        let (input, w, cols, products) = (x.storage.pointer, weight.storage.pointer, columns.storage.pointer,
+                                          product.storage.pointer)
+        for (start, cg) in plan.chunks {
+            let width = cg.columns
+            // Kept columns: chunk after chunk, each its own [rows, images·L] matrix.
+            let chunkColumns = keepColumns ? cols + start * plan.rows * plan.plane : cols
+            Kernels.im2col(input + start * plan.inImage, cg, chunkColumns)
+            for group in 0..<plan.groups {
+                Kernels.gemm(transposeA: false, transposeB: false, m: plan.outPerGroup, n: width, k: plan.rowsPerGroup,
+                             w + group * plan.outPerGroup * plan.rowsPerGroup,
+                             chunkColumns + group * plan.rowsPerGroup * width, products + group * plan.outPerGroup * width)
+            }
+            Kernels.channelsFirstToBatchFirst(products, batch: cg.batch, channels: o, plane: plan.plane,
+                                              bias: bias?.storage.pointer, out.storage.pointer + start * o * plan.plane)
+        }
+        return out
+    }
+
+    /// Chunk by chunk: columns recomputed unless saved, ∂L/∂W = G·colᵀ, ∂L/∂b = Σ G, ∂L/∂col = Wᵀ·G through col2im.
+    private static func loweredBackward(_ grad: Tensor, input x: Tensor, weight w: Tensor, _ plan: LoweringPlan,
+                                        savedColumns: Tensor?, needsInput: Bool, needsWeight: Bool,
+                                        needsBias: Bool) -> (input: Tensor?, weight: Tensor?, bias: Tensor?) {
+        let (o, rows, plane, chunk) = (plan.outChannels, plan.rows, plan.plane, plan.chunk)
+        let (outPerGroup, rowsPerGroup) = (plan.outPerGroup, plan.rowsPerGroup)
+        let gradT = Tensor(uninitializedShape: [o * chunk * plane])
+        let col = savedColumns ?? Tensor(uninitializedShape: [rows * chunk * plane])
+        let gradColumns: Tensor? = needsInput ? Tensor(uninitializedShape: [rows * chunk * plane]) : nil
+        let gradWeight: Tensor? = needsWeight ? Tensor(uninitializedShape: w.shape) : nil
+        let gradBias: Tensor? = needsBias ? Tensor.zeros([o]) : nil
+        let gradInput: Tensor? = needsInput ? Tensor(uninitializedShape: x.shape) : nil
+        let chunkSums: Tensor? = needsBias ? Tensor(uninitializedShape: [o]) : nil
+        let (upstream, transposed, cols, weights) = (grad.storage.pointer, gradT.storage.pointer, col.storage.pointer,
+                                                     w.storage.pointer)
+        for (start, cg) in plan.chunks {
+            let width = cg.columns
+            let chunkGrad = upstream + start * o * plane
+            let chunkColumns = savedColumns == nil ? cols : cols + start * rows * plane
+            if gradWeight != nil && savedColumns == nil { Kernels.im2col(x.storage.pointer + start * plan.inImage, cg, cols) }
+            if plan.weightGradientByDots {
+                Kernels.convWeightGradientByDots(
+                    grad: chunkGrad, col: chunkColumns, images: cg.batch, outChannels: o, groups: plan.groups,
+                    rowsPerGroup: rowsPerGroup, plane: plane, accumulate: start > 0,
+                    weightGrad: gradWeight?.storage.pointer, biasGrad: gradBias?.storage.pointer)
+                if gradInput == nil { continue }
+            }
+            Kernels.batchFirstToChannelsFirst(chunkGrad, batch: cg.batch, channels: o, plane: plane, transposed)
+            if let gradWeight, !plan.weightGradientByDots {
+                for group in 0..<plan.groups {
+                    Kernels.gemm(transposeA: false, transposeB: true, m: outPerGroup, n: rowsPerGroup, k: width,
+                                 transposed + group * outPerGroup * width, chunkColumns + group * rowsPerGroup * width,
+                                 beta: start == 0 ? 0 : 1, gradWeight.storage.pointer + group * outPerGroup * rowsPerGroup)
                 }
             }
-            return hasBias ? [gx, gw, gb] : [gx, gw]
+            if let gradBias, let chunkSums, !plan.weightGradientByDots {
+                Kernels.sum(transposed, outer: o, axis: width, inner: 1, chunkSums.storage.pointer)
+                for k in 0..<o { gradBias.storage.pointer[k] += chunkSums.storage.pointer[k] }
+            }
+            if let gradInput, let gradColumns {
+                for group in 0..<plan.groups {
+                    Kernels.gemm(transposeA: true, transposeB: false, m: rowsPerGroup, n: width, k: outPerGroup,
+                                 weights + group * outPerGroup * rowsPerGroup, transposed + group * outPerGroup * width,
+                                 gradColumns.storage.pointer + group * rowsPerGroup * width)
+                }
+                Kernels.col2im(gradColumns.storage.pointer, cg, gradInput.storage.pointer + start * plan.inImage)
+            }
         }
+        return (gradInput, gradWeight, gradBias)
     }
 
     /// A 1×1 stride-1 unpadded convolution: per image, out[O, HW] = W[O, C] · x[C, HW]; no column matrix.

@@ -75,44 +75,13 @@ public final class Trainer {
         for callback in callbacks {
             try callback.trainingWillBegin(context, hasValidation: validation != nil, hasLabels: hasLabels)
         }
-        let parameters = optimizer.parameters
-
         for epoch in stride(from: 1, through: epochs, by: 1) {
             let started = Stopwatch.now()
             context.epoch = epoch
             context.examplesSeen = 0
             model.train()
             for callback in callbacks { callback.epochWillBegin(context) }
-
-            var lossSum = 0.0
-            var correct = 0
-            // The order depends only on (seed, epoch); the loader assembles the next batch in the background, into the
-            // buffers of the previous one once this loop has dropped that batch and the graph built from it.
-            for (b, batch) in loader.batches(epoch: epoch).enumerated() {
-                context.batch = b + 1
-                for callback in callbacks { callback.batchWillBegin(context) }
-                optimizer.zeroGrad()
-                let output = model(batch.inputs)
-                let lossTensor = loss.compute(output, batch)
-                let value = lossTensor.item
-                guard value.isFinite else {
-                    throw TrainingError.nonFiniteLoss(epoch: epoch, batch: b + 1, step: context.globalStep, loss: value)
-                }
-                lossTensor.backward()
-                if let gradientClipNorm {
-                    let norm = GradientClipping.clipByGlobalNorm(parameters, maxNorm: gradientClipNorm)
-                    guard norm.isFinite else {
-                        throw TrainingError.nonFiniteGradient(epoch: epoch, batch: b + 1, step: context.globalStep, norm: norm)
-                    }
-                }
-                optimizer.step()
-                lossSum += Double(value) * Double(batch.count)
-                if hasLabels { correct += Self.correctPredictions(output, batch.labels) }
-                context.globalStep += 1
-                context.examplesSeen += batch.count
-                for callback in callbacks { callback.batchDidEnd(context, loss: value) }
-            }
-
+            let (lossSum, correct) = try trainOneEpoch(loader, context: context)
             var record = EpochRecord(epoch: epoch, trainLoss: Float(lossSum / Double(n)),
                                      trainAccuracy: hasLabels ? Float(correct) / Float(n) : nil,
                                      learningRate: optimizer.learningRate, seconds: 0)
@@ -135,6 +104,43 @@ public final class Trainer {
         model.train()
         for callback in callbacks { try callback.trainingDidEnd(context) }
         return context.history
+    }
+
+    /// One pass over the loader's batches for `context.epoch`: forward, loss, stop on a non-finite loss or gradient
+    /// norm (before the step, so the parameters stay those from before the batch), backward, clipping, step.
+    /// Returns the loss summed over examples and the correct predictions.
+    private func trainOneEpoch(_ loader: DataLoader, context: TrainingContext) throws -> (lossSum: Double, correct: Int) {
+        let epoch = context.epoch
+        let parameters = optimizer.parameters
+        var lossSum = 0.0
+        var correct = 0
+        // The order depends only on (seed, epoch); the loader assembles the next batch in the background, into the
+        // buffers of the previous one once this loop has dropped that batch and the graph built from it.
+        for (b, batch) in loader.batches(epoch: epoch).enumerated() {
+            context.batch = b + 1
+            for callback in callbacks { callback.batchWillBegin(context) }
+            optimizer.zeroGrad()
+            let output = model(batch.inputs)
+            let lossTensor = loss.compute(output, batch)
+            let value = lossTensor.item
+            guard value.isFinite else {
+                throw TrainingError.nonFiniteLoss(epoch: epoch, batch: b + 1, step: context.globalStep, loss: value)
+            }
+            lossTensor.backward()
+            if let gradientClipNorm {
+                let norm = GradientClipping.clipByGlobalNorm(parameters, maxNorm: gradientClipNorm)
+                guard norm.isFinite else {
+                    throw TrainingError.nonFiniteGradient(epoch: epoch, batch: b + 1, step: context.globalStep, norm: norm)
+                }
+            }
+            optimizer.step()
+            lossSum += Double(value) * Double(batch.count)
+            if !batch.labels.isEmpty { correct += Self.correctPredictions(output, batch.labels) }
+            context.globalStep += 1
+            context.examplesSeen += batch.count
+            for callback in callbacks { callback.batchDidEnd(context, loss: value) }
+        }
+        return (lossSum, correct)
     }
 
     /// Mean loss and (with labels) accuracy of the model on `data`, in evaluation mode and without building a graph.

@@ -91,19 +91,7 @@ public struct PPO: Sendable {
         let agent = ActorCritic(observationSize: envs.observationSize, actionCount: envs.actionCount, hidden: o.hidden,
                                 generator: &rng)
         let optimizer = Adam(parameters: agent.parameters(), learningRate: o.learningRate, epsilon: 1e-5)
-        let parameters = agent.parameters()
-        let (n, steps, size) = (o.environmentCount, o.stepsPerEnvironment, envs.observationSize)
-        let batch = n * steps
-        // The rollout, [steps, n] (observations [steps, n, size]).
-        var observations = [Float](repeating: 0, count: batch * size)
-        var actions = [Int](repeating: 0, count: batch)
-        var rewards = [Float](repeating: 0, count: batch)
-        var episodeStarts = [Float](repeating: 0, count: batch)
-        var values = [Float](repeating: 0, count: batch)
-        var logProbabilities = [Float](repeating: 0, count: batch)
-        var advantages = [Float](repeating: 0, count: batch)
-        var lastDones = [Float](repeating: 1, count: n)
-
+        var rollout = Rollout(environments: o.environmentCount, steps: o.stepsPerEnvironment, size: envs.observationSize)
         var statistics = EpisodeStatistics(threshold: environment.solvedThreshold)
         var history: [PolicyUpdateReport] = []
         var timesteps = 0
@@ -111,8 +99,125 @@ public struct PPO: Sendable {
         var update = 0
         while timesteps < o.totalTimesteps {
             update += 1
-            // Collect: act with the current policy, remember what it did and what it expected.
             let seen = envs.finishedEpisodes.count
+            timesteps += rollout.collect(agent: agent, environments: envs, gamma: o.gamma, generator: &rng)
+            let lastValues = noGrad {
+                agent(Tensor(shape: [rollout.environments, rollout.size], scalars: envs.observations)).values.scalars
+            }
+            Self.generalizedAdvantages(rewards: rollout.rewards, values: rollout.values,
+                                       episodeStarts: rollout.episodeStarts, lastValues: lastValues,
+                                       lastDones: rollout.lastDones, environments: rollout.environments,
+                                       gamma: o.gamma, lambda: o.gaeLambda, into: &rollout.advantages)
+            statistics.record(envs.finishedEpisodes[seen...], timesteps: timesteps, seconds: Date().timeIntervalSince(start))
+
+            let progressRemaining = Swift.max(0, 1 - Float(timesteps) / Float(o.totalTimesteps))
+            let learningRate = o.linearDecay ? o.learningRate * progressRemaining : o.learningRate
+            let clip = o.linearDecay ? o.clipRange * progressRemaining : o.clipRange
+            optimizer.learningRate = learningRate
+            let means = try learn(from: rollout, agent: agent, optimizer: optimizer, clip: clip, update: update,
+                                  generator: &rng)
+            let report = PolicyUpdateReport(
+                update: update, timesteps: timesteps, episodes: envs.finishedEpisodes.count, meanReturn: statistics.mean,
+                policyLoss: means.policy, valueLoss: means.value, entropy: means.entropy,
+                approximateKL: means.kl, clipFraction: means.clipped, learningRate: learningRate,
+                seconds: Date().timeIntervalSince(start))
+            history.append(report)
+            onUpdate(report)
+        }
+        return PolicyTrainingResult(agent: agent, environment: environment, history: history,
+                                    episodes: envs.finishedEpisodes, solvedAt: statistics.solvedAt,
+                                    seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Learn: `epochs` passes of shuffled minibatches over the rollout, each the clipped surrogate plus the value
+    /// and entropy terms, stopping on a non-finite loss or gradient norm. Returns the mean losses, approximate KL and
+    /// clip fraction over the minibatches.
+    private func learn(from rollout: Rollout, agent: ActorCritic, optimizer: Optimizer, clip: Float, update: Int,
+                       generator rng: inout RandomGenerator) throws(ReinforcementLearningError)
+        -> (policy: Float, value: Float, entropy: Float, kl: Float, clipped: Float) {
+        let o = options
+        let (batch, size) = (rollout.count, rollout.size)
+        let returns = zip(rollout.advantages, rollout.values).map { $0 + $1 }
+        let parameters = agent.parameters()
+        var sums = (policy: Float(0), value: Float(0), entropy: Float(0), kl: Float(0), clipped: Float(0), count: 0)
+        for _ in 0..<o.epochs {
+            var order = Array(0..<batch)
+            order.shuffle(using: &rng)
+            for first in stride(from: 0, to: batch, by: o.minibatchSize) {
+                let rows = Array(order[first..<Swift.min(first + o.minibatchSize, batch)])
+                var x = [Float](), oldLogp = [Float](), adv = [Float](), target = [Float](), chosen = [Int]()
+                x.reserveCapacity(rows.count * size)
+                for r in rows {
+                    x += rollout.observations[r * size..<(r + 1) * size]
+                    oldLogp.append(rollout.logProbabilities[r])
+                    adv.append(rollout.advantages[r])
+                    target.append(returns[r])
+                    chosen.append(rollout.actions[r])
+                }
+                if o.normalizeAdvantages && adv.count > 1 { Self.normalize(&adv) }
+                let (logits, predicted) = agent(Tensor(shape: [rows.count, size], scalars: x))
+                let policy = Categorical(logits: logits)
+                let ratio = (policy.logProbability(of: chosen) - Tensor(oldLogp)).exp()
+                let advantage = Tensor(adv)
+                let surrogate = Tensor.minimum(advantage * ratio, advantage * ratio.clamped(min: 1 - clip, max: 1 + clip))
+                let policyLoss = -surrogate.mean()
+                let valueLoss = (Tensor(target) - predicted).squared().mean()
+                let entropy = policy.entropy().mean()
+                let loss = policyLoss - o.entropyCoefficient * entropy + o.valueCoefficient * valueLoss
+                let lossValue = loss.item
+                guard lossValue.isFinite else { throw .nonFiniteLoss(update: update, loss: lossValue) }
+                optimizer.zeroGrad()
+                loss.backward()
+                let norm = GradientClipping.clipByGlobalNorm(parameters, maxNorm: o.maxGradientNorm)
+                guard norm.isFinite else { throw .nonFiniteGradient(update: update, norm: norm) }
+                optimizer.step()
+
+                let r = ratio.scalars
+                sums.policy += policyLoss.item
+                sums.value += valueLoss.item
+                sums.entropy += entropy.item
+                sums.kl += r.reduce(0) { $0 + ($1 - 1) - Foundation.log($1) } / Float(r.count)
+                sums.clipped += Float(r.filter { abs($0 - 1) > clip }.count) / Float(r.count)
+                sums.count += 1
+            }
+        }
+        let count = Float(sums.count)
+        return (sums.policy / count, sums.value / count, sums.entropy / count, sums.kl / count, sums.clipped / count)
+    }
+
+    /// One rollout of `steps` transitions in each of `environments` environments, laid out [steps, environments]
+    /// (observations [steps, environments, size]), with what the policy did and expected at each.
+    struct Rollout {
+        let environments: Int, steps: Int, size: Int
+        var observations: [Float]
+        var actions: [Int]
+        /// Rewards, with γ·V(final observation) added where an episode was cut off by the time limit.
+        var rewards: [Float]
+        /// 1 where the step began a new episode.
+        var episodeStarts: [Float]
+        var values: [Float]
+        var logProbabilities: [Float]
+        var advantages: [Float]
+        /// Whether each environment's last step ended its episode (1 before the first rollout).
+        var lastDones: [Float]
+
+        var count: Int { environments * steps }
+
+        init(environments n: Int, steps: Int, size: Int) {
+            (self.environments, self.steps, self.size) = (n, steps, size)
+            observations = [Float](repeating: 0, count: n * steps * size)
+            actions = [Int](repeating: 0, count: n * steps)
+            (rewards, episodeStarts, values) = ([Float](repeating: 0, count: n * steps),
+                                                [Float](repeating: 0, count: n * steps),
+                                                [Float](repeating: 0, count: n * steps))
+            (logProbabilities, advantages) = ([Float](repeating: 0, count: n * steps), [Float](repeating: 0, count: n * steps))
+            lastDones = [Float](repeating: 1, count: n)
+        }
+
+        /// Collect: act `steps` times in every environment with the current policy; returns the transitions taken.
+        mutating func collect(agent: ActorCritic, environments envs: VectorEnvironment, gamma: Float,
+                              generator rng: inout RandomGenerator) -> Int {
+            let n = environments
             for t in 0..<steps {
                 let x = Tensor(shape: [n, size], scalars: envs.observations)
                 let (logits, stateValues) = noGrad { agent(x) }
@@ -132,80 +237,14 @@ public struct PPO: Sendable {
                     if truncations[i], let final = envs.finalObservations[i] {
                         // Cut off by the time limit, not failed: the state still had value; bootstrap from it.
                         let finalValue = noGrad { agent(Tensor(shape: [1, size], scalars: final)).values.item }
-                        reward += o.gamma * finalValue
+                        reward += gamma * finalValue
                     }
                     rewards[base + i] = reward
                     lastDones[i] = dones[i] ? 1 : 0
                 }
-                timesteps += n
             }
-            let lastValues = noGrad { agent(Tensor(shape: [n, size], scalars: envs.observations)).values.scalars }
-            Self.generalizedAdvantages(rewards: rewards, values: values, episodeStarts: episodeStarts,
-                                       lastValues: lastValues, lastDones: lastDones, environments: n, gamma: o.gamma,
-                                       lambda: o.gaeLambda, into: &advantages)
-            let returns = zip(advantages, values).map { $0 + $1 }
-            statistics.record(envs.finishedEpisodes[seen...], timesteps: timesteps, seconds: Date().timeIntervalSince(start))
-
-            // Learn: several epochs of minibatches over the rollout.
-            let progressRemaining = Swift.max(0, 1 - Float(timesteps) / Float(o.totalTimesteps))
-            let learningRate = o.linearDecay ? o.learningRate * progressRemaining : o.learningRate
-            let clip = o.linearDecay ? o.clipRange * progressRemaining : o.clipRange
-            optimizer.learningRate = learningRate
-            var sums = (policy: Float(0), value: Float(0), entropy: Float(0), kl: Float(0), clipped: Float(0), count: 0)
-            for _ in 0..<o.epochs {
-                var order = Array(0..<batch)
-                order.shuffle(using: &rng)
-                for first in stride(from: 0, to: batch, by: o.minibatchSize) {
-                    let rows = Array(order[first..<Swift.min(first + o.minibatchSize, batch)])
-                    var x = [Float](), oldLogp = [Float](), adv = [Float](), target = [Float](), chosen = [Int]()
-                    x.reserveCapacity(rows.count * size)
-                    for r in rows {
-                        x += observations[r * size..<(r + 1) * size]
-                        oldLogp.append(logProbabilities[r])
-                        adv.append(advantages[r])
-                        target.append(returns[r])
-                        chosen.append(actions[r])
-                    }
-                    if o.normalizeAdvantages && adv.count > 1 { Self.normalize(&adv) }
-                    let (logits, predicted) = agent(Tensor(shape: [rows.count, size], scalars: x))
-                    let policy = Categorical(logits: logits)
-                    let logp = policy.logProbability(of: chosen)
-                    let ratio = (logp - Tensor(oldLogp)).exp()
-                    let advantage = Tensor(adv)
-                    let surrogate = Tensor.minimum(advantage * ratio, advantage * ratio.clamped(min: 1 - clip, max: 1 + clip))
-                    let policyLoss = -surrogate.mean()
-                    let valueLoss = (Tensor(target) - predicted).squared().mean()
-                    let entropy = policy.entropy().mean()
-                    let loss = policyLoss - o.entropyCoefficient * entropy + o.valueCoefficient * valueLoss
-                    let lossValue = loss.item
-                    guard lossValue.isFinite else { throw .nonFiniteLoss(update: update, loss: lossValue) }
-                    optimizer.zeroGrad()
-                    loss.backward()
-                    let norm = GradientClipping.clipByGlobalNorm(parameters, maxNorm: o.maxGradientNorm)
-                    guard norm.isFinite else { throw .nonFiniteGradient(update: update, norm: norm) }
-                    optimizer.step()
-
-                    let r = ratio.scalars
-                    sums.policy += policyLoss.item
-                    sums.value += valueLoss.item
-                    sums.entropy += entropy.item
-                    sums.kl += r.reduce(0) { $0 + ($1 - 1) - Foundation.log($1) } / Float(r.count)
-                    sums.clipped += Float(r.filter { abs($0 - 1) > clip }.count) / Float(r.count)
-                    sums.count += 1
-                }
-            }
-            let count = Float(sums.count)
-            let report = PolicyUpdateReport(
-                update: update, timesteps: timesteps, episodes: envs.finishedEpisodes.count, meanReturn: statistics.mean,
-                policyLoss: sums.policy / count, valueLoss: sums.value / count, entropy: sums.entropy / count,
-                approximateKL: sums.kl / count, clipFraction: sums.clipped / count, learningRate: learningRate,
-                seconds: Date().timeIntervalSince(start))
-            history.append(report)
-            onUpdate(report)
+            return n * steps
         }
-        return PolicyTrainingResult(agent: agent, environment: environment, history: history,
-                                    episodes: envs.finishedEpisodes, solvedAt: statistics.solvedAt,
-                                    seconds: Date().timeIntervalSince(start))
     }
 
     /// GAE(λ) over a rollout laid out [steps, environments], backwards in time as SB3's `RolloutBuffer` does.

@@ -63,46 +63,15 @@ public struct REINFORCE: Sendable {
         let start = Date()
         while timesteps < o.totalTimesteps && !(o.stopWhenSolved && statistics.solvedAt != nil) {
             update += 1
-            // Play one episode on every copy, all copies stepping together until the last one ends.
-            var observations = [[Float]](repeating: [], count: o.environmentCount)
-            var actions = [[Int]](repeating: [], count: o.environmentCount)
-            var rewards = [[Float]](repeating: [], count: o.environmentCount)
-            var running = Array(0..<o.environmentCount)
-            while !running.isEmpty {
-                let x = Tensor(shape: [running.count, size], scalars: running.flatMap { current[$0] })
-                let chosen = Categorical(logits: noGrad { agent.logits(x) }).sample(generator: &rng)
-                var stillRunning: [Int] = []
-                for (row, i) in running.enumerated() {
-                    observations[i] += current[i]
-                    actions[i].append(chosen[row])
-                    let step = envs[i].step(chosen[row])
-                    rewards[i].append(Float(step.reward))
-                    timesteps += 1
-                    if step.isDone {
-                        let episode = VectorEnvironment.Episode(totalReward: rewards[i].reduce(0) { $0 + Double($1) },
-                                                                length: rewards[i].count)
-                        episodes.append(episode)
-                        statistics.record([episode], timesteps: timesteps, seconds: Date().timeIntervalSince(start))
-                        current[i] = envs[i].reset(seed: nil)
-                    } else {
-                        current[i] = step.observation
-                        stillRunning.append(i)
-                    }
-                }
-                running = stillRunning
+            let played = Self.playOneEpisodeEach(agent: agent, environments: &envs, observations: &current,
+                                                 generator: &rng) { episode, steps in
+                timesteps += steps
+                episodes.append(episode)
+                statistics.record([episode], timesteps: timesteps, seconds: Date().timeIntervalSince(start))
             }
-
-            // Returns to go, G_t = r_t + γ G_{t+1}, within each episode (a truncated episode is treated as ended).
-            var returns: [Float] = []
-            for i in 0..<o.environmentCount {
-                var g: Float = 0
-                var episodeReturns = [Float](repeating: 0, count: rewards[i].count)
-                for t in stride(from: rewards[i].count - 1, through: 0, by: -1) {
-                    g = rewards[i][t] + o.gamma * g
-                    episodeReturns[t] = g
-                }
-                returns += episodeReturns
-            }
+            timesteps += played.pendingSteps
+            let (observations, actions) = (played.observations, played.actions)
+            let returns = Self.returnsToGo(played.rewards, gamma: o.gamma)
             let rows = returns.count
             let x = Tensor(shape: [rows, size], scalars: observations.flatMap { $0 })
             let (logits, baseline) = agent(x)
@@ -132,5 +101,59 @@ public struct REINFORCE: Sendable {
         }
         return PolicyTrainingResult(agent: agent, environment: environment, history: history, episodes: episodes,
                                     solvedAt: statistics.solvedAt, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// One episode on every copy, all copies stepping together until the last one ends. `episodeEnded` gets each
+    /// finished episode and the steps taken (by all copies) since the previous call, in the order they happen;
+    /// `pendingSteps` are those after the last one.
+    private static func playOneEpisodeEach(agent: ActorCritic, environments envs: inout [any Environment],
+                                           observations current: inout [[Float]], generator rng: inout RandomGenerator,
+                                           episodeEnded: (VectorEnvironment.Episode, Int) -> Void)
+        -> (observations: [[Float]], actions: [[Int]], rewards: [[Float]], pendingSteps: Int) {
+        let count = envs.count, size = envs[0].observationSize
+        var observations = [[Float]](repeating: [], count: count)
+        var actions = [[Int]](repeating: [], count: count)
+        var rewards = [[Float]](repeating: [], count: count)
+        var running = Array(0..<count)
+        var steps = 0
+        while !running.isEmpty {
+            let x = Tensor(shape: [running.count, size], scalars: running.flatMap { current[$0] })
+            let chosen = Categorical(logits: noGrad { agent.logits(x) }).sample(generator: &rng)
+            var stillRunning: [Int] = []
+            for (row, i) in running.enumerated() {
+                observations[i] += current[i]
+                actions[i].append(chosen[row])
+                let step = envs[i].step(chosen[row])
+                rewards[i].append(Float(step.reward))
+                steps += 1
+                if step.isDone {
+                    episodeEnded(VectorEnvironment.Episode(totalReward: rewards[i].reduce(0) { $0 + Double($1) },
+                                                           length: rewards[i].count), steps)
+                    steps = 0
+                    current[i] = envs[i].reset(seed: nil)
+                } else {
+                    current[i] = step.observation
+                    stillRunning.append(i)
+                }
+            }
+            running = stillRunning
+        }
+        return (observations, actions, rewards, steps)
+    }
+
+    /// Returns to go, G_t = r_t + γ G_{t+1}, within each episode (a truncated episode is treated as ended),
+    /// the episodes one after another.
+    static func returnsToGo(_ rewards: [[Float]], gamma: Float) -> [Float] {
+        var returns: [Float] = []
+        for episode in rewards {
+            var g: Float = 0
+            var episodeReturns = [Float](repeating: 0, count: episode.count)
+            for t in stride(from: episode.count - 1, through: 0, by: -1) {
+                g = episode[t] + gamma * g
+                episodeReturns[t] = g
+            }
+            returns += episodeReturns
+        }
+        return returns
     }
 }

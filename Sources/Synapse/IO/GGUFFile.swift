@@ -63,32 +63,52 @@ public struct GGUFFile: @unchecked Sendable {
         guard version == 2 || version == 3 else { throw .unsupportedVersion(file: path, version: version) }
         let tensorCount = try reader.count("the tensor count", minimumBytesEach: 4 + 8 + 4 + 4 + 8)
         let keyCount = try reader.count("the metadata count", minimumBytesEach: 8 + 4 + 1)
+        (keys, metadata) = try Self.readMetadata(&reader, count: keyCount, file: path)
+        let (name, alignment) = (file.path, try Self.alignment(in: metadata, file: file.path))
+        self.alignment = alignment
+        let headers = try Self.readTensorHeaders(&reader, count: tensorCount, fileBytes: file.bytes.count, file: name)
+        dataOffset = (reader.position + alignment - 1) / alignment * alignment
+        let dataBytes = file.bytes.count - min(dataOffset, file.bytes.count)
+        var tensors: [TensorInfo] = []
+        for header in headers {
+            tensors.append(try Self.checkedTensor(header, alignment: alignment, dataBytes: dataBytes, file: name))
+        }
+        self.tensors = tensors
+    }
 
+    private typealias TensorHeader = (name: String, dimensions: [Int], type: GGMLType, offset: Int)
+
+    /// The key/value pairs in file order; a key may appear once.
+    private static func readMetadata(_ reader: inout GGUFReader, count: Int, file path: String) throws(GGUFError)
+        -> (keys: [String], metadata: [String: GGUFValue]) {
         var keys: [String] = [], metadata: [String: GGUFValue] = [:]
-        keys.reserveCapacity(keyCount)
-        for _ in 0..<keyCount {
+        keys.reserveCapacity(count)
+        for _ in 0..<count {
             let key = try reader.string("a metadata key")
             let type = try reader.read(UInt32.self, "the type of '\(key)'")
             let value = try reader.value(type: type, key: key, depth: 0)
             guard metadata.updateValue(value, forKey: key) == nil else { throw .invalid(file: path, reason: "metadata key '\(key)' appears twice") }
             keys.append(key)
         }
-        self.keys = keys
-        self.metadata = metadata
+        return (keys, metadata)
+    }
 
-        var alignment = 32
-        if let value = metadata["general.alignment"] {
-            guard let a = value.int, a > 0, a <= 1 << 20, a & (a - 1) == 0 else {
-                throw .badMetadata(file: path, key: "general.alignment", reason: "must be a power of two, got \(value)")
-            }
-            alignment = a
+    /// `general.alignment`: a power of two up to 1 MiB, 32 when absent.
+    private static func alignment(in metadata: [String: GGUFValue], file path: String) throws(GGUFError) -> Int {
+        guard let value = metadata["general.alignment"] else { return 32 }
+        guard let a = value.int, a > 0, a <= 1 << 20, a & (a - 1) == 0 else {
+            throw .badMetadata(file: path, key: "general.alignment", reason: "must be a power of two, got \(value)")
         }
-        self.alignment = alignment
+        return a
+    }
 
-        var infos: [(name: String, dimensions: [Int], type: GGMLType, offset: Int)] = []
-        infos.reserveCapacity(tensorCount)
+    /// Name, dimensions, type and offset of each tensor, checked one field at a time as they are read.
+    private static func readTensorHeaders(_ reader: inout GGUFReader, count: Int, fileBytes: Int,
+                                          file path: String) throws(GGUFError) -> [TensorHeader] {
+        var headers: [TensorHeader] = []
+        headers.reserveCapacity(count)
         var names = Set<String>()
-        for _ in 0..<tensorCount {
+        for _ in 0..<count {
             let name = try reader.string("a tensor name")
             guard names.insert(name).inserted else { throw .invalid(file: path, reason: "tensor '\(name)' appears twice") }
             let rank = try reader.read(UInt32.self, "the rank of '\(name)'")
@@ -106,39 +126,37 @@ public struct GGUFFile: @unchecked Sendable {
             let rawType = try reader.read(UInt32.self, "the type of '\(name)'")
             guard let type = GGMLType(rawValue: rawType) else { throw .unknownTensorType(file: path, tensor: name, type: rawType) }
             let offset = try reader.read(UInt64.self, "the offset of '\(name)'")
-            guard offset <= UInt64(file.bytes.count) else {
-                throw .invalidTensor(file: path, tensor: name, reason: "starts at \(offset), past the end of the \(file.bytes.count)-byte file; is it truncated?")
+            guard offset <= UInt64(fileBytes) else {
+                throw .invalidTensor(file: path, tensor: name, reason: "starts at \(offset), past the end of the \(fileBytes)-byte file; is it truncated?")
             }
-            infos.append((name, dimensions, type, Int(offset)))
+            headers.append((name, dimensions, type, Int(offset)))
         }
-        let headerEnd = reader.position
-        dataOffset = (headerEnd + alignment - 1) / alignment * alignment
-        let dataBytes = file.bytes.count - min(dataOffset, file.bytes.count)
+        return headers
+    }
 
-        var tensors: [TensorInfo] = []
-        tensors.reserveCapacity(infos.count)
-        for info in infos {
-            guard info.dimensions[0] % info.type.blockSize == 0 else {
-                throw .invalidTensor(file: path, tensor: info.name,
-                                     reason: "rows of \(info.dimensions[0]) values do not split into \(info.type) blocks of \(info.type.blockSize)")
-            }
-            // Each dimension is below 2^31 and there are at most 4, so the product is checked step by step.
-            var elements = 1
-            for d in info.dimensions {
-                let (product, overflow) = elements.multipliedReportingOverflow(by: d)
-                guard !overflow, product <= 1 << 48 else { throw .invalidTensor(file: path, tensor: info.name, reason: "has too many elements \(info.dimensions)") }
-                elements = product
-            }
-            let byteCount = elements / info.type.blockSize * info.type.blockByteCount
-            guard info.offset % alignment == 0 else {
-                throw .invalidTensor(file: path, tensor: info.name, reason: "offset \(info.offset) is not a multiple of the alignment \(alignment)")
-            }
-            guard info.offset <= dataBytes, byteCount <= dataBytes - info.offset else {
-                throw .truncated(file: path, reading: "the data of tensor '\(info.name)' (\(byteCount) bytes at \(info.offset) of a \(dataBytes)-byte data section)")
-            }
-            tensors.append(TensorInfo(name: info.name, dimensions: info.dimensions, type: info.type, offset: info.offset, byteCount: byteCount))
+    /// The tensor's byte count, once its rows split into whole blocks, its size cannot overflow, its offset is aligned
+    /// and its bytes lie inside the data section.
+    private static func checkedTensor(_ info: TensorHeader, alignment: Int, dataBytes: Int,
+                                      file path: String) throws(GGUFError) -> TensorInfo {
+        guard info.dimensions[0] % info.type.blockSize == 0 else {
+            throw .invalidTensor(file: path, tensor: info.name,
+                                 reason: "rows of \(info.dimensions[0]) values do not split into \(info.type) blocks of \(info.type.blockSize)")
         }
-        self.tensors = tensors
+        // Each dimension is below 2^31 and there are at most 4, so the product is checked step by step.
+        var elements = 1
+        for d in info.dimensions {
+            let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= 1 << 48 else { throw .invalidTensor(file: path, tensor: info.name, reason: "has too many elements \(info.dimensions)") }
+            elements = product
+        }
+        let byteCount = elements / info.type.blockSize * info.type.blockByteCount
+        guard info.offset % alignment == 0 else {
+            throw .invalidTensor(file: path, tensor: info.name, reason: "offset \(info.offset) is not a multiple of the alignment \(alignment)")
+        }
+        guard info.offset <= dataBytes, byteCount <= dataBytes - info.offset else {
+            throw .truncated(file: path, reading: "the data of tensor '\(info.name)' (\(byteCount) bytes at \(info.offset) of a \(dataBytes)-byte data section)")
+        }
+        return TensorInfo(name: info.name, dimensions: info.dimensions, type: info.type, offset: info.offset, byteCount: byteCount)
     }
 
     public func tensor(named name: String) -> TensorInfo? { tensors.first { $0.name == name } }

@@ -81,17 +81,30 @@ public struct ContourChart: Sendable {
 
     public func svg(levels levelCount: Int = 14) -> String {
         let (left, right, top, bottom) = (70.0, 270.0, 44.0, 56.0)
-        let plotWidth = width - left - right, plotHeight = height - top - bottom
-        func px(_ x: Double) -> Double { left + (x - xRange.lowerBound) / (xRange.upperBound - xRange.lowerBound) * plotWidth }
-        func py(_ y: Double) -> Double { top + plotHeight - (y - yRange.lowerBound) / (yRange.upperBound - yRange.lowerBound) * plotHeight }
+        let f = Frame(left: left, top: top, width: width - left - right, height: height - top - bottom,
+                      xRange: xRange, yRange: yRange)
         let c = SVGText.coordinate
         var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
             + "viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"\(SVGText.fontFamily)\">\n"
         out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        out += "<defs><clipPath id=\"plot\"><rect x=\"\(c(left))\" y=\"\(c(top))\" width=\"\(c(plotWidth))\" height=\"\(c(plotHeight))\"/></clipPath></defs>\n"
-        out += "<text x=\"\(c(left + plotWidth / 2))\" y=\"26\" text-anchor=\"middle\" font-size=\"16\">\(SVGText.escape(title))</text>\n"
+        out += "<defs><clipPath id=\"plot\"><rect x=\"\(c(left))\" y=\"\(c(top))\" width=\"\(c(f.width))\" height=\"\(c(f.height))\"/></clipPath></defs>\n"
+        out += "<text x=\"\(c(left + f.width / 2))\" y=\"26\" text-anchor=\"middle\" font-size=\"16\">\(SVGText.escape(title))</text>\n"
+        return out + shading(f) + contourLines(f, levels: levelCount) + axes(f) + pathsAndLegend(f) + "</svg>\n"
+    }
 
-        // Shading: log of the value, light (low) to darker (high), one rectangle per grid cell.
+    /// The plot area and the map from data to SVG coordinates.
+    private struct Frame {
+        let left: Double, top: Double, width: Double, height: Double
+        let xRange: ClosedRange<Double>, yRange: ClosedRange<Double>
+        func x(_ v: Double) -> Double { left + (v - xRange.lowerBound) / (xRange.upperBound - xRange.lowerBound) * width }
+        func y(_ v: Double) -> Double { top + height - (v - yRange.lowerBound) / (yRange.upperBound - yRange.lowerBound) * height }
+    }
+
+    /// Log of the value, light (low) to darker (high), one rectangle per grid cell.
+    private func shading(_ f: Frame) -> String {
+        let (plotWidth, plotHeight) = (f.width, f.height)
+        let (px, py, c) = (f.x, f.y, SVGText.coordinate)
+        var out = ""
         let finite = values.filter { $0.isFinite && $0 > 0 }
         let (low, high) = (log(finite.min() ?? 1), log(finite.max() ?? 2))
         let (cellWidth, cellHeight) = (plotWidth / Double(resolution - 1), plotHeight / Double(resolution - 1))
@@ -108,8 +121,14 @@ public struct ContourChart: Sendable {
         }
         out += "</g>\n"
 
-        // Contour lines by marching squares: in each cell, where the level crosses an edge (linear interpolation
-        // between its corners), and a segment between each pair of crossings.
+        return out
+    }
+
+    /// Contour lines by marching squares: in each cell, where the level crosses an edge (linear interpolation
+    /// between its corners), and a segment between each pair of crossings.
+    private func contourLines(_ f: Frame, levels levelCount: Int) -> String {
+        let (px, py, c) = (f.x, f.y, SVGText.coordinate)
+        var out = ""
         out += "<g clip-path=\"url(#plot)\" stroke=\"#8a6d3b\" stroke-width=\"0.8\" fill=\"none\" stroke-opacity=\"0.8\">\n"
         let xs = (0..<resolution).map { xRange.lowerBound + (xRange.upperBound - xRange.lowerBound) * Double($0) / Double(resolution - 1) }
         let ys = (0..<resolution).map { yRange.lowerBound + (yRange.upperBound - yRange.lowerBound) * Double($0) / Double(resolution - 1) }
@@ -137,7 +156,14 @@ public struct ContourChart: Sendable {
         }
         out += "</g>\n"
 
-        // Axes and ticks.
+        return out
+    }
+
+    /// The frame, the ticks and the axis labels.
+    private func axes(_ f: Frame) -> String {
+        let (left, top, plotWidth, plotHeight) = (f.left, f.top, f.width, f.height)
+        let (px, py, c) = (f.x, f.y, SVGText.coordinate)
+        var out = ""
         out += "<rect x=\"\(c(left))\" y=\"\(c(top))\" width=\"\(c(plotWidth))\" height=\"\(c(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
         for k in 0...max(xTicks, 1) {
             let x = xRange.lowerBound + (xRange.upperBound - xRange.lowerBound) * Double(k) / Double(max(xTicks, 1))
@@ -150,7 +176,14 @@ public struct ContourChart: Sendable {
         out += "<text x=\"\(c(left + plotWidth / 2))\" y=\"\(c(height - 14))\" text-anchor=\"middle\" font-size=\"13\">\(SVGText.escape(xLabel))</text>\n"
         out += "<text x=\"18\" y=\"\(c(top + plotHeight / 2))\" text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 18 \(c(top + plotHeight / 2)))\">\(SVGText.escape(yLabel))</text>\n"
 
-        // Paths and legend.
+        return out
+    }
+
+    /// The descent paths (start ring, end dot), the marks, and the legend beside the plot.
+    private func pathsAndLegend(_ f: Frame) -> String {
+        let (left, top, plotWidth) = (f.left, f.top, f.width)
+        let (px, py, c) = (f.x, f.y, SVGText.coordinate)
+        var out = ""
         out += "<g clip-path=\"url(#plot)\" fill=\"none\">\n"
         for (i, path) in paths.enumerated() where !path.points.isEmpty {
             let color = path.color ?? LineChart.palette[i % LineChart.palette.count]
@@ -183,7 +216,7 @@ public struct ContourChart: Sendable {
             out += "<text x=\"\(c(x + 28))\" y=\"\(c(legendY + 4))\" font-size=\"11\">\(SVGText.escape(mark.name))</text>\n"
             legendY += 18
         }
-        return out + "</svg>\n"
+        return out
     }
 
     static func tick(_ value: Double) -> String {

@@ -113,26 +113,47 @@ public struct LineChart: Sendable {
 
     func renderPanel(_ panel: Panel, left: Double, top: Double) -> String {
         let c = SVGText.coordinate
-        // Plot area inside the panel, leaving room for the title, tick labels and axis labels.
-        let plotLeft = left + 66, plotRight = left + panelWidth - 18
-        let plotTop = top + 30, plotBottom = top + panelHeight - 48
         let finite = panel.series.flatMap { s in zip(s.x, s.y).filter { $0.0.isFinite && $0.1.isFinite } }
-
+        let f = PanelFrame(panel, left: left, top: top, width: panelWidth, height: panelHeight, finite: finite)
         var out = "<g>\n"
-        out += "<text x=\"\(c((plotLeft + plotRight) / 2))\" y=\"\(c(top + 20))\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\" fill=\"#333\">\(SVGText.escape(panel.title))</text>\n"
+        out += "<text x=\"\(c((f.plotLeft + f.plotRight) / 2))\" y=\"\(c(top + 20))\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\" fill=\"#333\">\(SVGText.escape(panel.title))</text>\n"
+        out += gridAndLabels(panel, f, left: left, empty: finite.isEmpty)
+        out += curves(panel, f, clipID: "clip\(Int(left))x\(Int(top))")
+        out += legend(panel, f, finite: finite)
+        out += "</g>\n"
+        return out
+    }
 
-        let xData = finite.map(\.0), yData = finite.map(\.1)
-        var xAxis = LineChart.axis(low: xData.min() ?? 0, high: xData.max() ?? 1, extendToTicks: false)
-        // A small margin keeps the first and last markers from being cut by the frame.
-        let margin = (xAxis.high - xAxis.low) * 0.02
-        xAxis.low -= margin
-        xAxis.high += margin
-        let yAxis = panel.yRange.map { LineChart.axis(low: $0.lowerBound, high: $0.upperBound, extendToTicks: false) }
-            ?? LineChart.axis(low: yData.min() ?? 0, high: yData.max() ?? 1, extendToTicks: true)
-        func px(_ x: Double) -> Double { plotLeft + (x - xAxis.low) / (xAxis.high - xAxis.low) * (plotRight - plotLeft) }
-        func py(_ y: Double) -> Double { plotBottom - (y - yAxis.low) / (yAxis.high - yAxis.low) * (plotBottom - plotTop) }
+    /// The plot area inside a panel (room left for the title, tick labels and axis labels), its axes, and the map
+    /// from data to SVG coordinates.
+    struct PanelFrame {
+        let plotLeft: Double, plotRight: Double, plotTop: Double, plotBottom: Double
+        let xAxis: Axis, yAxis: Axis
 
-        // Grid and ticks.
+        init(_ panel: Panel, left: Double, top: Double, width: Double, height: Double, finite: [(Double, Double)]) {
+            (plotLeft, plotRight, plotTop, plotBottom) = (left + 66, left + width - 18, top + 30, top + height - 48)
+            let xData = finite.map(\.0), yData = finite.map(\.1)
+            var xAxis = LineChart.axis(low: xData.min() ?? 0, high: xData.max() ?? 1, extendToTicks: false)
+            // A small margin keeps the first and last markers from being cut by the frame.
+            let margin = (xAxis.high - xAxis.low) * 0.02
+            xAxis.low -= margin
+            xAxis.high += margin
+            self.xAxis = xAxis
+            yAxis = panel.yRange.map { LineChart.axis(low: $0.lowerBound, high: $0.upperBound, extendToTicks: false) }
+                ?? LineChart.axis(low: yData.min() ?? 0, high: yData.max() ?? 1, extendToTicks: true)
+        }
+
+        func x(_ v: Double) -> Double { plotLeft + (v - xAxis.low) / (xAxis.high - xAxis.low) * (plotRight - plotLeft) }
+        func y(_ v: Double) -> Double { plotBottom - (v - yAxis.low) / (yAxis.high - yAxis.low) * (plotBottom - plotTop) }
+    }
+
+    /// Grid lines, ticks, the frame and the axis labels ("no data" when nothing is finite).
+    private func gridAndLabels(_ panel: Panel, _ f: PanelFrame, left: Double, empty: Bool) -> String {
+        let (plotLeft, plotRight, plotTop, plotBottom) = (f.plotLeft, f.plotRight, f.plotTop, f.plotBottom)
+        let (xAxis, yAxis, c) = (f.xAxis, f.yAxis, SVGText.coordinate)
+        func px(_ x: Double) -> Double { f.x(x) }
+        func py(_ y: Double) -> Double { f.y(y) }
+        var out = ""
         for tick in yAxis.ticks {
             let y = c(py(tick))
             out += "<line x1=\"\(c(plotLeft))\" y1=\"\(y)\" x2=\"\(c(plotRight))\" y2=\"\(y)\" stroke=\"#e4e4e4\" stroke-width=\"1\"/>\n"
@@ -152,12 +173,20 @@ public struct LineChart: Sendable {
             let x = c(left + 16), y = c((plotTop + plotBottom) / 2)
             out += "<text x=\"\(x)\" y=\"\(y)\" transform=\"rotate(-90 \(x) \(y))\" text-anchor=\"middle\" font-size=\"12\" fill=\"#333\">\(SVGText.escape(panel.yLabel))</text>\n"
         }
-        if finite.isEmpty {
+        if empty {
             out += "<text x=\"\(c((plotLeft + plotRight) / 2))\" y=\"\(c((plotTop + plotBottom) / 2))\" text-anchor=\"middle\" font-size=\"12\" fill=\"#888\">no data</text>\n"
         }
 
-        // Curves, clipped to the plot area (a fixed yRange may cut them).
-        let clipID = "clip\(Int(left))x\(Int(top))"
+        return out
+    }
+
+    /// The curves, clipped to the plot area (a fixed yRange may cut them); non-finite values break a line.
+    private func curves(_ panel: Panel, _ f: PanelFrame, clipID: String) -> String {
+        let (plotLeft, plotRight, plotTop, plotBottom) = (f.plotLeft, f.plotRight, f.plotTop, f.plotBottom)
+        let c = SVGText.coordinate
+        func px(_ x: Double) -> Double { f.x(x) }
+        func py(_ y: Double) -> Double { f.y(y) }
+        var out = ""
         out += "<clipPath id=\"\(clipID)\"><rect x=\"\(c(plotLeft))\" y=\"\(c(plotTop))\" width=\"\(c(plotRight - plotLeft))\" height=\"\(c(plotBottom - plotTop))\"/></clipPath>\n"
         out += "<g clip-path=\"url(#\(clipID))\">\n"
         for (index, series) in panel.series.enumerated() {
@@ -183,7 +212,16 @@ public struct LineChart: Sendable {
         }
         out += "</g>\n"
 
-        // Legend in the corner with the fewest data points under it.
+        return out
+    }
+
+    /// The legend, in the corner with the fewest data points under it.
+    private func legend(_ panel: Panel, _ f: PanelFrame, finite: [(Double, Double)]) -> String {
+        let (plotLeft, plotRight, plotTop, plotBottom) = (f.plotLeft, f.plotRight, f.plotTop, f.plotBottom)
+        let c = SVGText.coordinate
+        func px(_ x: Double) -> Double { f.x(x) }
+        func py(_ y: Double) -> Double { f.y(y) }
+        var out = ""
         let named = panel.series.enumerated().filter { !$0.element.name.isEmpty }
         if !named.isEmpty {
             let longest = named.map { $0.element.name.count }.max() ?? 0
@@ -204,7 +242,6 @@ public struct LineChart: Sendable {
                 out += "<text x=\"\(c(bx + 30))\" y=\"\(c(y + 4))\" font-size=\"11\" fill=\"#222\">\(SVGText.escape(series.name))</text>\n"
             }
         }
-        out += "</g>\n"
         return out
     }
 

@@ -53,6 +53,32 @@ public enum BackpropCalculusLesson {
         }
         log.say("each layer down multiplies by one more w·σ′(z); σ′ ≤ 1/4, so early layers get small gradients.")
 
+        compareWithAutograd(log, byFormula: byFormula, cost: c)
+
+        // The chain as a picture: each value with its ∂C/∂(value) below it, each arrow with its local derivative.
+        var nodes: [(name: String, value: Double, gradient: Double)] = [("a0", a[0], 0)]
+        var factors: [String] = []
+        var gradientOfA = [Double](repeating: 0, count: depth + 1)
+        gradientOfA[depth] = 2 * (a[depth] - target)
+        for l in stride(from: depth - 1, through: 0, by: -1) {
+            gradientOfA[l] = weights[l] * a[l + 1] * (1 - a[l + 1]) * gradientOfA[l + 1]
+        }
+        nodes[0].gradient = gradientOfA[0]
+        for l in 0..<depth {
+            let slope = a[l + 1] * (1 - a[l + 1])
+            nodes.append(("z\(l + 1)", z[l], slope * gradientOfA[l + 1]))
+            factors.append("× w\(l + 1) = \(LessonLog.format(weights[l]))")
+            nodes.append(("a\(l + 1)", a[l + 1], gradientOfA[l + 1]))
+            factors.append("× σ′ = \(String(format: "%.4f", slope))")
+        }
+        nodes.append(("C", c, 1))
+        factors.append("× 2(a3 − y)")
+        try log.picture("chain.svg") { try AtomicFile.write(text: chainSVG(nodes, factors), to: URL(fileURLWithPath: $0)) }
+    }
+
+    /// The formula's derivatives against the Value engine, the tensor engine and central differences.
+    static func compareWithAutograd(_ log: LessonLog, byFormula: [String: Double], cost c: Double) {
+        let depth = weights.count
         log.heading("the same derivatives by autograd and by finite differences")
         // The scalar engine (Double).
         let wv = weights.enumerated().map { Value($0.element, label: "w\($0.offset + 1)") }
@@ -89,25 +115,6 @@ public enum BackpropCalculusLesson {
         }
         log.check("C from the Value engine", costValue.data, equals: c, tolerance: 1e-12)
 
-        // The chain as a picture: each value with its ∂C/∂(value) below it, each arrow with its local derivative.
-        var nodes: [(name: String, value: Double, gradient: Double)] = [("a0", a[0], 0)]
-        var factors: [String] = []
-        var gradientOfA = [Double](repeating: 0, count: depth + 1)
-        gradientOfA[depth] = 2 * (a[depth] - target)
-        for l in stride(from: depth - 1, through: 0, by: -1) {
-            gradientOfA[l] = weights[l] * a[l + 1] * (1 - a[l + 1]) * gradientOfA[l + 1]
-        }
-        nodes[0].gradient = gradientOfA[0]
-        for l in 0..<depth {
-            let slope = a[l + 1] * (1 - a[l + 1])
-            nodes.append(("z\(l + 1)", z[l], slope * gradientOfA[l + 1]))
-            factors.append("× w\(l + 1) = \(LessonLog.format(weights[l]))")
-            nodes.append(("a\(l + 1)", a[l + 1], gradientOfA[l + 1]))
-            factors.append("× σ′ = \(String(format: "%.4f", slope))")
-        }
-        nodes.append(("C", c, 1))
-        factors.append("× 2(a3 − y)")
-        try log.picture("chain.svg") { try AtomicFile.write(text: chainSVG(nodes, factors), to: URL(fileURLWithPath: $0)) }
     }
 
     /// Boxes in a row: value above, ∂C/∂value below (red); arrows labelled with the factor the gradient picks up.

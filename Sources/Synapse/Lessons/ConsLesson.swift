@@ -16,6 +16,13 @@ public enum ConsLesson {
         log.say(String(format: "a 784-256-128-10 network trained for %d epoch%@: %.2f%% on the test digits", epochs,
                        epochs == 1 ? "" : "s", 100 * trained.testMetrics.accuracy))
 
+        try alwaysAnswers(log, model: model, data: data, seed: seed)
+        try cannotDraw(log, model: model)
+        try memorises(log, data: data, count: memorizeCount, epochs: memorizeEpochs, seed: seed)
+    }
+
+    /// (a) Noise, blank and white pages get answers, most with high confidence.
+    static func alwaysAnswers(_ log: LessonLog, model: Sequential, data: MNIST, seed: UInt64) throws {
         log.heading("(a) it always answers")
         var generator = RandomGenerator(seed: seed &+ 7)
         let noiseCount = 100
@@ -56,6 +63,10 @@ public enum ConsLesson {
         ])
         try log.picture("nonsense-answers.svg") { try answers.write(to: $0) }
 
+    }
+
+    /// (b) Gradient ascent on the input: the picture each output likes best.
+    static func cannotDraw(_ log: LessonLog, model: Sequential) throws {
         log.heading("(b) it cannot draw — but gradient ascent shows what each output wants")
         // Maximise logit_c − 0.01·‖x‖² over the pixels, kept in [0, 1]: the input the network finds most "c".
         var dreams: [GrayImage] = []
@@ -82,6 +93,11 @@ public enum ConsLesson {
         log.say("to the network these are perfect digits; to us they are speckled ghosts — a few strokes in the right")
         log.say("places and noise everywhere else: it learned which pixels separate the classes, not what a digit is.")
 
+    }
+
+    /// (c) Shuffled labels learned by heart while test accuracy stays at chance.
+    static func memorises(_ log: LessonLog, data: MNIST, count memorizeCount: Int, epochs memorizeEpochs: Int,
+                          seed: UInt64) throws {
         log.heading("(c) it memorises: \(memorizeCount.formatted()) training images with shuffled labels")
         let subset = data.train.prefix(memorizeCount)
         var shuffler = RandomGenerator(seed: seed &+ 11)

@@ -58,24 +58,8 @@ public enum PerceptronLesson {
     /// A 2-8-1 network trained with sigmoids, then run with steps instead: nudge one weight, count what changes.
     static func smallChanges(_ log: LessonLog, seed: UInt64) throws {
         log.heading("why sigmoid neurons: nudge one weight by a little")
-        // Points in [-1, 1]², labelled by whether they are inside a circle of radius 0.7.
-        var generator = RandomGenerator(seed: seed)
-        let count = 1000
-        let points = Tensor.uniform([count, 2], low: -1, high: 1, generator: &generator)
-        let xy = points.scalars
-        let labels: [Float] = (0..<count).map { i in
-            let (px, py) = (xy[2 * i], xy[2 * i + 1])
-            return px * px + py * py < 0.49 ? 1 : 0
-        }
-        let hidden = Linear(2, 8, generator: &generator), output = Linear(8, 1, generator: &generator)
-        let optimizer = Adam(parameters: hidden.parameters() + output.parameters(), learningRate: 0.05)
-        let targets = Tensor(shape: [count, 1], scalars: labels)
-        for _ in 0..<400 {
-            optimizer.zeroGrad()
-            let loss = binaryCrossEntropyWithLogits(logits: output(hidden(points).sigmoid()), targets: targets)
-            loss.backward()
-            optimizer.step()
-        }
+        let (points, labels, hidden, output) = trainCircleNetwork(seed: seed)
+        let count = labels.count
         // The same weights, two kinds of neuron.
         func outputs(step: Bool) -> [Float] {
             noGrad {
@@ -140,10 +124,38 @@ public enum PerceptronLesson {
         log.check("perceptron outputs either stay or jump by exactly 1",
                   flips > 0 && stepChanges.allSatisfy { $0 == 0 || $0 == 1 }, "\(flips) jumps of 1, \(count - flips) of 0")
 
-        // One input near the boundary, the weight swept: a step against a curve.
+        try drawSweep(log, sweep: sweep, probe: probe, weight: nudged) { change(by: $0) }
+    }
+
+    /// Points in [-1, 1]² labelled by whether they lie inside a circle of radius 0.7, and a 2-8-1 sigmoid network
+    /// trained on them with Adam for 400 steps.
+    static func trainCircleNetwork(seed: UInt64) -> (points: Tensor, labels: [Float], hidden: Linear, output: Linear) {
+        var generator = RandomGenerator(seed: seed)
+        let count = 1000
+        let points = Tensor.uniform([count, 2], low: -1, high: 1, generator: &generator)
+        let xy = points.scalars
+        let labels: [Float] = (0..<count).map { i in
+            let (px, py) = (xy[2 * i], xy[2 * i + 1])
+            return px * px + py * py < 0.49 ? 1 : 0
+        }
+        let hidden = Linear(2, 8, generator: &generator), output = Linear(8, 1, generator: &generator)
+        let optimizer = Adam(parameters: hidden.parameters() + output.parameters(), learningRate: 0.05)
+        let targets = Tensor(shape: [count, 1], scalars: labels)
+        for _ in 0..<400 {
+            optimizer.zeroGrad()
+            let loss = binaryCrossEntropyWithLogits(logits: output(hidden(points).sigmoid()), targets: targets)
+            loss.backward()
+            optimizer.step()
+        }
+        return (points, labels, hidden, output)
+    }
+
+    /// One input near the boundary as the weight is swept: the perceptron's step against the sigmoid's curve.
+    static func drawSweep(_ log: LessonLog, sweep: [Double], probe: Int, weight nudged: Int,
+                          change: (Float) -> (sigmoid: [Float], step: [Float])) throws {
         var sigmoidCurve: [Double] = [], stepCurve: [Double] = []
         for amount in sweep {
-            let (s, p) = change(by: Float(amount))
+            let (s, p) = change(Float(amount))
             sigmoidCurve.append(Double(s[probe])); stepCurve.append(Double(p[probe]))
         }
         let chart = LineChart(title: "one point, one weight changed", panels: [

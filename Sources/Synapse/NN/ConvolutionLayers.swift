@@ -25,19 +25,11 @@ public final class Conv2d: Module {
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Size2D, stride: Size2D = 1,
                 padding: ConvPadding = 0, dilation: Size2D = 1, groups: Int = 1, bias: Bool = true,
                 generator: inout RandomGenerator) {
-        precondition(inChannels > 0 && outChannels > 0,
-                     "Conv2d: channel counts must be positive, got \(inChannels) → \(outChannels)")
-        precondition(groups > 0 && inChannels % groups == 0 && outChannels % groups == 0,
-                     "Conv2d: groups \(groups) must divide in channels \(inChannels) and out channels \(outChannels)")
-        precondition(kernelSize.height > 0 && kernelSize.width > 0, "Conv2d: kernel size \(kernelSize) must be positive")
-        precondition(padding != .same || stride == 1, "Conv2d: padding .same needs stride 1, got stride \(stride)")
-        self.inChannels = inChannels
-        self.outChannels = outChannels
-        self.kernelSize = kernelSize
-        self.stride = stride
-        self.padding = padding
-        self.dilation = dilation
-        self.groups = groups
+        checkConvolutionArguments("Conv2d", inChannels: inChannels, outChannels: outChannels, groups: groups,
+                                  kernel: (kernelSize.height > 0 && kernelSize.width > 0, "\(kernelSize)"),
+                                  padding: padding, stride: (stride == 1, "\(stride)"))
+        (self.inChannels, self.outChannels, self.groups) = (inChannels, outChannels, groups)
+        (self.kernelSize, self.stride, self.padding, self.dilation) = (kernelSize, stride, padding, dilation)
         (weight, self.bias) = Tensor.defaultLayerParameters(
             weightShape: [outChannels, inChannels / groups, kernelSize.height, kernelSize.width], bias: bias,
             generator: &generator)
@@ -52,9 +44,7 @@ public final class Conv2d: Module {
                   dilation: dilation, groups: groups, bias: bias, generator: &generator)
     }
 
-    public override func members() -> ModuleMembers {
-        ModuleMembers(tensors: bias.map { [("weight", weight), ("bias", $0)] } ?? [("weight", weight)])
-    }
+    public override func members() -> ModuleMembers { .weightAndBias(weight, bias) }
 
     public override func callAsFunction(_ input: Tensor) -> Tensor {
         precondition(input.rank == 4 && input.shape[1] == inChannels,
@@ -86,19 +76,11 @@ public final class Conv1d: Module {
     /// A layer with freshly initialised parameters drawn from `generator`. An integer `padding` pads both ends.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: ConvPadding = 0,
                 dilation: Int = 1, groups: Int = 1, bias: Bool = true, generator: inout RandomGenerator) {
-        precondition(inChannels > 0 && outChannels > 0,
-                     "Conv1d: channel counts must be positive, got \(inChannels) → \(outChannels)")
-        precondition(groups > 0 && inChannels % groups == 0 && outChannels % groups == 0,
-                     "Conv1d: groups \(groups) must divide in channels \(inChannels) and out channels \(outChannels)")
-        precondition(kernelSize > 0, "Conv1d: kernel size \(kernelSize) must be positive")
-        precondition(padding != .same || stride == 1, "Conv1d: padding .same needs stride 1, got stride \(stride)")
-        self.inChannels = inChannels
-        self.outChannels = outChannels
-        self.kernelSize = kernelSize
-        self.stride = stride
-        self.padding = padding
-        self.dilation = dilation
-        self.groups = groups
+        checkConvolutionArguments("Conv1d", inChannels: inChannels, outChannels: outChannels, groups: groups,
+                                  kernel: (kernelSize > 0, "\(kernelSize)"), padding: padding,
+                                  stride: (stride == 1, "\(stride)"))
+        (self.inChannels, self.outChannels, self.groups) = (inChannels, outChannels, groups)
+        (self.kernelSize, self.stride, self.padding, self.dilation) = (kernelSize, stride, padding, dilation)
         (weight, self.bias) = Tensor.defaultLayerParameters(weightShape: [outChannels, inChannels / groups, kernelSize],
                                                             bias: bias, generator: &generator)
         super.init()
@@ -112,9 +94,7 @@ public final class Conv1d: Module {
                   dilation: dilation, groups: groups, bias: bias, generator: &generator)
     }
 
-    public override func members() -> ModuleMembers {
-        ModuleMembers(tensors: bias.map { [("weight", weight), ("bias", $0)] } ?? [("weight", weight)])
-    }
+    public override func members() -> ModuleMembers { .weightAndBias(weight, bias) }
 
     public override func callAsFunction(_ input: Tensor) -> Tensor {
         precondition(input.rank == 3 && input.shape[1] == inChannels,
@@ -122,4 +102,16 @@ public final class Conv1d: Module {
         return input.conv1d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
                             groups: groups)
     }
+}
+
+/// The argument checks `Conv1d` and `Conv2d` share, each message naming the layer.
+private func checkConvolutionArguments(_ layer: String, inChannels: Int, outChannels: Int, groups: Int,
+                                       kernel: (positive: Bool, text: String), padding: ConvPadding,
+                                       stride: (isOne: Bool, text: String)) {
+    precondition(inChannels > 0 && outChannels > 0,
+                 "\(layer): channel counts must be positive, got \(inChannels) → \(outChannels)")
+    precondition(groups > 0 && inChannels % groups == 0 && outChannels % groups == 0,
+                 "\(layer): groups \(groups) must divide in channels \(inChannels) and out channels \(outChannels)")
+    precondition(kernel.positive, "\(layer): kernel size \(kernel.text) must be positive")
+    precondition(padding != .same || stride.isOne, "\(layer): padding .same needs stride 1, got stride \(stride.text)")
 }

@@ -29,9 +29,7 @@ public final class GraphConvolution: Module {
         super.init()
     }
 
-    public override func members() -> ModuleMembers {
-        ModuleMembers(tensors: bias.map { [("weight", weight), ("bias", $0)] } ?? [("weight", weight)])
-    }
+    public override func members() -> ModuleMembers { .weightAndBias(weight, bias) }
 
     /// Â·(H·Wᵀ) + b for node features H of shape [N, in] and Â of size N×N.
     public func callAsFunction(_ features: Tensor, adjacency: SparseMatrix) -> Tensor {

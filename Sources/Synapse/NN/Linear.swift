@@ -40,9 +40,7 @@ public final class Linear: Module {
         super.init()
     }
 
-    public override func members() -> ModuleMembers {
-        ModuleMembers(tensors: bias.map { [("weight", weight), ("bias", $0)] } ?? [("weight", weight)])
-    }
+    public override func members() -> ModuleMembers { .weightAndBias(weight, bias) }
 
     public override func callAsFunction(_ input: Tensor) -> Tensor {
         input.linear(weight: weight, bias: bias)

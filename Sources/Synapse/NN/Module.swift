@@ -265,6 +265,11 @@ public struct ModuleMembers {
         self.tensors = tensors
         self.children = children
     }
+
+    /// `weight`, then `bias` when there is one: the list of most layers, under PyTorch's names.
+    public static func weightAndBias(_ weight: Tensor, _ bias: Tensor?) -> ModuleMembers {
+        ModuleMembers(tensors: bias.map { [("weight", weight), ("bias", $0)] } ?? [("weight", weight)])
+    }
 }
 
 /// Lets reflection look inside an `Optional` stored in `Any` without a second `Mirror`.

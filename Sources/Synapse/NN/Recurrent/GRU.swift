@@ -5,14 +5,7 @@
 /// let (y, state) = gru(x, state: nil)       // state.hidden [1, B, 256]; state.cell is nil
 /// ```
 public final class GRU: RecurrentLayer {
-    public init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, generator: inout RandomGenerator) {
-        super.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, gateCount: 3, generator: &generator)
-    }
-
-    public convenience init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true) {
-        var generator = Random.independentGenerator()
-        self.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, generator: &generator)
-    }
+    override class var gateCount: Int { 3 }
 
     override func runLayer(_ layer: Int, _ input: Tensor, hidden: Tensor?, cell: Tensor?) -> (Tensor, Tensor, Tensor?) {
         let r = Tensor.gru(input, weightIH: weightsIH[layer], weightHH: weightsHH[layer],

@@ -6,24 +6,10 @@
 /// var h: Tensor? = nil
 /// for x in steps { h = cell(x, hidden: h) }               // x [B, 10] → h [B, 20]
 /// ```
-public final class GRUCell: Module {
-    public var weightIH: Tensor   // [3H, in]
-    public var weightHH: Tensor   // [3H, H]
-    public var biasIH: Tensor?    // [3H]
-    public var biasHH: Tensor?    // [3H]
-    public let hiddenSize: Int
+public final class GRUCell: RecurrentCell {
 
     public init(inputSize: Int, hiddenSize: Int, bias: Bool = true, generator: inout RandomGenerator) {
-        self.hiddenSize = hiddenSize
-        weightIH = Tensor.recurrentParameter([3 * hiddenSize, inputSize], hiddenSize: hiddenSize, generator: &generator)
-        weightHH = Tensor.recurrentParameter([3 * hiddenSize, hiddenSize], hiddenSize: hiddenSize, generator: &generator)
-        biasIH = bias ? Tensor.recurrentParameter([3 * hiddenSize], hiddenSize: hiddenSize, generator: &generator) : nil
-        biasHH = bias ? Tensor.recurrentParameter([3 * hiddenSize], hiddenSize: hiddenSize, generator: &generator) : nil
-        super.init()
-    }
-
-    public override class var stateKeyOverrides: [String: String] {
-        ["weightIH": "weight_ih", "weightHH": "weight_hh", "biasIH": "bias_ih", "biasHH": "bias_hh"]
+        super.init(inputSize: inputSize, hiddenSize: hiddenSize, gates: 3, bias: bias, generator: &generator)
     }
 
     /// h' from x [B, in] and h [B, H] (zeros when nil).

@@ -6,14 +6,7 @@
 /// let (y, state) = lstm(x, state: nil)      // x [B, T, 128] → y [B, T, 256]; state.hidden, state.cell [2, B, 256]
 /// ```
 public final class LSTM: RecurrentLayer {
-    public init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, generator: inout RandomGenerator) {
-        super.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, gateCount: 4, generator: &generator)
-    }
-
-    public convenience init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true) {
-        var generator = Random.independentGenerator()
-        self.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, generator: &generator)
-    }
+    override class var gateCount: Int { 4 }
 
     override func runLayer(_ layer: Int, _ input: Tensor, hidden: Tensor?, cell: Tensor?) -> (Tensor, Tensor, Tensor?) {
         let r = Tensor.lstm(input, weightIH: weightsIH[layer], weightHH: weightsHH[layer],

@@ -7,24 +7,10 @@
 /// var state: (hidden: Tensor, cell: Tensor)? = nil
 /// for x in steps { state = cell(x, state: state) }      // x [B, 10] → hidden, cell [B, 20]
 /// ```
-public final class LSTMCell: Module {
-    public var weightIH: Tensor   // [4H, in]
-    public var weightHH: Tensor   // [4H, H]
-    public var biasIH: Tensor?    // [4H]
-    public var biasHH: Tensor?    // [4H]
-    public let hiddenSize: Int
+public final class LSTMCell: RecurrentCell {
 
     public init(inputSize: Int, hiddenSize: Int, bias: Bool = true, generator: inout RandomGenerator) {
-        self.hiddenSize = hiddenSize
-        weightIH = Tensor.recurrentParameter([4 * hiddenSize, inputSize], hiddenSize: hiddenSize, generator: &generator)
-        weightHH = Tensor.recurrentParameter([4 * hiddenSize, hiddenSize], hiddenSize: hiddenSize, generator: &generator)
-        biasIH = bias ? Tensor.recurrentParameter([4 * hiddenSize], hiddenSize: hiddenSize, generator: &generator) : nil
-        biasHH = bias ? Tensor.recurrentParameter([4 * hiddenSize], hiddenSize: hiddenSize, generator: &generator) : nil
-        super.init()
-    }
-
-    public override class var stateKeyOverrides: [String: String] {
-        ["weightIH": "weight_ih", "weightHH": "weight_hh", "biasIH": "bias_ih", "biasHH": "bias_hh"]
+        super.init(inputSize: inputSize, hiddenSize: hiddenSize, gates: 4, bias: bias, generator: &generator)
     }
 
     /// h' and c' from x [B, in] and (h, c) [B, H] each (zeros when nil).

@@ -19,7 +19,7 @@ public final class RNN: RecurrentLayer {
         self.activation = activation
         self.outputActivation = outputActivation
         output = outputSize.map { Linear(hiddenSize, $0, generator: &generator) }
-        super.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, gateCount: 1, generator: &generator)
+        super.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, generator: &generator)
     }
 
     public convenience init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, outputSize: Int? = nil,

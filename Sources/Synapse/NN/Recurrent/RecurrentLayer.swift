@@ -30,19 +30,21 @@ public class RecurrentLayer: Module {
     public let inputSize: Int
     public let hiddenSize: Int
     public let layerCount: Int
-    let gateCount: Int
+    /// Gates per step: LSTM 4, GRU 3, the plain RNN 1.
+    class var gateCount: Int { 1 }
+    var gateCount: Int { Self.gateCount }
     /// Per layer, in PyTorch's order: weight_ih_lk [G·H, in], weight_hh_lk [G·H, H], bias_ih_lk, bias_hh_lk [G·H].
     var weightsIH: [Tensor], weightsHH: [Tensor], biasesIH: [Tensor], biasesHH: [Tensor]
 
-    init(inputSize: Int, hiddenSize: Int, layers: Int, bias: Bool, gateCount: Int, generator: inout RandomGenerator) {
+    /// A stack with freshly initialised parameters drawn from `generator`.
+    public init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, generator: inout RandomGenerator) {
         precondition(inputSize > 0 && hiddenSize > 0 && layers > 0,
                      "\(Self.self): sizes must be positive, got input \(inputSize), hidden \(hiddenSize), layers \(layers)")
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         layerCount = layers
-        self.gateCount = gateCount
         func uniform(_ shape: [Int]) -> Tensor { Tensor.recurrentParameter(shape, hiddenSize: hiddenSize, generator: &generator) }
-        let g = gateCount * hiddenSize
+        let g = Self.gateCount * hiddenSize
         (weightsIH, weightsHH, biasesIH, biasesHH) = ([], [], [], [])
         for layer in 0..<layers {
             weightsIH.append(uniform([g, layer == 0 ? inputSize : hiddenSize]))
@@ -53,6 +55,12 @@ public class RecurrentLayer: Module {
             }
         }
         super.init()
+    }
+
+    /// A stack initialised from the process-wide generator (see `Random.seed(_:)`).
+    public convenience init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true) {
+        var generator = Random.independentGenerator()
+        self.init(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bias: bias, generator: &generator)
     }
 
     public var hasBias: Bool { !biasesIH.isEmpty }

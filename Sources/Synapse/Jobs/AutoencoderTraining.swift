@@ -60,14 +60,12 @@ public struct AutoencoderTraining {
     public var options: Options
     public var progress: ProgressBar.Mode
 
-    public init(options: Options, progress: ProgressBar.Mode = .automatic) {
-        self.options = options
-        self.progress = progress
-    }
+    public init(options: Options, progress: ProgressBar.Mode = .automatic) { (self.options, self.progress) = (options, progress) }
 
     public func run(on data: MNIST) throws -> Result {
-        let (trainPart, validationPart) = data.train.holdingOut(options.validationCount)
-        let holdOut = validationPart.count
+        let (train, validation) = SupervisedFit.split(data.train, validationCount: options.validationCount) {
+            TrainingData(inputs: $0.images, targets: $0.images)
+        }
 
         var rng = RandomGenerator(seed: options.seed)
         let model = options.kind == .convolutional
@@ -78,8 +76,7 @@ public struct AutoencoderTraining {
                                 keepBest: .validationLoss, progress: progress)
         let (history, seconds) = try fit.run(
             model: model, optimizer: optimizer, loss: .meanSquaredError,
-            train: TrainingData(inputs: trainPart.images, targets: trainPart.images),
-            validation: holdOut > 0 ? TrainingData(inputs: validationPart.images, targets: validationPart.images) : nil)
+            train: train, validation: validation)
         model.eval()
 
         let test = data.test.images
@@ -92,7 +89,7 @@ public struct AutoencoderTraining {
             noisyInputMSE = noGrad { mseLoss(noisyTest, test) }.item
             denoisedMSE = mean(model.reconstructionErrors(noisyTest, targets: test))
         }
-        let trainingErrors = model.reconstructionErrors(trainPart.images)
+        let trainingErrors = model.reconstructionErrors(train.inputs)
         let shown = Swift.min(12, test.shape[0])
         let clean = test.slice(axis: 0, 0..<shown), noisy = noisyTest.slice(axis: 0, 0..<shown)
         let reconstructed = noGrad { model(noisy) }

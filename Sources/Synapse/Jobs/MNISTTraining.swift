@@ -71,28 +71,25 @@ public struct MNISTTraining {
     /// Where the per-epoch progress goes (`.off` in tests).
     public var progress: ProgressBar.Mode
 
-    public init(options: Options, progress: ProgressBar.Mode = .automatic) {
-        self.options = options
-        self.progress = progress
-    }
+    public init(options: Options, progress: ProgressBar.Mode = .automatic) { (self.options, self.progress) = (options, progress) }
 
     /// Trains on `data.train` (less the validation tail) and evaluates on `data.test`.
     public func run(on data: MNIST) throws -> Result {
-        let (trainPart, validationPart) = data.train.holdingOut(options.validationCount)
-        let holdOut = validationPart.count
+        let shape = options.architecture.inputs
+        let (train, validation) = SupervisedFit.split(data.train, validationCount: options.validationCount) {
+            TrainingData(inputs: shape($0.images), labels: $0.labels)
+        }
 
         var rng = RandomGenerator(seed: options.seed)
         let floatModel = options.architecture.makeModel(generator: &rng)
         if let initial = options.initialStateDict { try floatModel.load(stateDict: initial) }
         let model = options.quantizationAware ? QATLinear.prepare(floatModel) : floatModel
         let optimizer = options.optimizer.make(parameters: model.parameters(), learningRate: options.learningRate)
-        let shape = options.architecture.inputs
         let fit = SupervisedFit(epochs: options.epochs, batchSize: options.batchSize, seed: options.seed,
                                 cosineSchedule: options.cosineSchedule, keepBest: .validationAccuracy, progress: progress)
         let (history, seconds) = try fit.run(
             model: model, optimizer: optimizer, loss: .crossEntropy,
-            train: TrainingData(inputs: shape(trainPart.images), labels: trainPart.labels),
-            validation: holdOut > 0 ? TrainingData(inputs: shape(validationPart.images), labels: validationPart.labels) : nil)
+            train: train, validation: validation)
         let quantized = options.quantizationAware ? QATLinear.export(model).model : nil
         let predictions = (quantized ?? model).predictClasses(shape(data.test.images))
         let metrics = ClassificationMetrics(predictions: predictions, labels: data.test.labels, classCount: MNIST.classCount)

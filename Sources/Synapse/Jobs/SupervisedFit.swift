@@ -25,4 +25,12 @@ struct SupervisedFit {
         let history = try trainer.fit(train, validation: validation, epochs: epochs, batchSize: batchSize, seed: seed)
         return (history, Stopwatch.now() - started)
     }
+
+    /// The training set less its last `validationCount` images (at most a tenth), and that tail as validation data
+    /// (nil when empty), each made into `TrainingData` by `prepare`.
+    static func split(_ samples: MNIST.Samples, validationCount: Int,
+                      _ prepare: (MNIST.Samples) -> TrainingData) -> (train: TrainingData, validation: TrainingData?) {
+        let (train, validation) = samples.holdingOut(validationCount)
+        return (prepare(train), validation.count > 0 ? prepare(validation) : nil)
+    }
 }

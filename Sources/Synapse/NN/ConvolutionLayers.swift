@@ -10,30 +10,20 @@
 /// let same = Conv2d(32, 32, kernelSize: 3, padding: .same, generator: &rng)
 /// let depthwise = Conv2d(32, 32, kernelSize: 3, padding: 1, groups: 32, generator: &rng)
 /// ```
-public final class Conv2d: Module {
-    public let inChannels: Int
-    public let outChannels: Int
+public final class Conv2d: ConvolutionLayer {
     public let kernelSize: Size2D
     public let stride: Size2D
-    public let padding: ConvPadding
     public let dilation: Size2D
-    public let groups: Int
-    public var weight: Tensor
-    public var bias: Tensor?
 
     /// A layer with freshly initialised parameters drawn from `generator`.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Size2D, stride: Size2D = 1,
                 padding: ConvPadding = 0, dilation: Size2D = 1, groups: Int = 1, bias: Bool = true,
                 generator: inout RandomGenerator) {
-        checkConvolutionArguments("Conv2d", inChannels: inChannels, outChannels: outChannels, groups: groups,
-                                  kernel: (kernelSize.height > 0 && kernelSize.width > 0, "\(kernelSize)"),
-                                  padding: padding, stride: (stride == 1, "\(stride)"))
-        (self.inChannels, self.outChannels, self.groups) = (inChannels, outChannels, groups)
-        (self.kernelSize, self.stride, self.padding, self.dilation) = (kernelSize, stride, padding, dilation)
-        (weight, self.bias) = Tensor.defaultLayerParameters(
-            weightShape: [outChannels, inChannels / groups, kernelSize.height, kernelSize.width], bias: bias,
-            generator: &generator)
-        super.init()
+        precondition(kernelSize.height > 0 && kernelSize.width > 0, "Conv2d: kernel size \(kernelSize) must be positive")
+        precondition(padding != .same || stride == 1, "Conv2d: padding .same needs stride 1, got stride \(stride)")
+        (self.kernelSize, self.stride, self.dilation) = (kernelSize, stride, dilation)
+        super.init("Conv2d", inChannels, outChannels, kernel: [kernelSize.height, kernelSize.width], padding: padding,
+                   groups: groups, bias: bias, generator: &generator)
     }
 
     /// A layer initialised from the process-wide generator (see `Random.seed(_:)`).
@@ -43,8 +33,6 @@ public final class Conv2d: Module {
         self.init(inChannels, outChannels, kernelSize: kernelSize, stride: stride, padding: padding,
                   dilation: dilation, groups: groups, bias: bias, generator: &generator)
     }
-
-    public override func members() -> ModuleMembers { .weightAndBias(weight, bias) }
 
     public override func callAsFunction(_ input: Tensor) -> Tensor {
         precondition(input.rank == 4 && input.shape[1] == inChannels,
@@ -62,28 +50,19 @@ public final class Conv2d: Module {
 /// var rng = RandomGenerator(seed: 0)
 /// let conv = Conv1d(8, 16, kernelSize: 5, padding: 2, generator: &rng)   // [N, 8, L] → [N, 16, L]
 /// ```
-public final class Conv1d: Module {
-    public let inChannels: Int
-    public let outChannels: Int
+public final class Conv1d: ConvolutionLayer {
     public let kernelSize: Int
     public let stride: Int
-    public let padding: ConvPadding
     public let dilation: Int
-    public let groups: Int
-    public var weight: Tensor
-    public var bias: Tensor?
 
     /// A layer with freshly initialised parameters drawn from `generator`. An integer `padding` pads both ends.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: ConvPadding = 0,
                 dilation: Int = 1, groups: Int = 1, bias: Bool = true, generator: inout RandomGenerator) {
-        checkConvolutionArguments("Conv1d", inChannels: inChannels, outChannels: outChannels, groups: groups,
-                                  kernel: (kernelSize > 0, "\(kernelSize)"), padding: padding,
-                                  stride: (stride == 1, "\(stride)"))
-        (self.inChannels, self.outChannels, self.groups) = (inChannels, outChannels, groups)
-        (self.kernelSize, self.stride, self.padding, self.dilation) = (kernelSize, stride, padding, dilation)
-        (weight, self.bias) = Tensor.defaultLayerParameters(weightShape: [outChannels, inChannels / groups, kernelSize],
-                                                            bias: bias, generator: &generator)
-        super.init()
+        precondition(kernelSize > 0, "Conv1d: kernel size \(kernelSize) must be positive")
+        precondition(padding != .same || stride == 1, "Conv1d: padding .same needs stride 1, got stride \(stride)")
+        (self.kernelSize, self.stride, self.dilation) = (kernelSize, stride, dilation)
+        super.init("Conv1d", inChannels, outChannels, kernel: [kernelSize], padding: padding, groups: groups, bias: bias,
+                   generator: &generator)
     }
 
     /// A layer initialised from the process-wide generator (see `Random.seed(_:)`).
@@ -94,8 +73,6 @@ public final class Conv1d: Module {
                   dilation: dilation, groups: groups, bias: bias, generator: &generator)
     }
 
-    public override func members() -> ModuleMembers { .weightAndBias(weight, bias) }
-
     public override func callAsFunction(_ input: Tensor) -> Tensor {
         precondition(input.rank == 3 && input.shape[1] == inChannels,
                      "Conv1d: expected input [N, \(inChannels), L], got \(input.shape)")
@@ -104,14 +81,27 @@ public final class Conv1d: Module {
     }
 }
 
-/// The argument checks `Conv1d` and `Conv2d` share, each message naming the layer.
-private func checkConvolutionArguments(_ layer: String, inChannels: Int, outChannels: Int, groups: Int,
-                                       kernel: (positive: Bool, text: String), padding: ConvPadding,
-                                       stride: (isOne: Bool, text: String)) {
-    precondition(inChannels > 0 && outChannels > 0,
-                 "\(layer): channel counts must be positive, got \(inChannels) → \(outChannels)")
-    precondition(groups > 0 && inChannels % groups == 0 && outChannels % groups == 0,
-                 "\(layer): groups \(groups) must divide in channels \(inChannels) and out channels \(outChannels)")
-    precondition(kernel.positive, "\(layer): kernel size \(kernel.text) must be positive")
-    precondition(padding != .same || stride.isOne, "\(layer): padding .same needs stride 1, got stride \(stride.text)")
+/// What `Conv1d` and `Conv2d` share: channels, groups, padding, and a weight [out, in/groups, kernel…] with a bias,
+/// both drawn from U(−1/√fanIn, 1/√fanIn) (PyTorch's `kaiming_uniform_(a=√5)` and its bias rule).
+public class ConvolutionLayer: Module {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let padding: ConvPadding
+    public let groups: Int
+    public var weight: Tensor
+    public var bias: Tensor?
+
+    init(_ layer: String, _ inChannels: Int, _ outChannels: Int, kernel: [Int], padding: ConvPadding, groups: Int,
+         bias: Bool, generator: inout RandomGenerator) {
+        precondition(inChannels > 0 && outChannels > 0,
+                     "\(layer): channel counts must be positive, got \(inChannels) → \(outChannels)")
+        precondition(groups > 0 && inChannels % groups == 0 && outChannels % groups == 0,
+                     "\(layer): groups \(groups) must divide in channels \(inChannels) and out channels \(outChannels)")
+        (self.inChannels, self.outChannels, self.padding, self.groups) = (inChannels, outChannels, padding, groups)
+        (weight, self.bias) = Tensor.defaultLayerParameters(weightShape: [outChannels, inChannels / groups] + kernel,
+                                                            bias: bias, generator: &generator)
+        super.init()
+    }
+
+    public override func members() -> ModuleMembers { .weightAndBias(weight, bias) }
 }

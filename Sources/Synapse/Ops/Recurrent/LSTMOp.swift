@@ -93,12 +93,9 @@ extension Tensor {
         Parallel.perCore(sizes.batch) { _, batches in
             RecurrentOp.projectInputs(operands, sizes, batches: batches, biases: biases, into: gates)
             for s in 0..<t {
-                if let previous = RecurrentOp.previousHidden(step: s, firstSequence: batches.lowerBound, sizes,
-                                                             output: output, initial: initialHidden) {
-                    RecurrentOp.addRecurrentProduct(previous: previous, rows: batches.count, sizes,
-                                                    transposedWeight: transposedWeight.storage.pointer, beta: 1,
-                                                    into: gates + (batches.lowerBound * t + s) * width, ldc: t * width)
-                }
+                RecurrentOp.addPreviousHidden(step: s, batches: batches, sizes, output: output, initial: initialHidden,
+                                              transposedWeight: transposedWeight.storage.pointer, into: gates,
+                                              rowWidth: width)
                 for n in batches {
                     let r = n * t + s
                     let previousCell = s == 0 ? initialCell.map { $0 + n * h } : UnsafePointer(cells + (r - 1) * h)

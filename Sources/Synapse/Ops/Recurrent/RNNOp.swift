@@ -33,12 +33,9 @@ extension Tensor {
             RecurrentOp.projectInputs(operands, sizes, batches: batches, biases: [operands.biasIH, operands.biasHH],
                                       into: output)
             for s in 0..<t {
-                if let previous = RecurrentOp.previousHidden(step: s, firstSequence: batches.lowerBound, sizes,
-                                                             output: output, initial: initial) {
-                    RecurrentOp.addRecurrentProduct(previous: previous, rows: batches.count, sizes,
-                                                    transposedWeight: transposedWeight.storage.pointer, beta: 1,
-                                                    into: output + (batches.lowerBound * t + s) * h, ldc: t * h)
-                }
+                RecurrentOp.addPreviousHidden(step: s, batches: batches, sizes, output: output, initial: initial,
+                                              transposedWeight: transposedWeight.storage.pointer, into: output,
+                                              rowWidth: h)
                 for n in batches { activation.apply(output + (n * t + s) * h, h) }
             }
         }

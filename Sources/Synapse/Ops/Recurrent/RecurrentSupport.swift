@@ -138,6 +138,19 @@ enum RecurrentOp {
                               previous.0, lda: previous.1, transposedWeight, ldb: sizes.gateWidth, beta: beta, out, ldc: ldc)
     }
 
+    /// Forward phase 2 for one step of a core's sequences `batches`: their gate rows at `step` (in `gates`, rows of
+    /// `rowWidth` floats, T per sequence) get h_{t−1}·W_hhᵀ added, h_{t−1} read from `output` or the initial state;
+    /// nothing happens at step 0 without one.
+    static func addPreviousHidden(step: Int, batches: Range<Int>, _ sizes: RecurrentSizes, output: UnsafePointer<Float>,
+                                  initial: UnsafePointer<Float>?, transposedWeight: UnsafePointer<Float>,
+                                  into gates: UnsafeMutablePointer<Float>, rowWidth: Int) {
+        guard let previous = previousHidden(step: step, firstSequence: batches.lowerBound, sizes, output: output,
+                                            initial: initial) else { return }
+        let t = sizes.steps
+        addRecurrentProduct(previous: previous, rows: batches.count, sizes, transposedWeight: transposedWeight, beta: 1,
+                            into: gates + (batches.lowerBound * t + step) * rowWidth, ldc: t * rowWidth)
+    }
+
     /// The last step of every sequence of `output` [B, T, H], as [B, H] (differentiable).
     static func lastStep(_ output: Tensor, _ sizes: RecurrentSizes) -> Tensor {
         output.slice(axis: 1, (sizes.steps - 1)..<sizes.steps).reshaped([sizes.batch, sizes.hidden])

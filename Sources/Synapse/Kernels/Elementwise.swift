@@ -33,24 +33,24 @@ enum Kernels {
         // Fast paths: equal shapes, or one operand a single value.
         if aCount == count && bCount == count {
             Parallel.forRanges(count) { r in
-                let ap = a + r.lowerBound, bp = b + r.lowerBound, op = out + r.lowerBound
-                for i in 0..<r.count { op[i] = K.apply(ap[i], bp[i]) }
+                let lhs = a + r.lowerBound, rhs = b + r.lowerBound, dst = out + r.lowerBound
+                for i in 0..<r.count { dst[i] = K.apply(lhs[i], rhs[i]) }
             }
             return
         }
         if bCount == 1 && aCount == count {
             let bv = b[0]
             Parallel.forRanges(count) { r in
-                let ap = a + r.lowerBound, op = out + r.lowerBound
-                for i in 0..<r.count { op[i] = K.apply(ap[i], bv) }
+                let lhs = a + r.lowerBound, dst = out + r.lowerBound
+                for i in 0..<r.count { dst[i] = K.apply(lhs[i], bv) }
             }
             return
         }
         if aCount == 1 && bCount == count {
             let av = a[0]
             Parallel.forRanges(count) { r in
-                let bp = b + r.lowerBound, op = out + r.lowerBound
-                for i in 0..<r.count { op[i] = K.apply(av, bp[i]) }
+                let rhs = b + r.lowerBound, dst = out + r.lowerBound
+                for i in 0..<r.count { dst[i] = K.apply(av, rhs[i]) }
             }
             return
         }
@@ -64,12 +64,12 @@ enum Kernels {
             var (offA, offB) = plan.offsets(ofRow: rowRange.lowerBound)
             var counter = plan.counter(ofRow: rowRange.lowerBound)
             for row in rowRange {
-                let ap = a + offA, bp = b + offB, op = out + row * inner
+                let lhs = a + offA, rhs = b + offB, dst = out + row * inner
                 switch (sa, sb) {
-                case (1, 1): for i in 0..<inner { op[i] = K.apply(ap[i], bp[i]) }
-                case (1, 0): let bv = bp[0]; for i in 0..<inner { op[i] = K.apply(ap[i], bv) }
-                case (0, 1): let av = ap[0]; for i in 0..<inner { op[i] = K.apply(av, bp[i]) }
-                default: let v = K.apply(ap[0], bp[0]); for i in 0..<inner { op[i] = v }
+                case (1, 1): for i in 0..<inner { dst[i] = K.apply(lhs[i], rhs[i]) }
+                case (1, 0): let bv = rhs[0]; for i in 0..<inner { dst[i] = K.apply(lhs[i], bv) }
+                case (0, 1): let av = lhs[0]; for i in 0..<inner { dst[i] = K.apply(av, rhs[i]) }
+                default: let v = K.apply(lhs[0], rhs[0]); for i in 0..<inner { dst[i] = v }
                 }
                 plan.advance(&counter, &offA, &offB)
             }

@@ -141,8 +141,8 @@ public enum FloatFormatsLesson {
 
     /// Three rows of coloured bit boxes: sign (red), exponent (green), mantissa (blue).
     static func bitLayoutSVG(value: Float, formats: [Format]) -> String {
-        let box = 18.0, left = 70.0, rowHeight = 64.0
-        let width = left + 32 * box + 30, height = 60 + Double(formats.count) * rowHeight
+        let bitWidth = 18.0, left = 70.0, rowHeight = 64.0
+        let width = left + 32 * bitWidth + 30, height = 60 + Double(formats.count) * rowHeight
         var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"\(SVGText.fontFamily)\">\n"
         out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         out += "<text x=\"\(Int(width / 2))\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">\(value) as FP32, FP16 and BF16: sign | exponent | mantissa</text>\n"
@@ -154,10 +154,10 @@ public enum FloatFormatsLesson {
             for i in 0..<total {
                 let bit = (pattern >> UInt32(total - 1 - i)) & 1
                 let color = i == 0 ? "#f4b6b6" : i <= format.exponentBits ? "#b9e3b9" : "#b8cdf0"
-                out += "<rect x=\"\(Int(left + Double(i) * box))\" y=\"\(Int(y))\" width=\"\(Int(box - 1))\" height=\"\(Int(box))\" fill=\"\(color)\" stroke=\"#555\"/>\n"
-                out += "<text x=\"\(Int(left + Double(i) * box + box / 2 - 0.5))\" y=\"\(Int(y + 13))\" text-anchor=\"middle\" font-size=\"11\">\(bit)</text>\n"
+                out += "<rect x=\"\(Int(left + Double(i) * bitWidth))\" y=\"\(Int(y))\" width=\"\(Int(bitWidth - 1))\" height=\"\(Int(bitWidth))\" fill=\"\(color)\" stroke=\"#555\"/>\n"
+                out += "<text x=\"\(Int(left + Double(i) * bitWidth + bitWidth / 2 - 0.5))\" y=\"\(Int(y + 13))\" text-anchor=\"middle\" font-size=\"11\">\(bit)</text>\n"
             }
-            out += "<text x=\"\(Int(left))\" y=\"\(Int(y + box + 16))\" font-size=\"11\" fill=\"#444\">= \(SVGText.escape(String(format: "%.10g", format.value(ofBits: pattern))))   (bias \(format.bias), epsilon \(SVGText.escape(String(format: "%.3g", format.epsilon))))</text>\n"
+            out += "<text x=\"\(Int(left))\" y=\"\(Int(y + bitWidth + 16))\" font-size=\"11\" fill=\"#444\">= \(SVGText.escape(String(format: "%.10g", format.value(ofBits: pattern))))   (bias \(format.bias), epsilon \(SVGText.escape(String(format: "%.3g", format.epsilon))))</text>\n"
         }
         return out + "</svg>\n"
     }

@@ -107,9 +107,9 @@ public final class Autoencoder: Module {
                 output.withUnsafeBufferPointer { o in
                     target.withUnsafeBufferPointer { t in
                         for (row, index) in range.enumerated() {
-                            let (op, tp) = (o.baseAddress! + row * width, t.baseAddress! + row * width)
+                            let (output, target) = (o.baseAddress! + row * width, t.baseAddress! + row * width)
                             var sum: Float = 0
-                            for j in 0..<width { let d = op[j] - tp[j]; sum += d * d }
+                            for j in 0..<width { let d = output[j] - target[j]; sum += d * d }
                             errors[index] = sum / Float(width)
                         }
                     }

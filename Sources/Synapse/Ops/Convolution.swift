@@ -288,13 +288,13 @@ extension Tensor {
     static func pointwiseConv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry) -> Tensor {
         let (o, c, plane) = (weight.shape[0], g.channels, g.inPlane)
         let out = Tensor(uninitializedShape: [g.batch, o, g.height, g.width])
-        let (xp, wp, op) = (x.storage.pointer, weight.storage.pointer, out.storage.pointer)
+        let (input, weights, output) = (x.storage.pointer, weight.storage.pointer, out.storage.pointer)
         if let bp = bias?.storage.pointer {
-            for unit in 0..<(g.batch * o) { (op + unit * plane).update(repeating: bp[unit % o], count: plane) }
+            for unit in 0..<(g.batch * o) { (output + unit * plane).update(repeating: bp[unit % o], count: plane) }
         }
         for image in 0..<g.batch {
-            Kernels.gemm(transposeA: false, transposeB: false, m: o, n: plane, k: c, wp, xp + image * c * plane,
-                         beta: bias == nil ? 0 : 1, op + image * o * plane)
+            Kernels.gemm(transposeA: false, transposeB: false, m: o, n: plane, k: c, weights, input + image * c * plane,
+                         beta: bias == nil ? 0 : 1, output + image * o * plane)
         }
         let (xd, w) = (x.detached(), weight.detached())
         let (needX, needW, needB) = (x.requiresGrad, weight.requiresGrad, bias?.requiresGrad ?? false)

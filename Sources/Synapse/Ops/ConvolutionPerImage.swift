@@ -31,7 +31,7 @@ extension Tensor {
         imageGeometry.batch = 1
         let ig = imageGeometry
         let out = Tensor(uninitializedShape: [g.batch, o, g.outH, g.outW])
-        let (xp, wp, op) = (x.storage.pointer, weight.storage.pointer, out.storage.pointer)
+        let (input, weights, output) = (x.storage.pointer, weight.storage.pointer, out.storage.pointer)
         let bp = bias?.storage.pointer
         // With a weight gradient to come, each image's columns are kept for the backward (up to savedColumnsLimit).
         let keep = weight.requiresGrad && GradMode.isEnabled && rows * plane * g.batch <= savedColumnsLimit
@@ -40,12 +40,12 @@ extension Tensor {
             let col = saved == nil ? Tensor(uninitializedShape: [rows * plane]) : nil
             for n in images {
                 let cp = saved.map { $0.storage.pointer + n * rows * plane } ?? col!.storage.pointer
-                Kernels.im2col(xp + n * inImage, ig, cp, parallel: false)
-                let dst = op + n * o * plane                                       // (O, Ho·Wo)
+                Kernels.im2col(input + n * inImage, ig, cp, parallel: false)
+                let dst = output + n * o * plane                                       // (O, Ho·Wo)
                 if let bp { for c in 0..<o { (dst + c * plane).update(repeating: bp[c], count: plane) } }
                 for group in 0..<groups {
                     Kernels.gemm(transposeA: false, transposeB: false, m: oPerGroup, n: plane, k: rowsPerGroup,
-                                 wp + group * oPerGroup * rowsPerGroup, cp + group * rowsPerGroup * plane,
+                                 weights + group * oPerGroup * rowsPerGroup, cp + group * rowsPerGroup * plane,
                                  beta: bp == nil ? 0 : 1, dst + group * oPerGroup * plane)
                 }
             }
@@ -60,7 +60,7 @@ extension Tensor {
             let partialW: Tensor? = needW ? Tensor(uninitializedShape: [chunks, o * rowsPerGroup]) : nil
             let partialB: Tensor? = needB ? Tensor(uninitializedShape: [chunks, o]) : nil
             let gx: Tensor? = needX ? Tensor(uninitializedShape: xd.shape) : nil
-            let (gp, xp, wp) = (grad.storage.pointer, xd.storage.pointer, w.storage.pointer)
+            let (gp, input, weights) = (grad.storage.pointer, xd.storage.pointer, w.storage.pointer)
             Parallel.perCore(g.batch) { chunk, images in
                 let col = needW && saved == nil ? Tensor(uninitializedShape: [rows * plane]) : nil
                 let dcol = needX ? Tensor(uninitializedShape: [rows * plane]) : nil
@@ -73,7 +73,7 @@ extension Tensor {
                         let cp: UnsafeMutablePointer<Float>
                         if let saved { cp = saved.storage.pointer + n * rows * plane } else {
                             cp = col!.storage.pointer
-                            Kernels.im2col(xp + n * inImage, ig, cp, parallel: false)
+                            Kernels.im2col(input + n * inImage, ig, cp, parallel: false)
                         }
                         for group in 0..<groups {
                             Kernels.gemm(transposeA: false, transposeB: true, m: oPerGroup, n: rowsPerGroup, k: plane,
@@ -87,7 +87,7 @@ extension Tensor {
                     if let gx, let dcol {
                         for group in 0..<groups {
                             Kernels.gemm(transposeA: true, transposeB: false, m: rowsPerGroup, n: plane, k: oPerGroup,
-                                         wp + group * oPerGroup * rowsPerGroup, gOut + group * oPerGroup * plane,
+                                         weights + group * oPerGroup * rowsPerGroup, gOut + group * oPerGroup * plane,
                                          dcol.storage.pointer + group * rowsPerGroup * plane)
                         }
                         Kernels.col2im(dcol.storage.pointer, ig, gx.storage.pointer + n * inImage, parallel: false)

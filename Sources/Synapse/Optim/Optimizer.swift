@@ -272,8 +272,8 @@ struct PendingUpdate {
     func run(_ update: (UpdateBuffers, Optimizer.ParameterState, ParameterGroup) -> Void) {
         gradient.withUnsafeBufferPointer { grad in
             parameter.withSharedMutableStorage { param in
-                guard let p = param.baseAddress, let gp = grad.baseAddress else { return }
-                update(UpdateBuffers(parameter: p, gradient: gp, count: param.count), state, group)
+                guard let p = param.baseAddress, let g = grad.baseAddress else { return }
+                update(UpdateBuffers(parameter: p, gradient: g, count: param.count), state, group)
             }
         }
     }

@@ -47,30 +47,134 @@ public enum AtomicFile {
         try write(Data(text.utf8), to: url)
     }
 
-    /// Lets `produce` write a temporary file next to `url` (by whatever means, e.g. a C library), then renames it
-    /// over `url`. The temporary file is removed if anything fails.
+    /// Lets `produce` write a temporary file (by whatever means, e.g. a C library or a child process), then puts it
+    /// at `url`:
+    ///
+    /// - a regular file, or nothing yet: the temporary is written next to it and renamed over it, atomically;
+    /// - a symbolic link: the same for the file it points to (the link stays a link);
+    /// - a character device or a FIFO (`/dev/null`, `/dev/stdout`, a named pipe): the bytes are written into it, as a
+    ///   shell's `>` would — never replaced by a regular file;
+    /// - a directory, a block device or a socket: refused with a message, nothing touched.
+    ///
+    /// The temporary is removed if anything fails; temporaries a killed earlier run left next to `url` are removed too.
     public static func write(to url: URL, produce: (URL) throws -> Void) throws {
-        let destination = url.standardizedFileURL
+        let destination = try target(of: url.standardizedFileURL)
+        var info = stat()
+        let exists = stat(destination.path, &info) == 0
+        let kind = exists ? info.st_mode & S_IFMT : S_IFREG
+        switch kind {
+        case S_IFREG:
+            try replace(destination, produce: produce)
+        case S_IFCHR, S_IFIFO:
+            try stream(into: destination, isFIFO: kind == S_IFIFO, produce: produce)
+        case S_IFDIR:
+            throw WriteError(path: destination.path, reason: "it is a directory; give a file name inside it")
+        default:
+            let what = kind == S_IFBLK ? "a block device" : kind == S_IFSOCK ? "a socket" : "not a regular file"
+            throw WriteError(path: destination.path, reason: "it is \(what); refusing to overwrite it")
+        }
+    }
+
+    /// The path a write to `url` lands on: `url` itself, or the file its symbolic links lead to (which may not exist
+    /// yet). A loop of links is refused.
+    static func target(of url: URL) throws -> URL {
+        var current = url
+        for _ in 0..<40 {
+            var info = stat()
+            guard lstat(current.path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return current }
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = readlink(current.path, &buffer, buffer.count - 1)
+            guard length > 0 else { return current }
+            let link = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            current = link.hasPrefix("/") ? URL(fileURLWithPath: link)
+                : current.deletingLastPathComponent().appendingPathComponent(link).standardizedFileURL
+        }
+        throw WriteError(path: url.path, reason: "too many levels of symbolic links")
+    }
+
+    /// The hidden temporary for `destination`: named after it and this process, so a later run can tell a stale one.
+    static func temporaryName(for destination: URL) -> String {
+        ".\(destination.lastPathComponent).synapse-\(getpid())-\(UUID().uuidString.prefix(8)).tmp"
+    }
+
+    /// Removes temporaries for `destination` left by processes that no longer run (killed mid-save).
+    static func removeStaleTemporaries(for destination: URL) {
+        let directory = destination.deletingLastPathComponent()
+        let prefix = ".\(destination.lastPathComponent).synapse-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
+            let rest = name.dropFirst(prefix.count)
+            guard let pid = rest.split(separator: "-").first.flatMap({ Int32($0) }), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+            }
+        }
+    }
+
+    /// A regular file (or none yet): temporary next to it, then rename(2), which replaces it atomically.
+    private static func replace(_ destination: URL, produce: (URL) throws -> Void) throws {
         let directory = destination.deletingLastPathComponent()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw WriteError(path: destination.path, reason: "directory \(directory.path) does not exist")
         }
+        removeStaleTemporaries(for: destination)
         // A unique hidden name next to the destination keeps the rename on one file system (so it is atomic) and
         // lets concurrent writers of different files share a directory.
-        let temporary = directory.appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
+        let temporary = directory.appendingPathComponent(temporaryName(for: destination))
         do {
             try produce(temporary)
-            // rename(2) replaces an existing destination atomically on POSIX systems.
             guard rename(temporary.path, destination.path) == 0 else {
                 let code = errno
                 throw WriteError(path: destination.path, reason: String(cString: strerror(code)))
             }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            // The producer's own typed errors (e.g. ImageError) pass through; Foundation's get the destination named.
-            if error is WriteError || !(error is CocoaError) { throw error }
-            throw WriteError(path: destination.path, reason: error.localizedDescription)
+            throw described(error, destination)
         }
+    }
+
+    /// A character device or FIFO: produce into a private temporary, then copy its bytes into the destination.
+    /// A FIFO without a reader is refused rather than waited on.
+    private static func stream(into destination: URL, isFIFO: Bool, produce: (URL) throws -> Void) throws {
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent(temporaryName(for: destination))
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        do {
+            try produce(temporary)
+        } catch {
+            throw described(error, destination)
+        }
+        let output = open(destination.path, O_WRONLY | (isFIFO ? O_NONBLOCK : 0))
+        guard output >= 0 else {
+            let code = errno
+            let reason = isFIFO && code == ENXIO ? "the named pipe has no reader; start the reader first"
+                : String(cString: strerror(code))
+            throw WriteError(path: destination.path, reason: reason)
+        }
+        defer { close(output) }
+        if isFIFO { _ = fcntl(output, F_SETFL, fcntl(output, F_GETFL) & ~O_NONBLOCK) }
+        guard let input = FileHandle(forReadingAtPath: temporary.path) else {
+            throw WriteError(path: destination.path, reason: "cannot read back \(temporary.path)")
+        }
+        defer { try? input.close() }
+        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+            try chunk.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let written = Foundation.write(output, raw.baseAddress! + offset, raw.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw WriteError(path: destination.path, reason: String(cString: strerror(errno)))
+                    }
+                    offset += written
+                }
+            }
+        }
+    }
+
+    /// The producer's own typed errors (e.g. ImageError) pass through; Foundation's get the destination named.
+    private static func described(_ error: Error, _ destination: URL) -> Error {
+        if error is WriteError || !(error is CocoaError) { return error }
+        return WriteError(path: destination.path, reason: (error as NSError).localizedFailureReason ?? error.localizedDescription)
     }
 }

@@ -40,22 +40,26 @@ public enum ValueGraph {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Writes `dot` source to `url` as `format`, atomically. SVG and PNG run Graphviz's `dot` program.
-    public static func render(_ dot: String, format: Format, to url: URL) throws {
-        if format == .dot {
-            do {
-                try Data(dot.utf8).write(to: url, options: .atomic)
-            } catch {
-                throw ValueGraphError.cannotWrite(path: url.path, reason: error.localizedDescription)
+    /// Writes `dot` source to `url` as `format` through `AtomicFile` (so a device or FIFO is written into, never
+    /// replaced). SVG and PNG run Graphviz's `dot` program, stopped after `timeLimit` seconds.
+    public static func render(_ dot: String, format: Format, to url: URL, timeLimit: Double = 60) throws {
+        do {
+            if format == .dot {
+                try AtomicFile.write(text: dot, to: url)
+                return
             }
-            return
+            guard let program = findDotProgram() else { throw ValueGraphError.graphvizNotInstalled }
+            try AtomicFile.write(to: url) { temporary in
+                try runDot(program, source: dot, format: format, output: temporary, timeLimit: timeLimit)
+            }
+        } catch let error as AtomicFile.WriteError {
+            throw ValueGraphError.cannotWrite(path: error.path, reason: error.reason)
         }
-        guard let program = findDotProgram() else { throw ValueGraphError.graphvizNotInstalled }
-        // Let dot write next to the target, then rename: a reader never sees half an image. The source goes in a
-        // file too, rather than a pipe, so a failing dot cannot kill us with SIGPIPE.
-        let directory = url.deletingLastPathComponent()
-        let stem = ".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier)"
-        let temporary = directory.appendingPathComponent(stem + ".tmp")
+    }
+
+    /// Runs `dot -T<format> -o output` on `source` (from a temporary file rather than a pipe, so a failing dot cannot
+    /// kill us with SIGPIPE), terminating it after `timeLimit` seconds.
+    static func runDot(_ program: URL, source dot: String, format: Format, output: URL, timeLimit: Double) throws {
         let source = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-graph-\(UUID().uuidString).dot")
         do {
             try Data(dot.utf8).write(to: source)
@@ -65,7 +69,7 @@ public enum ValueGraph {
         defer { try? FileManager.default.removeItem(at: source) }
         let process = Process()
         process.executableURL = program
-        process.arguments = ["-T\(format.rawValue)", "-o", temporary.path, source.path]
+        process.arguments = ["-T\(format.rawValue)", "-o", output.path, source.path]
         let errors = Pipe()
         process.standardError = errors
         do {
@@ -73,18 +77,19 @@ public enum ValueGraph {
         } catch {
             throw ValueGraphError.graphvizFailed(status: -1, message: error.localizedDescription)
         }
+        let deadline = DispatchTime.now() + timeLimit
+        let timer = DispatchSource.makeTimerSource()
+        nonisolated(unsafe) var timedOut = false
+        timer.schedule(deadline: deadline)
+        timer.setEventHandler { if process.isRunning { timedOut = true; process.terminate() } }
+        timer.resume()
+        defer { timer.cancel() }
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        if timedOut { throw ValueGraphError.graphvizTimedOut(seconds: timeLimit) }
         guard process.terminationStatus == 0 else {
-            try? FileManager.default.removeItem(at: temporary)
             let firstLine = message.split(separator: "\n").first.map(String.init) ?? "no message"
             throw ValueGraphError.graphvizFailed(status: process.terminationStatus, message: firstLine)
-        }
-        // rename(2) replaces an existing file atomically; FileManager's replace/move refuse or copy instead.
-        guard rename(temporary.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw ValueGraphError.cannotWrite(path: url.path, reason: reason)
         }
     }
 
@@ -127,6 +132,7 @@ public enum ValueGraphError: Error, CustomStringConvertible, Equatable {
     case graphvizNotInstalled
     case graphvizFailed(status: Int32, message: String)
     case cannotWrite(path: String, reason: String)
+    case graphvizTimedOut(seconds: Double)
 
     public var description: String {
         switch self {
@@ -136,6 +142,8 @@ public enum ValueGraphError: Error, CustomStringConvertible, Equatable {
             return "Graphviz 'dot' failed (exit status \(status)): \(message)"
         case let .cannotWrite(path, reason):
             return "cannot write \(path): \(reason)"
+        case let .graphvizTimedOut(seconds):
+            return "Graphviz 'dot' took longer than \(Int(seconds)) s and was stopped; draw a smaller expression or use --format dot"
         }
     }
 }

@@ -13,15 +13,26 @@ public enum LanguageModelFile {
 
     /// Rebuilds an untrained model of the right shape from the metadata, by kind. A new model family registers its
     /// builder here (one line), under the name its `architectureMetadata` puts at `kindKey`.
-    public typealias Builder = @Sendable (_ metadata: [String: String], _ vocabularySize: Int, _ file: String) throws -> any LanguageModel
+    ///
+    /// A builder receives the shapes of the tensors in the file and must check the sizes the metadata states against
+    /// them *before* it allocates anything (`requireShape`): a 32 KB file must not make the loader allocate 160 GB.
+    public typealias Builder = @Sendable (_ metadata: [String: String], _ vocabularySize: Int, _ shapes: [String: [Int]],
+                                          _ file: String) throws -> any LanguageModel
     public static let builders: [String: Builder] = {
         var table: [String: Builder] = [:]
         for kind in RecurrentLanguageModel.Kind.allCases {
-            table[kind.rawValue] = { try RecurrentLanguageModel.build(metadata: $0, vocabularySize: $1, file: $2) }
+            table[kind.rawValue] = { try RecurrentLanguageModel.build(metadata: $0, vocabularySize: $1, shapes: $2, file: $3) }
         }
-        table["gpt"] = { try GPT.build(metadata: $0, vocabularySize: $1, file: $2) }
+        table["gpt"] = { try GPT.build(metadata: $0, vocabularySize: $1, shapes: $2, file: $3) }
         return table
     }()
+
+    /// Throws unless the file holds `tensor` with exactly `shape`, naming the metadata the shape comes from.
+    static func requireShape(_ tensor: String, _ shape: [Int], in shapes: [String: [Int]], file: String,
+                             from keys: String) throws(Error) {
+        guard let found = shapes[tensor] else { throw .shapeMismatch(file: file, tensor: tensor, expected: shape, found: nil, keys: keys) }
+        guard found == shape else { throw .shapeMismatch(file: file, tensor: tensor, expected: shape, found: found, keys: keys) }
+    }
 
     /// Why a file is not a language model Synapse can rebuild.
     public enum Error: Swift.Error, CustomStringConvertible, Equatable {
@@ -29,6 +40,8 @@ public enum LanguageModelFile {
         case badMetadata(file: String, key: String, value: String)
         case unknownKind(file: String, kind: String)
         case vocabularyMismatch(file: String, vocabulary: Int, model: Int)
+        /// The sizes in the metadata disagree with the tensors actually stored (checked before anything is allocated).
+        case shapeMismatch(file: String, tensor: String, expected: [Int], found: [Int]?, keys: String)
 
         public var description: String {
             switch self {
@@ -40,6 +53,9 @@ public enum LanguageModelFile {
                 return "\(file): unknown language model kind '\(kind)' (known: \(LanguageModelFile.builders.keys.sorted().joined(separator: ", ")))"
             case let .vocabularyMismatch(file, vocabulary, model):
                 return "\(file): the vocabulary has \(vocabulary) characters but the model \(model) outputs"
+            case let .shapeMismatch(file, tensor, expected, found, keys):
+                let what = found.map { "is \($0)" } ?? "is missing"
+                return "\(file): tensor '\(tensor)' \(what), but the metadata (\(keys)) implies \(expected); the file is damaged or was edited"
             }
         }
     }
@@ -63,7 +79,7 @@ public enum LanguageModelFile {
         let tokenizer = try CharacterTokenizer(vocabularyJSON: vocabulary, source: name)
         guard let kind = file.metadata[kindKey] else { throw Error.missingMetadata(file: name, key: kindKey) }
         guard let builder = builders[kind] else { throw Error.unknownKind(file: name, kind: kind) }
-        let model = try builder(file.metadata, tokenizer.vocabularySize, name)
+        let model = try builder(file.metadata, tokenizer.vocabularySize, file.tensors.mapValues(\.shape), name)
         try ModelFile.loadWeights(of: file, into: model, name: name)
         return (model, tokenizer, file.metadata)
     }

@@ -1,7 +1,7 @@
 /// What Synapse's model files share (`ClassifierFile`, `AutoencoderFile`, `LanguageModelFile`, `PolicyFile`): a
 /// safetensors file with PyTorch-style keys, the metadata keys every one carries, and a strict load whose errors
 /// name the file.
-enum ModelFile {
+public enum ModelFile {
     /// `extra` plus "format": "pt" (what `safetensors.torch` writes) and the Synapse version that wrote the file.
     static func metadata(_ extra: [String: String]) -> [String: String] {
         var metadata = extra
@@ -11,14 +11,32 @@ enum ModelFile {
     }
 
     /// Loads every tensor of `file` into `model` (no key missing, none left over, every shape equal), names `name`
-    /// in any error, and switches the model to evaluation mode.
+    /// in any error, and switches the model to evaluation mode. A tensor holding NaN or infinity is refused first:
+    /// such a model would answer NaN to everything.
     static func loadWeights(of file: SafeTensorsFile, into model: Module, name: String) throws {
+        let tensors = try file.floatTensors()
+        for key in tensors.keys.sorted() {
+            let bad = tensors[key]!.withUnsafeBufferPointer { values in values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) } }
+            if bad > 0 { throw Error.nonFiniteWeights(file: name, tensor: key, count: bad) }
+        }
         do {
-            try model.load(stateDict: file.floatTensors(), strict: true)
+            try model.load(stateDict: tensors, strict: true)
         } catch var error {
             error.file = name
             throw error
         }
         model.eval()
+    }
+
+    /// Why a model file's weights cannot be used.
+    public enum Error: Swift.Error, CustomStringConvertible, Equatable {
+        case nonFiniteWeights(file: String, tensor: String, count: Int)
+
+        public var description: String {
+            switch self {
+            case let .nonFiniteWeights(file, tensor, count):
+                return "\(file): tensor '\(tensor)' holds \(count) NaN or infinite value\(count == 1 ? "" : "s"); the model diverged when it was trained or the file is damaged"
+            }
+        }
     }
 }

@@ -54,8 +54,8 @@ extension GPT: LanguageModel {
     public var supportsDataParallelTraining: Bool { true }
 
     /// Rebuilds an untrained GPT of the shape `architectureMetadata` describes (the builder registered as "gpt").
-    static func build(metadata: [String: String], vocabularySize: Int, file: String) throws(LanguageModelFile.Error)
-        -> any LanguageModel {
+    static func build(metadata: [String: String], vocabularySize: Int, shapes: [String: [Int]],
+                      file: String) throws(LanguageModelFile.Error) -> any LanguageModel {
         func int(_ key: String) throws(LanguageModelFile.Error) -> Int {
             guard let text = metadata[key] else { throw .missingMetadata(file: file, key: key) }
             guard let value = Int(text), value > 0 else { throw .badMetadata(file: file, key: key, value: text) }
@@ -64,6 +64,13 @@ extension GPT: LanguageModel {
         let (layers, heads, embedding, block) = (try int("synapse.lm.layers"), try int("synapse.lm.heads"),
                                                  try int("synapse.lm.embedding"), try int("synapse.lm.block"))
         guard embedding % heads == 0 else { throw .badMetadata(file: file, key: "synapse.lm.heads", value: String(heads)) }
+        // Every size against the stored tensors before anything is allocated.
+        try LanguageModelFile.requireShape("tok.weight", [vocabularySize, embedding], in: shapes, file: file,
+                                           from: "vocabulary, synapse.lm.embedding")
+        try LanguageModelFile.requireShape("pos.weight", [block, embedding], in: shapes, file: file,
+                                           from: "synapse.lm.block, synapse.lm.embedding")
+        try LanguageModelFile.requireShape("blocks.\(layers - 1).attention.qkv.weight", [3 * embedding, embedding],
+                                           in: shapes, file: file, from: "synapse.lm.layers, synapse.lm.embedding")
         let bias = metadata["synapse.lm.bias"] == "true"
         return GPT(GPTConfiguration(vocabularySize: vocabularySize, blockSize: block, layers: layers, heads: heads,
                                     embedding: embedding, bias: bias), seed: 0)

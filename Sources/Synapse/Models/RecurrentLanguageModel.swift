@@ -72,8 +72,8 @@ public final class RecurrentLanguageModel: Module, LanguageModel {
     }
 
     /// Rebuilds a model from `architectureMetadata` (the registered builder for lstm, gru and rnn).
-    static func build(metadata: [String: String], vocabularySize: Int, file: String) throws(LanguageModelFile.Error)
-        -> any LanguageModel {
+    static func build(metadata: [String: String], vocabularySize: Int, shapes: [String: [Int]],
+                      file: String) throws(LanguageModelFile.Error) -> any LanguageModel {
         let kindName = metadata[LanguageModelFile.kindKey] ?? ""
         guard let kind = Kind(rawValue: kindName) else { throw .unknownKind(file: file, kind: kindName) }
         func int(_ key: String) throws(LanguageModelFile.Error) -> Int {
@@ -83,6 +83,18 @@ public final class RecurrentLanguageModel: Module, LanguageModel {
         }
         let configuration = Configuration(kind: kind, vocabularySize: vocabularySize, embeddingSize: try int("synapse.lm.embedding"),
                                           hiddenSize: try int("synapse.lm.hidden"), layers: try int("synapse.lm.layers"))
+        // Every size against the stored tensors before anything is allocated.
+        let (e, h, layers) = (configuration.embeddingSize, configuration.hiddenSize, configuration.layers)
+        let gates = kind == .lstm ? 4 : kind == .gru ? 3 : 1
+        let layer = kind.rawValue
+        try LanguageModelFile.requireShape("embed.weight", [vocabularySize, e], in: shapes, file: file,
+                                           from: "vocabulary, synapse.lm.embedding")
+        try LanguageModelFile.requireShape("\(layer).weight_hh_l0", [gates * h, h], in: shapes, file: file,
+                                           from: "synapse.lm.hidden")
+        try LanguageModelFile.requireShape("\(layer).weight_ih_l\(layers - 1)", [gates * h, layers == 1 ? e : h],
+                                           in: shapes, file: file, from: "synapse.lm.layers, synapse.lm.hidden")
+        try LanguageModelFile.requireShape("head.weight", [vocabularySize, h], in: shapes, file: file,
+                                           from: "vocabulary, synapse.lm.hidden")
         var rng = RandomGenerator(seed: 0)
         return RecurrentLanguageModel(configuration, generator: &rng)
     }

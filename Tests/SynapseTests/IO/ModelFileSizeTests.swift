@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+@testable import Synapse
+
+/// Sizes a model file states are checked against the tensors it stores before anything is allocated: a small file
+/// whose metadata claims a huge model is refused in a moment, naming the tensor and the metadata keys.
+@Suite(.synapseRuntime) struct ModelFileSizeTests {
+    static func savedModel(_ model: any LanguageModel, tokenizer: CharacterTokenizer) throws -> (URL, SafeTensorsFile) {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-lm-\(UUID().uuidString).safetensors")
+        try LanguageModelFile.save(model, tokenizer: tokenizer, to: url)
+        return (url, try SafeTensorsFile(contentsOf: url))
+    }
+
+    /// The saved file with one metadata value replaced.
+    static func edited(_ file: SafeTensorsFile, _ key: String, _ value: String) throws -> URL {
+        var copy = file
+        copy.metadata[key] = value
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-lm-\(UUID().uuidString).safetensors")
+        try copy.write(to: url)
+        return url
+    }
+
+    @Test(arguments: [("synapse.lm.hidden", "100000"), ("synapse.lm.embedding", "4611686018427387904"),
+                      ("synapse.lm.layers", "1000000")])
+    func aRecurrentModelWithInflatedSizesIsRefused(key: String, value: String) throws {
+        let tokenizer = CharacterTokenizer(corpus: "abcd\n")
+        var rng = RandomGenerator(seed: 1)
+        let model = RecurrentLanguageModel(.init(kind: .lstm, vocabularySize: tokenizer.vocabularySize, embeddingSize: 4,
+                                                 hiddenSize: 6, layers: 1), generator: &rng)
+        let (original, file) = try Self.savedModel(model, tokenizer: tokenizer)
+        defer { try? FileManager.default.removeItem(at: original) }
+        _ = try LanguageModelFile.load(from: original)               // the unedited file loads
+        let url = try Self.edited(file, key, value)
+        defer { try? FileManager.default.removeItem(at: url) }
+        #expect {
+            try LanguageModelFile.load(from: url)
+        } throws: { error in
+            guard case .shapeMismatch(_, _, _, _, let keys)? = error as? LanguageModelFile.Error else { return false }
+            return keys.contains(key) && "\(error)".contains("damaged")
+        }
+    }
+
+    @Test(arguments: [("synapse.lm.block", "100000000"), ("synapse.lm.embedding", "65536"), ("synapse.lm.layers", "4096")])
+    func aGPTWithInflatedSizesIsRefused(key: String, value: String) throws {
+        let tokenizer = CharacterTokenizer(corpus: "abcd\n")
+        let model = GPT(GPTConfiguration(vocabularySize: tokenizer.vocabularySize, blockSize: 8, layers: 1, heads: 2,
+                                         embedding: 8), seed: 1)
+        let (original, file) = try Self.savedModel(model, tokenizer: tokenizer)
+        defer { try? FileManager.default.removeItem(at: original) }
+        let url = try Self.edited(file, key, value)
+        defer { try? FileManager.default.removeItem(at: url) }
+        #expect(throws: LanguageModelFile.Error.self) { try LanguageModelFile.load(from: url) }
+    }
+}
+
+/// A model file with NaN or infinite weights is refused at load, naming the tensor.
+@Suite(.synapseRuntime) struct NonFiniteWeightTests {
+    @Test func aClassifierWithANaNWeightIsRefused() throws {
+        var rng = RandomGenerator(seed: 2)
+        let model = MNISTArchitecture.mlp.makeModel(generator: &rng)
+        let first = try #require(model.namedParameters().first?.parameter)
+        first.withSharedMutableStorage { $0[3] = .nan; $0[5] = .infinity }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-nan-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try ClassifierFile.save(model, architecture: .mlp, dataset: .digits, to: url)
+        #expect(throws: ModelFile.Error.nonFiniteWeights(file: url.lastPathComponent, tensor: "0.weight", count: 2)) {
+            try ClassifierFile.load(from: url)
+        }
+    }
+}

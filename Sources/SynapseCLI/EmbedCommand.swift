@@ -26,6 +26,7 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let output { try AtomicFile.checkWritable(file: URL(fileURLWithPath: output)) }
         var all = sentences
         if let file {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {

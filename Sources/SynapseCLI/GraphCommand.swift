@@ -46,6 +46,7 @@ struct GraphCommand: ParsableCommand {
     var noBackward = false
 
     func run() throws {
+        if let out { try AtomicFile.checkWritable(file: URL(fileURLWithPath: out)) }
         let output: Value
         let leaves: [(String, Value)]
         switch example {

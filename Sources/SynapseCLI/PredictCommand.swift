@@ -28,6 +28,9 @@ struct PredictCommand: ParsableCommand {
         let (network, info) = try ClassifierFile.load(from: url)
         let picture = try GrayImage(contentsOfFile: image).preparedLikeMNIST()
         let probabilities = noGrad { network(info.architecture.inputs(picture.tensor(batched: true).reshaped(1, 784))).softmax(axis: 1) }.scalars
+        guard probabilities.allSatisfy(\.isFinite) else {
+            throw CLIError("\(model): the network answered NaN for this image; the model is damaged, retrain it")
+        }
         let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
         print("prediction: \(info.classNames[best]) (\(String(format: "%.1f%%", 100 * probabilities[best])))")
         for (c, p) in probabilities.enumerated() {

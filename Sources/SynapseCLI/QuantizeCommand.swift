@@ -45,6 +45,7 @@ struct QuantizeCommand: ParsableCommand {
     }
 
     func run() throws {
+        try AtomicFile.checkWritable(file: URL(fileURLWithPath: out))
         let url = URL(fileURLWithPath: model)
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw CLIError("no model at \(model); train one with `synapse train mnist --out DIR`")

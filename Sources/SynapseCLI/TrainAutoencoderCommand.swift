@@ -46,6 +46,7 @@ struct TrainAutoencoder: ParsableCommand {
     }
 
     func run() throws {
+        try AtomicFile.checkWritable(directory: URL(fileURLWithPath: out))
         var options = AutoencoderTraining.Options(noise: noise, epochs: epochs)
         options.sizes = try parseSizes(sizes)
         if conv { options.kind = .convolutional }

@@ -65,6 +65,7 @@ struct TrainMNIST: ParsableCommand {
     }
 
     func run() throws {
+        try AtomicFile.checkWritable(directory: URL(fileURLWithPath: out))
         var options = MNISTTraining.Options(architecture: model, epochs: epochs, batchSize: batchSize,
                                             optimizer: optimizer, learningRate: lr)
         options.dataset = dataset.variant

@@ -35,6 +35,7 @@ struct TrainGraph: ParsableCommand {
     }
 
     func run() throws {
+        try AtomicFile.checkWritable(directory: URL(fileURLWithPath: out))
         let directory = try graph ?? defaultGraphDirectory()
         let club = try Graph(directory: directory)
         guard club.classNames.count >= 2 else {
@@ -52,18 +53,26 @@ struct TrainGraph: ParsableCommand {
         for seed in 0..<seeds {
             let options = NodeClassificationTraining.Options(hidden: widths, epochs: epochs, learningRate: lr, seed: UInt64(seed))
             let result = try NodeClassificationTraining(options: options).run(on: club, trainNodes: train)
-            let correct = Int((result.accuracy * Float(result.evaluationNodes.count)).rounded())
             let wrong = result.evaluationNodes.filter { result.predictions[$0] != club.labels[$0] }.map { club.nodeIDs[$0] }
-            print(String(format: "seed %2d: accuracy %.1f%% (%d/%d)", seed, 100 * result.accuracy, correct, result.evaluationNodes.count)
-                  + (wrong.isEmpty ? "" : ", wrong: \(wrong.joined(separator: " "))"))
+            let correct = result.evaluationNodes.count - wrong.count
+            if result.evaluationNodes.isEmpty {
+                // Every labelled node trained: nothing is held out, which is a normal set-up, not an error.
+                print(String(format: "seed %2d: no labelled node left out of training to evaluate on", seed))
+            } else {
+                print(String(format: "seed %2d: accuracy %.1f%% (%d/%d)", seed, 100 * result.accuracy, correct, result.evaluationNodes.count)
+                      + (wrong.isEmpty ? "" : ", wrong: \(wrong.joined(separator: " "))"))
+            }
             csv += "\(seed),\(result.accuracy),\(correct),\(result.evaluationNodes.count),\(result.losses.last ?? .nan)\n"
             accuracies.append(result.accuracy)
             if first == nil { first = result }
         }
-        let mean = accuracies.reduce(0, +) / Float(accuracies.count)
-        let std = (accuracies.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(accuracies.count)).squareRoot()
-        print(String(format: "accuracy over %d seeds: mean %.1f%%, std %.1f%%, min %.1f%%, max %.1f%%", seeds, 100 * mean,
-                     100 * std, 100 * accuracies.min()!, 100 * accuracies.max()!))
+        let measured = accuracies.filter { !$0.isNaN }
+        if !measured.isEmpty {
+            let mean = measured.reduce(0, +) / Float(measured.count)
+            let std = (measured.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(measured.count)).squareRoot()
+            print(String(format: "accuracy over %d seeds: mean %.1f%%, std %.1f%%, min %.1f%%, max %.1f%%", measured.count,
+                         100 * mean, 100 * std, 100 * measured.min()!, 100 * measured.max()!))
+        }
 
         let outURL = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
@@ -76,7 +85,8 @@ struct TrainGraph: ParsableCommand {
             ]).write(to: outURL.appendingPathComponent("loss.svg").path)
             written.append("loss.svg")
             if widths.last! >= 2 {
-                try first.embeddingChart(graph: club, title: "GCN node embeddings, seed 0 (accuracy \(String(format: "%.1f%%", 100 * first.accuracy)))")
+                let accuracy = first.accuracy.isNaN ? "no node held out" : String(format: "accuracy %.1f%%", 100 * first.accuracy)
+                try first.embeddingChart(graph: club, title: "GCN node embeddings, seed 0 (\(accuracy))")
                     .write(to: outURL.appendingPathComponent("embeddings.svg").path)
                 written.append("embeddings.svg")
             }

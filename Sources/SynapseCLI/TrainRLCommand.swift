@@ -131,12 +131,5 @@ enum RLAlgorithm: String, CaseIterable {
 
 /// Creates `url` and checks it can be written before any work starts (a run should not end in "cannot write").
 func prepareOutputDirectory(_ url: URL) throws {
-    do {
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    } catch {
-        throw CLIError("cannot create \(url.path): \(error.localizedDescription)")
-    }
-    guard FileManager.default.isWritableFile(atPath: url.path) else {
-        throw CLIError("cannot write into \(url.path); choose another --out")
-    }
+    try AtomicFile.checkWritable(directory: url)
 }

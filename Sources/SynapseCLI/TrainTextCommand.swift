@@ -54,6 +54,7 @@ struct TrainText: ParsableCommand {
     }
 
     func run() throws {
+        try AtomicFile.checkWritable(directory: URL(fileURLWithPath: out))
         let url = data.map { URL(fileURLWithPath: $0) } ?? defaultTextFile()
         let initial = try initialModel.map { try LanguageModelFile.load(from: URL(fileURLWithPath: $0)) }
         let dataset = try TextDataset(contentsOf: url, blockLength: block, tokenizer: initial?.tokenizer)

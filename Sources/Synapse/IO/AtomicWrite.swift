@@ -75,6 +75,52 @@ public enum AtomicFile {
         }
     }
 
+    /// Creates `directory` if needed and proves a file can be created in it, before any long work starts (so a
+    /// read-only or impossible `--out` fails at once, not after an hour of training).
+    public static func checkWritable(directory: URL) throws {
+        // Create the missing directories one by one, so a failure names the part of the path that is in the way.
+        var missing: [URL] = [], existing = directory.standardizedFileURL
+        var info = stat()
+        while stat(existing.path, &info) != 0 && existing.path != "/" {
+            missing.append(existing)
+            existing = existing.deletingLastPathComponent()
+        }
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            throw WriteError(path: directory.path, reason: "\(existing.path) is not a directory")
+        }
+        for url in missing.reversed() where mkdir(url.path, 0o777) != 0 && errno != EEXIST {
+            throw WriteError(path: directory.path, reason: "cannot create \(url.path): \(String(cString: strerror(errno)))")
+        }
+        let probe = directory.appendingPathComponent(".synapse-probe-\(getpid())-\(UUID().uuidString.prefix(8))")
+        let descriptor = open(probe.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else {
+            throw WriteError(path: directory.path, reason: "cannot create files in it: \(String(cString: strerror(errno)))")
+        }
+        close(descriptor)
+        unlink(probe.path)
+    }
+
+    /// Checks, before any long work, that `write(to: url)` can succeed: the destination is of a kind it writes
+    /// (a regular file, a link to one, a character device or a FIFO) and a regular file's directory takes new files.
+    public static func checkWritable(file url: URL) throws {
+        let destination = try target(of: url.standardizedFileURL)
+        var info = stat()
+        if stat(destination.path, &info) == 0 {
+            switch info.st_mode & S_IFMT {
+            case S_IFREG: break
+            case S_IFCHR, S_IFIFO: return
+            case S_IFDIR: throw WriteError(path: destination.path, reason: "it is a directory; give a file name inside it")
+            default: throw WriteError(path: destination.path, reason: "it is not a regular file; refusing to overwrite it")
+            }
+        }
+        let directory = destination.deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw WriteError(path: destination.path, reason: "directory \(directory.path) does not exist")
+        }
+        try checkWritable(directory: directory)
+    }
+
     /// The path a write to `url` lands on: `url` itself, or the file its symbolic links lead to (which may not exist
     /// yet). A loop of links is refused.
     static func target(of url: URL) throws -> URL {

@@ -120,4 +120,27 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: stale.path))
         #expect(FileManager.default.fileExists(atPath: other.path), "only temporaries of this destination are ours to remove")
     }
+
+    @Test func writabilityIsCheckedBeforeAnyWork() throws {
+        let directory = try makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("plain.txt")
+        try AtomicFile.write(text: "x", to: file)
+        // A path through a regular file names the part in the way.
+        #expect {
+            try AtomicFile.checkWritable(directory: file.appendingPathComponent("runs/mnist"))
+        } throws: { ($0 as? AtomicFile.WriteError)?.reason == "\(file.path) is not a directory" }
+        // A nested directory that does not exist yet is created.
+        let nested = directory.appendingPathComponent("a/b/c")
+        try AtomicFile.checkWritable(directory: nested)
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: nested.path, isDirectory: &isDirectory) && isDirectory.boolValue)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: nested.path).isEmpty, "the probe file is removed")
+        // Files: a directory is refused, a device accepted, a missing parent named.
+        #expect(throws: AtomicFile.WriteError.self) { try AtomicFile.checkWritable(file: directory) }
+        try AtomicFile.checkWritable(file: URL(fileURLWithPath: "/dev/null"))
+        #expect(throws: AtomicFile.WriteError.self) {
+            try AtomicFile.checkWritable(file: directory.appendingPathComponent("missing/out.svg"))
+        }
+    }
 }

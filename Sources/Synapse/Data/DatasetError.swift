@@ -14,6 +14,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)
     /// gzip/zlib data that zlib could not inflate.
     case corruptCompressedData(path: String, reason: String)
+    /// Inflating would produce more bytes than the file's header (or the caller) allows.
+    case tooLarge(path: String, limit: Int)
     /// The IDX magic number is not `00 00 type rank`.
     case badMagic(path: String, found: [UInt8])
     /// An IDX element type other than unsigned bytes.
@@ -35,6 +37,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
             return "\(name): file not found (looked for \(searched.joined(separator: ", "))); download it or pass the directory that holds it"
         case let .unreadable(path, reason):
             return "\(path): cannot read file: \(reason)"
+        case let .tooLarge(path, limit):
+            return "\(path): inflates to more than the \(limit) bytes its header implies; the file is damaged or not what it claims"
         case let .corruptCompressedData(path, reason):
             return "\(path): corrupt compressed data (\(reason)); re-download the file"
         case let .badMagic(path, found):

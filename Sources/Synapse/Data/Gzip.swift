@@ -11,10 +11,18 @@ import Foundation
 /// let raw = try Gzip.inflate(compressedBytes)   // throws on corrupt input
 /// ```
 public enum Gzip {
-    /// The bytes of the file at `path`, inflated when it is compressed.
-    public static func contentsOfFile(atPath path: String) throws -> [UInt8] {
+    /// The bytes of the file at `path`, inflated when it is compressed; inflating stops with an error past
+    /// `limit` bytes, so a small file cannot make us allocate gigabytes.
+    public static func contentsOfFile(atPath path: String, limit: Int = Int.max) throws -> [UInt8] {
         let bytes = try readBytes(atPath: path)
-        return isCompressed(bytes) ? try inflate(bytes, path: path) : bytes
+        return isCompressed(bytes) ? try inflate(bytes, path: path, limit: limit) : bytes
+    }
+
+    /// The first `count` bytes of the file, inflated when it is compressed (a header, read before the rest).
+    public static func prefixOfFile(atPath path: String, count: Int) throws -> [UInt8] {
+        let bytes = try readBytes(atPath: path)
+        guard isCompressed(bytes) else { return Array(bytes.prefix(count)) }
+        return try inflate(bytes, path: path, limit: count, stopAtLimit: true)
     }
 
     /// The raw bytes of a file; throws `DatasetError.missingFile` / `.unreadable`.
@@ -41,15 +49,21 @@ public enum Gzip {
     /// Inflates gzip (possibly several concatenated members) or zlib data.
     ///
     /// - Parameter path: names the source in errors; pass the file name when there is one.
-    public static func inflate(_ bytes: [UInt8], path: String = "<memory>") throws -> [UInt8] {
+    /// - Parameters:
+    ///   - limit: at most this many bytes come out; more is an error (`DatasetError.tooLarge`), unless
+    ///   - stopAtLimit: true returns the first `limit` bytes instead.
+    public static func inflate(_ bytes: [UInt8], path: String = "<memory>", limit: Int = Int.max,
+                               stopAtLimit: Bool = false) throws -> [UInt8] {
         guard !bytes.isEmpty else { return [] }
-        // A single gzip member stores its uncompressed size (mod 2^32) in the last four bytes: a good first guess.
+        // A single gzip member stores its uncompressed size (mod 2^32) in the last four bytes: a good first guess,
+        // trusted only as far as deflate's ~1032:1 ceiling and the limit allow.
         var capacity = bytes.count * 4
         if bytes.count >= 18 && bytes[0] == 0x1f && bytes[1] == 0x8b {
             let n = bytes.count
             let isize = Int(bytes[n - 4]) | Int(bytes[n - 3]) << 8 | Int(bytes[n - 2]) << 16 | Int(bytes[n - 1]) << 24
-            capacity = max(isize, 64)
+            capacity = max(min(isize, bytes.count * 1032), 64)
         }
+        capacity = max(1, min(capacity, limit == Int.max ? capacity : limit + 1))
         var output = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         defer { output.deallocate() }
         var produced = 0
@@ -66,6 +80,10 @@ public enum Gzip {
                 let inChunk = min(input.count - consumed, Int(UInt32.max))
                 stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress! + consumed)
                 stream.avail_in = UInt32(inChunk)
+                if produced > limit || (stopAtLimit && produced >= limit) {
+                    if stopAtLimit { produced = limit; return }
+                    throw DatasetError.tooLarge(path: path, limit: limit)
+                }
                 if produced == capacity {
                     let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
                     bigger.update(from: output, count: produced)
@@ -79,6 +97,7 @@ public enum Gzip {
                 status = CZlib.inflate(&stream, Z_NO_FLUSH)
                 consumed += inChunk - Int(stream.avail_in)
                 produced += outChunk - Int(stream.avail_out)
+                if produced > limit && !stopAtLimit { throw DatasetError.tooLarge(path: path, limit: limit) }
                 if status == Z_STREAM_END {
                     // Concatenated gzip members (what `cat a.gz b.gz` makes) continue after a reset;
                     // trailing padding after the last member is ignored, as gunzip does.

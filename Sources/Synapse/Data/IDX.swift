@@ -18,9 +18,31 @@ public struct IDXArray: Sendable {
     /// The number of elements the header describes.
     public var elementCount: Int { dimensions.reduce(1, *) }
 
-    /// Reads and parses a file, inflating it first when it is gzip-compressed.
+    /// Reads and parses a file, inflating it first when it is gzip-compressed. The header is read first and the
+    /// inflation stops at the size it implies, so a small `.gz` cannot inflate towards gigabytes.
     public init(contentsOfFile path: String) throws {
-        try self.init(bytes: Gzip.contentsOfFile(atPath: path), path: path)
+        let head = try Gzip.prefixOfFile(atPath: path, count: 4 + 4 * 255)
+        guard let implied = IDXArray.impliedByteCount(head) else {
+            try self.init(bytes: head, path: path)        // a broken header: this throws the error that names it
+            return
+        }
+        try self.init(bytes: Gzip.contentsOfFile(atPath: path, limit: implied), path: path)
+    }
+
+    /// Header plus elements, as a valid header states them; nil when `head` does not start with one.
+    static func impliedByteCount(_ head: [UInt8]) -> Int? {
+        guard head.count >= 4, head[0] == 0, head[1] == 0, head[2] == 0x08, head[3] >= 1 else { return nil }
+        let rank = Int(head[3]), headerSize = 4 + 4 * rank
+        guard head.count >= headerSize else { return nil }
+        var elements = 1
+        for axis in 0..<rank {
+            let o = 4 + 4 * axis
+            let extent = Int(head[o]) << 24 | Int(head[o + 1]) << 16 | Int(head[o + 2]) << 8 | Int(head[o + 3])
+            let (product, overflow) = elements.multipliedReportingOverflow(by: extent)
+            guard !overflow, product <= Int(Int32.max) * 64 else { return nil }
+            elements = product
+        }
+        return headerSize + elements
     }
 
     /// Parses IDX bytes; `path` names the source in errors.

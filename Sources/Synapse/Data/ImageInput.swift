@@ -62,6 +62,15 @@ extension GrayImage {
         guard (1...65535).contains(maxValue) else {
             throw ImageError.badPGMHeader(path: path, reason: "maximum value \(maxValue) is outside 1...65535")
         }
+        // The pixels must fit in the bytes that follow: 1 or 2 per pixel in P5, at least 2 (a digit and a space) in P2.
+        let remaining = bytes.count - position, (product, overflow) = width.multipliedReportingOverflow(by: height)
+        let bytesPerPixel = binary ? (maxValue > 255 ? 2 : 1) : 2
+        guard !overflow, product <= GrayImage.maximumPixels, product * bytesPerPixel <= remaining + 1 else {
+            throw ImageError.tooLarge(path: path, width: width, height: height,
+                                      reason: overflow || product > GrayImage.maximumPixels
+                                        ? "more than the \(GrayImage.maximumPixels / 1_000_000) million this reads"
+                                        : "but the file has only \(remaining) bytes of pixel data")
+        }
         let count = width * height
         var pixels = [Float](repeating: 0, count: count)
         if binary {
@@ -102,6 +111,10 @@ extension GrayImage {
 
     /// Resamples to `newWidth × newHeight` by area averaging: each output pixel is the mean of the source area it
     /// covers (fractional pixels weighted by coverage), which keeps thin strokes when shrinking a large photo.
+    /// The largest image a file may declare (64 megapixels): far above any digit photo, far below what a crafted
+    /// header can ask for.
+    public static let maximumPixels = 1 << 26
+
     public func resized(width newWidth: Int, height newHeight: Int) -> GrayImage {
         precondition(newWidth > 0 && newHeight > 0, "GrayImage.resized: size must be positive, got \(newWidth)×\(newHeight)")
         precondition(width > 0 && height > 0, "GrayImage.resized: cannot resize an empty image")

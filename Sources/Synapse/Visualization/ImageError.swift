@@ -14,6 +14,8 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
     case badPGMData(path: String, reason: String)
     /// A zero width or height.
     case zeroSize(path: String)
+    /// The header declares more pixels than the limit, or than the file's bytes can hold.
+    case tooLarge(path: String, width: Int, height: Int, reason: String)
     /// Neither PNG nor PGM.
     case unsupportedFormat(path: String)
     case cannotWrite(path: String, reason: String)
@@ -25,6 +27,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
         case let .badPGMHeader(path, reason): return "\(path): bad PGM header: \(reason)"
         case let .badPGMData(path, reason): return "\(path): bad PGM pixel data: \(reason)"
         case let .zeroSize(path): return "\(path): image has zero width or height"
+        case let .tooLarge(path, width, height, reason): return "\(path): declares \(width)×\(height) pixels, \(reason)"
         case let .unsupportedFormat(path): return "\(path): unsupported image format; use PNG or PGM (P2/P5)"
         case let .cannotWrite(path, reason): return "\(path): cannot write image: \(reason)"
         }

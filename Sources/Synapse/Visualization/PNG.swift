@@ -87,6 +87,16 @@ public enum PNG {
             png_image_free(&image)
             throw ImageError.zeroSize(path: path)
         }
+        // Deflate expands at most ~1032:1, so the file's size bounds the pixels it can really hold.
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let declared = width * height
+        guard declared <= GrayImage.maximumPixels, declared <= (fileBytes + 64) * 1032 else {
+            png_image_free(&image)
+            throw ImageError.tooLarge(path: path, width: width, height: height,
+                                      reason: declared > GrayImage.maximumPixels
+                                        ? "more than the \(GrayImage.maximumPixels / 1_000_000) million this reads"
+                                        : "more than its \(fileBytes) compressed bytes can hold")
+        }
         image.format = formatGrayAlpha
         var buffer = [UInt8](repeating: 0, count: width * height * 2)
         let ok = buffer.withUnsafeMutableBytes { raw in png_image_finish_read(&image, nil, raw.baseAddress, 0, nil) }

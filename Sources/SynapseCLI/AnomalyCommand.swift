@@ -49,6 +49,9 @@ struct AnomalyCommand: ParsableCommand {
         print("normal: \(normalImages.shape[0]) \(normal.rawValue) test images; anomalous: \(testImages.shape[0]) \(test.rawValue) test images")
         let result = AnomalyDetection.evaluate(autoencoder: autoencoder, threshold: info.threshold, classifier: classifierModel,
                                                normal: normalImages, anomalous: testImages)
+        guard !result.autoencoderAUROC.isNaN else {
+            throw CLIError("the reconstruction errors contain NaN, so they cannot be ranked; the autoencoder or the images are damaged")
+        }
         let median = { (v: [Float]) in ROC.quantile(v, 0.5) }
         print(String(format: "reconstruction error (median): normal %.5f, anomalous %.5f", median(result.normalErrors),
                      median(result.anomalousErrors)))

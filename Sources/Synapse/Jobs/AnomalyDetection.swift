@@ -82,7 +82,8 @@ public struct DistributionCheck: Sendable, CustomStringConvertible {
     public var error: Float
     /// The threshold from the autoencoder's training errors.
     public var threshold: Float
-    public var isOutOfDistribution: Bool { error > threshold }
+    /// True above the threshold, and when the error is NaN (nothing says the input is like the training data).
+    public var isOutOfDistribution: Bool { !(error <= threshold) }
 
     /// Checks one input row ([1, sizes.first] or [sizes.first]). Throws when the file stored no threshold.
     public init(autoencoder: Autoencoder, info: AutoencoderFile.Info, input: Tensor, name: String = "autoencoder") throws {
@@ -94,6 +95,9 @@ public struct DistributionCheck: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
+        if error.isNaN {
+            return "warning: the reconstruction error is NaN: the input or the autoencoder is damaged; the prediction above is not to be trusted"
+        }
         let ratio = threshold > 0 ? String(format: "%.1f×", error / threshold) : "∞×"
         return isOutOfDistribution
             ? String(format: "warning: this input looks out of distribution: reconstruction error %.4f is above the threshold %.4f (%@); the prediction above is not to be trusted",

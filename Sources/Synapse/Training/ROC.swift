@@ -8,9 +8,10 @@
 public enum ROC {
     /// The area under the ROC curve: the probability that a randomly chosen anomalous example scores higher than a
     /// randomly chosen normal one, ties counting one half (the Mann–Whitney U statistic, normalised). `nan` when
-    /// either group is empty.
+    /// either group is empty or any score is NaN (a NaN cannot be ranked; sorting it would fake a perfect score).
     public static func areaUnderCurve(normal: [Float], anomalous: [Float]) -> Double {
-        guard !normal.isEmpty, !anomalous.isEmpty else { return .nan }
+        guard !normal.isEmpty, !anomalous.isEmpty, !normal.contains(where: \.isNaN), !anomalous.contains(where: \.isNaN)
+        else { return .nan }
         // Rank all scores together (ties get their average rank) and sum the anomalous ranks.
         let all = normal.map { ($0, false) } + anomalous.map { ($0, true) }
         let sorted = all.sorted { $0.0 < $1.0 }

@@ -148,3 +148,23 @@ import Testing
         #expect(loaded.reconstructionErrors(x) == ae.reconstructionErrors(x))
     }
 }
+
+/// NaN never passes for a result: it cannot be ranked (no AUROC) and is never "within the threshold".
+@Suite(.synapseRuntime) struct NonFiniteScoreTests {
+    @Test func aurocOfNaNScoresIsNaN() {
+        #expect(ROC.areaUnderCurve(normal: [0.1, 0.2], anomalous: [0.9, 0.8]) == 1)
+        #expect(ROC.areaUnderCurve(normal: [0.1, .nan], anomalous: [0.9, 0.8]).isNaN)
+        #expect(ROC.areaUnderCurve(normal: [0.1, 0.2], anomalous: [.nan, .nan]).isNaN)
+    }
+
+    @Test func aNaNReconstructionErrorIsNotWithinTheThreshold() throws {
+        var rng = RandomGenerator(seed: 3)
+        let model = Autoencoder(sizes: [4, 2], generator: &rng)
+        let info = AutoencoderFile.Info(kind: .dense, sizes: [4, 2], noise: 0, dataset: .digits, threshold: 0.5, metadata: [:])
+        let check = try DistributionCheck(autoencoder: model, info: info, input: Tensor([Float.nan, 0, 0, 0]))
+        #expect(check.error.isNaN)
+        #expect(check.isOutOfDistribution)
+        #expect(check.description.contains("NaN"))
+    }
+}
+

@@ -32,6 +32,7 @@ struct TrainAutoencoder: ParsableCommand {
     @Option(help: "Adam learning rate (decayed along a cosine).") var lr: Float = 1e-3
     @Option(help: "Random seed (initial weights, shuffling, noise).") var seed: UInt64 = 0
     @Option(help: "Directory for the model and the report.") var out: String = "runs/autoencoder"
+    @OptionGroup var checkpoints: CheckpointOptions
     @Flag(help: "Plain progress lines even on a terminal.") var plain = false
 
     func validate() throws {
@@ -59,7 +60,10 @@ struct TrainAutoencoder: ParsableCommand {
         print("data: \(mnist.train.count) training and \(mnist.test.count) test images from \(directory)")
         print("model: " + (conv ? "convolutional autoencoder (code 8×7×7)" : "\(options.sizes.map(String.init).joined(separator: "-"))-…-784 autoencoder") +
               (noise > 0 ? ", denoising (Gaussian noise σ = \(noise))" : "") + ", \(epochs) epochs, batch \(batchSize), adam lr \(lr)")
-        let run = try AutoencoderTraining(options: options, progress: plain ? .plain : .automatic).run(on: mnist)
+        options.checkpoint = try checkpoints.checkpointing(in: out)
+        let run = try exitingOnInterrupt {
+            try AutoencoderTraining(options: options, progress: plain ? .plain : .automatic).run(on: mnist)
+        }
         print(String(format: "test reconstruction MSE (clean inputs): %.5f after %.1f s of training", run.testMSE, run.trainingSeconds))
         if let noisy = run.noisyInputMSE, let denoised = run.denoisedMSE {
             print(String(format: "noisy test inputs: MSE to the clean images %.5f; reconstructions %.5f (%.1f× lower)",

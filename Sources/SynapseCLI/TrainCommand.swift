@@ -58,6 +58,8 @@ struct TrainMNIST: ParsableCommand {
     @Flag(help: "Plain progress lines even on a terminal.")
     var plain = false
 
+    @OptionGroup var checkpoints: CheckpointOptions
+
     func validate() throws {
         if let epochs, epochs <= 0 { throw ValidationError("--epochs must be a positive number, got \(epochs)") }
         if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be a positive number, got \(batchSize)") }
@@ -72,6 +74,7 @@ struct TrainMNIST: ParsableCommand {
         options.cosineSchedule = cosine
         options.seed = seed
         options.quantizationAware = qat != nil
+        options.checkpoint = try checkpoints.checkpointing(in: out)
         if let from {
             let (start, info) = try ClassifierFile.load(from: URL(fileURLWithPath: from))
             guard info.architecture == model, info.metadata["synapse.quantization"] == nil else {
@@ -83,7 +86,9 @@ struct TrainMNIST: ParsableCommand {
         let mnist = try MNIST(directory: directory, variant: dataset.variant)
         print("data: \(mnist.train.count) training and \(mnist.test.count) test images from \(directory)")
         print("model: \(model) — \(options.epochs) epochs, batch \(options.batchSize), \(options.optimizer.rawValue) lr \(options.learningRate)\(cosine ? " (cosine decay)" : ""), seed \(seed)")
-        let run = try MNISTTraining(options: options, progress: plain ? .plain : .automatic).run(on: mnist)
+        let run = try exitingOnInterrupt {
+            try MNISTTraining(options: options, progress: plain ? .plain : .automatic).run(on: mnist)
+        }
         print(String(format: "test accuracy%@: %.2f%% (%d/%d) after %.1f s of training", qat == nil ? "" : " (int8 export)",
                      100 * run.testMetrics.accuracy, run.testMetrics.correct, run.testMetrics.total, run.trainingSeconds))
         let files = try run.writeReport(to: URL(fileURLWithPath: out), sampleDigit: mnist.test.images[row: 0])

@@ -6,4 +6,5 @@
 #include "synapse_vector_math.h"
 #include "synapse_ggml.h"
 #include "synapse_team.h"
+#include "synapse_signals.h"
 #include "synapse_attention.h"

@@ -31,6 +31,8 @@ public struct AutoencoderTraining {
         public var validationCount = 5000
         public var thresholdQuantile = 0.99
         public var dataset: MNIST.Variant = .digits
+        /// Keep a training checkpoint (every N epochs and on SIGINT/SIGTERM) and resume from it; see `Checkpointing`.
+        public var checkpoint: Checkpointing?
 
         public init(noise: Float = 0, epochs: Int = 20) {
             self.noise = noise
@@ -73,7 +75,7 @@ public struct AutoencoderTraining {
             : Autoencoder(sizes: options.sizes, noise: options.noise, seed: options.seed, generator: &rng)
         let optimizer = Adam(parameters: model.parameters(), learningRate: options.learningRate)
         let fit = SupervisedFit(epochs: options.epochs, batchSize: options.batchSize, seed: options.seed,
-                                keepBest: .validationLoss, progress: progress)
+                                keepBest: .validationLoss, progress: progress, checkpoint: options.checkpoint)
         let (history, seconds) = try fit.run(
             model: model, optimizer: optimizer, loss: .meanSquaredError,
             train: train, validation: validation)

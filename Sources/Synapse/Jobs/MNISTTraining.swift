@@ -29,6 +29,8 @@ public struct MNISTTraining {
         /// Start from these weights instead of a fresh initialisation (e.g. a trained model to fine-tune with
         /// quantization-aware training); keys and shapes must match the architecture.
         public var initialStateDict: [String: Tensor]?
+        /// Keep a training checkpoint (every N epochs and on SIGINT/SIGTERM) and resume from it; see `Checkpointing`.
+        public var checkpoint: Checkpointing?
 
 
         /// The defaults per architecture: mlp reaches ≥ 98% test accuracy (time in docs/BENCHMARKS.md).
@@ -86,7 +88,8 @@ public struct MNISTTraining {
         let model = options.quantizationAware ? QATLinear.prepare(floatModel) : floatModel
         let optimizer = options.optimizer.make(parameters: model.parameters(), learningRate: options.learningRate)
         let fit = SupervisedFit(epochs: options.epochs, batchSize: options.batchSize, seed: options.seed,
-                                cosineSchedule: options.cosineSchedule, keepBest: .validationAccuracy, progress: progress)
+                                cosineSchedule: options.cosineSchedule, keepBest: .validationAccuracy, progress: progress,
+                                checkpoint: options.checkpoint)
         let (history, seconds) = try fit.run(
             model: model, optimizer: optimizer, loss: .crossEntropy,
             train: train, validation: validation)

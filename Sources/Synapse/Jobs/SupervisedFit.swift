@@ -8,6 +8,8 @@ struct SupervisedFit {
     /// The metric whose best epoch the model returns to; nothing is kept without validation data.
     var keepBest: TrainingMetric
     var progress: ProgressBar.Mode
+    /// Keep a checkpoint (and resume from it), see `Checkpointing`.
+    var checkpoint: Checkpointing? = nil
 
     /// Trains `model` on `train`, choosing the best epoch on `validation`; returns the history and the seconds spent.
     func run(model: Module, optimizer: Optimizer, loss: TrainingLoss, train: TrainingData,
@@ -22,7 +24,8 @@ struct SupervisedFit {
         if validation != nil { callbacks.append(KeepBestCheckpoint(monitor: keepBest)) }
         let trainer = Trainer(model: model, optimizer: optimizer, loss: loss, callbacks: callbacks)
         let started = Stopwatch.now()
-        let history = try trainer.fit(train, validation: validation, epochs: epochs, batchSize: batchSize, seed: seed)
+        let history = try trainer.fit(train, validation: validation, epochs: epochs, batchSize: batchSize, seed: seed,
+                                      checkpoint: checkpoint)
         return (history, Stopwatch.now() - started)
     }
 

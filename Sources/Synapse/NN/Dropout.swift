@@ -10,7 +10,7 @@
 /// ```
 public final class Dropout: Module {
     public let probability: Float
-    private var generator: RandomGenerator
+    var generator: RandomGenerator
 
     public init(probability: Float = 0.5, seed: UInt64 = 0) {
         precondition(probability >= 0 && probability <= 1, "Dropout: probability \(probability) is not in [0, 1]")
@@ -37,3 +37,5 @@ public final class Dropout: Module {
         return input * mask
     }
 }
+
+extension Dropout: RandomStateModule {}

@@ -11,7 +11,7 @@
 public final class GaussianNoise: Module {
     public let std: Float
     public let range: ClosedRange<Float>?
-    private var generator: RandomGenerator
+    var generator: RandomGenerator
 
     public init(std: Float, clampTo range: ClosedRange<Float>? = nil, seed: UInt64 = 0) {
         precondition(std >= 0 && std.isFinite, "GaussianNoise: std \(std) must be a finite number ≥ 0")
@@ -45,3 +45,5 @@ public final class GaussianNoise: Module {
         return out
     }
 }
+
+extension GaussianNoise: RandomStateModule {}

@@ -16,6 +16,7 @@ import Darwin
 /// | The shared random generator       | —                            | seeded 0x5EED                    | `Random.seed(_:)`                       |
 /// | OpenBLAS's kernel set             | `OPENBLAS_CORETYPE` (wins)   | OpenBLAS's own choice            | `Runtime.configureBLAS()`               |
 /// | OpenBLAS's idle-thread timeout    | `OPENBLAS_THREAD_TIMEOUT`    | OpenBLAS's 2^28 cycles           | `Runtime.configureBLAS()`               |
+/// | SIGINT/SIGTERM stop training      | —                            | the default action (exit)        | `Runtime.stopTrainingOnInterrupt()`     |
 ///
 /// Nothing here changes behind an application's back: the `synapse` command and the test suite call
 /// `configureBLAS()` at start-up; an application embedding the library decides for itself.
@@ -40,6 +41,14 @@ public enum Runtime {
 
     /// How many chunks large loops split into.
     public static var cores: Int { Parallel.coreCount }
+
+    /// From now on SIGINT and SIGTERM ask the training loops to finish their step, write a checkpoint (when they
+    /// keep one) and stop with `TrainingError.interrupted`, instead of killing the process; a second signal kills.
+    /// The `synapse` command calls it; an application decides for itself.
+    public static func stopTrainingOnInterrupt() { Interrupts.install() }
+
+    /// The signal that asked training to stop (SIGINT 2, SIGTERM 15), or nil.
+    public static var interruptSignal: Int32? { Interrupts.received }
 
     /// Makes OpenBLAS run its best kernels here and stops its idle threads from spinning; returns the name of the
     /// kernel set in use ("SkylakeX", …), or nil for another BLAS. Idempotent; call it before the first op.

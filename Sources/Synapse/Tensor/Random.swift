@@ -11,6 +11,15 @@ import Foundation
 public struct RandomGenerator: RandomNumberGenerator, Sendable {
     private var s0, s1, s2, s3: UInt64
 
+    /// The four words of the generator's state: saved in a training checkpoint, so a resumed run draws on.
+    public var state: [UInt64] {
+        get { [s0, s1, s2, s3] }
+        set {
+            precondition(newValue.count == 4, "RandomGenerator.state: needs 4 words, got \(newValue.count)")
+            (s0, s1, s2, s3) = (newValue[0], newValue[1], newValue[2], newValue[3])
+        }
+    }
+
     public init(seed: UInt64) {
         var x = seed
         func splitMix() -> UInt64 {

@@ -46,4 +46,10 @@ public final class EarlyStopping: TrainingCallback {
         return .stop(reason: "early stopping: \(monitor.rawValue) did not improve for \(patience) epoch\(patience == 1 ? "" : "s") "
             + "(best \(best.map { "\($0)" } ?? "none"))")
     }
+
+    /// Sets the best value and the patience counter (resuming from a checkpoint).
+    func restoreProgress(best: Float?, epochsWithoutImprovement: Int) {
+        self.best = best
+        self.epochsWithoutImprovement = epochsWithoutImprovement
+    }
 }

@@ -60,4 +60,10 @@ public final class KeepBestCheckpoint: TrainingCallback {
         guard restoreBestWeights, let bestStateDict else { return }
         try context.model.load(stateDict: bestStateDict)
     }
+
+    /// Sets the best epoch so far (resuming from a checkpoint).
+    func restoreBest(record: EpochRecord, stateDict: [String: Tensor]) {
+        bestRecord = record
+        bestStateDict = stateDict
+    }
 }

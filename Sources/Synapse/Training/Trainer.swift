@@ -1,3 +1,5 @@
+import Foundation
+
 /// Trains a model on in-memory data: the loop every framework writes, in one place.
 ///
 /// Each epoch shuffles the examples (seeded, so runs repeat exactly), cuts them into batches of `batchSize`, and for
@@ -56,9 +58,13 @@ public final class Trainer {
     ///   - validationBatchSize: batch size for evaluation only (memory, not results); defaults to `max(batchSize, 256)`.
     /// - Throws: `TrainingError.nonFiniteLoss` naming the epoch and batch where the loss became NaN or infinite (the
     ///   step is not applied; likewise `.nonFiniteGradient` with clipping on); configuration errors before the first step; errors thrown by callbacks.
+    ///   - checkpoint: keep a checkpoint there (every `everyEpochs` epochs, and when SIGINT/SIGTERM stops the run
+    ///     after `Runtime.stopTrainingOnInterrupt()`), and with `resume` continue from it: the run then ends with the
+    ///     weights an uninterrupted one would have. An interrupt throws `TrainingError.interrupted`.
     @discardableResult
     public func fit(_ data: TrainingData, validation: TrainingData? = nil, epochs: Int, batchSize: Int,
-                    shuffle: Bool = true, seed: UInt64 = 0, validationBatchSize: Int? = nil) throws -> TrainingHistory {
+                    shuffle: Bool = true, seed: UInt64 = 0, validationBatchSize: Int? = nil,
+                    checkpoint: Checkpointing? = nil) throws -> TrainingHistory {
         precondition(epochs >= 0, "Trainer.fit: negative epoch count \(epochs)")
         precondition(batchSize > 0, "Trainer.fit: batchSize must be positive, got \(batchSize)")
         guard data.count > 0 else { throw TrainingError.emptyData }
@@ -75,13 +81,34 @@ public final class Trainer {
         for callback in callbacks {
             try callback.trainingWillBegin(context, hasValidation: validation != nil, hasLabels: hasLabels)
         }
-        for epoch in stride(from: 1, through: epochs, by: 1) {
+        let fingerprint = TrainingCheckpoint.Fingerprint(seed: seed, batchSize: batchSize, examples: n, shuffle: shuffle)
+        // Resuming: after the callbacks began (the schedules took the base rates), restore everything and skip ahead.
+        var resumed: TrainingPosition?
+        if let checkpoint, checkpoint.resume, FileManager.default.fileExists(atPath: checkpoint.url.path) {
+            resumed = try TrainingCheckpoint.read(from: checkpoint.url, fingerprint: fingerprint, model: model,
+                                                  optimizer: optimizer, callbacks: callbacks)
+            context.globalStep = resumed!.globalStep
+            context.history = resumed!.history
+        }
+        let save = { (position: TrainingPosition) throws in
+            guard let checkpoint else { return }
+            try TrainingCheckpoint.write(position, fingerprint: fingerprint, model: self.model, optimizer: self.optimizer,
+                                         callbacks: self.callbacks, to: checkpoint.url)
+        }
+        for epoch in stride(from: resumed?.epoch ?? 1, through: epochs, by: 1) {
             let started = Stopwatch.now()
             context.epoch = epoch
-            context.examplesSeen = 0
             model.train()
             for callback in callbacks { callback.epochWillBegin(context) }
-            let (lossSum, correct) = try trainOneEpoch(loader, context: context)
+            // A checkpoint written mid-epoch continues that epoch after its last finished batch.
+            var partial = (batches: 0, lossSum: 0.0, correct: 0, examples: 0)
+            if let r = resumed, r.epoch == epoch { partial = (r.batchesDone, r.lossSum, r.correct, r.examplesSeen) }
+            context.examplesSeen = partial.examples
+            let (lossSum, correct) = try trainOneEpoch(loader, context: context, resuming: partial) { position in
+                try save(position)
+                throw TrainingError.interrupted(signal: Runtime.interruptSignal ?? 2, epoch: position.epoch,
+                                                batch: position.batchesDone, checkpoint: checkpoint?.url.path)
+            }
             var record = EpochRecord(epoch: epoch, trainLoss: Float(lossSum / Double(n)),
                                      trainAccuracy: hasLabels ? Float(correct) / Float(n) : nil,
                                      learningRate: optimizer.learningRate, seconds: 0)
@@ -100,6 +127,10 @@ public final class Trainer {
                 context.history.stopReason = stop
                 break
             }
+            if let checkpoint, epoch % checkpoint.everyEpochs == 0 || epoch == epochs {
+                try save(TrainingPosition(epoch: epoch + 1, batchesDone: 0, globalStep: context.globalStep, lossSum: 0,
+                                          correct: 0, examplesSeen: 0, history: context.history))
+            }
         }
         model.train()
         for callback in callbacks { try callback.trainingDidEnd(context) }
@@ -108,15 +139,19 @@ public final class Trainer {
 
     /// One pass over the loader's batches for `context.epoch`: forward, loss, stop on a non-finite loss or gradient
     /// norm (before the step, so the parameters stay those from before the batch), backward, clipping, step.
-    /// Returns the loss summed over examples and the correct predictions.
-    private func trainOneEpoch(_ loader: DataLoader, context: TrainingContext) throws -> (lossSum: Double, correct: Int) {
+    /// Returns the loss summed over examples and the correct predictions. `resuming` skips the batches a checkpoint
+    /// already trained and starts from its sums; when SIGINT/SIGTERM arrived, `interrupted` gets the position after
+    /// the step just finished (and throws).
+    private func trainOneEpoch(_ loader: DataLoader, context: TrainingContext,
+                               resuming: (batches: Int, lossSum: Double, correct: Int, examples: Int),
+                               interrupted: (TrainingPosition) throws -> Void) throws -> (lossSum: Double, correct: Int) {
         let epoch = context.epoch
         let parameters = optimizer.parameters
-        var lossSum = 0.0
-        var correct = 0
+        var lossSum = resuming.lossSum
+        var correct = resuming.correct
         // The order depends only on (seed, epoch); the loader assembles the next batch in the background, into the
         // buffers of the previous one once this loop has dropped that batch and the graph built from it.
-        for (b, batch) in loader.batches(epoch: epoch).enumerated() {
+        for (b, batch) in loader.batches(epoch: epoch).enumerated() where b >= resuming.batches {
             context.batch = b + 1
             for callback in callbacks { callback.batchWillBegin(context) }
             optimizer.zeroGrad()
@@ -139,6 +174,11 @@ public final class Trainer {
             context.globalStep += 1
             context.examplesSeen += batch.count
             for callback in callbacks { callback.batchDidEnd(context, loss: value) }
+            if Runtime.interruptSignal != nil {
+                try interrupted(TrainingPosition(epoch: epoch, batchesDone: b + 1, globalStep: context.globalStep,
+                                                 lossSum: lossSum, correct: correct, examplesSeen: context.examplesSeen,
+                                                 history: context.history))
+            }
         }
         return (lossSum, correct)
     }

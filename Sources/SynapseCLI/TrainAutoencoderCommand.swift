@@ -36,8 +36,8 @@ struct TrainAutoencoder: ParsableCommand {
     @Flag(help: "Plain progress lines even on a terminal.") var plain = false
 
     func validate() throws {
-        guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        try OptionLimits.check("--epochs", epochs, limit: OptionLimits.epochs)
+        try OptionLimits.check("--batch-size", batchSize, limit: OptionLimits.batchSize)
         guard lr > 0 && lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
         guard noise >= 0 && noise.isFinite else { throw ValidationError("--noise must be a number ≥ 0, got \(noise)") }
         let widths = try parseSizes(sizes)

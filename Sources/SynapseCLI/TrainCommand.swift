@@ -61,8 +61,8 @@ struct TrainMNIST: ParsableCommand {
     @OptionGroup var checkpoints: CheckpointOptions
 
     func validate() throws {
-        if let epochs, epochs <= 0 { throw ValidationError("--epochs must be a positive number, got \(epochs)") }
-        if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be a positive number, got \(batchSize)") }
+        if let epochs { try OptionLimits.check("--epochs", epochs, limit: OptionLimits.epochs) }
+        if let batchSize { try OptionLimits.check("--batch-size", batchSize, limit: OptionLimits.batchSize) }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
     }
 

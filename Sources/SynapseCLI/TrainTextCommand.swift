@@ -46,6 +46,15 @@ struct TrainText: ParsableCommand {
         }
         if evalInterval < 0 { throw ValidationError("--eval-interval must be 0 or more, got \(evalInterval)") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        for (name, value, limit) in [("--embedding", embedding, OptionLimits.width), ("--hidden", hidden, OptionLimits.width),
+                                     ("--heads", heads, OptionLimits.width), ("--layers", layers, OptionLimits.layers),
+                                     ("--batch-size", batchSize, OptionLimits.batchSize),
+                                     ("--iterations", iterations, OptionLimits.iterations), ("--block", block, OptionLimits.batchTokens)] {
+            try OptionLimits.check(name, value, limit: limit)
+        }
+        if batchSize * block > OptionLimits.batchTokens {
+            throw ValidationError("--batch-size \(batchSize) × --block \(block) is more than \(OptionLimits.batchTokens) tokens a batch; lower one of them")
+        }
         if embedding % heads != 0 { throw ValidationError("--embed \(embedding) must be divisible by --heads \(heads)") }
         if warmup < 0 || !(minLr >= 0) || !(weightDecay >= 0) {
             throw ValidationError("--warmup, --min-lr and --weight-decay must be 0 or more")

@@ -85,7 +85,7 @@ public final class DataLoader: Sequence {
 
     /// The number of batches in one epoch.
     public var batchCount: Int {
-        dropLast ? sampleCount / batchSize : (sampleCount + batchSize - 1) / batchSize
+        dropLast ? sampleCount / batchSize : (sampleCount == 0 ? 0 : (sampleCount - 1) / batchSize + 1)
     }
 
     /// The sample order of `epoch`: `0..<N` without shuffling, otherwise a permutation determined by seed and epoch.

@@ -17,8 +17,9 @@ struct SupervisedFit {
         precondition(epochs >= 0 && batchSize > 0, "SupervisedFit: \(epochs) epochs of batches of \(batchSize)")
         var callbacks: [TrainingCallback] = [ProgressBarCallback(mode: progress)]
         if cosineSchedule && epochs > 0 {
-            let stepsPerEpoch = (train.count + batchSize - 1) / batchSize
-            callbacks.append(LearningRateScheduleCallback(CosineAnnealingSchedule(totalSteps: stepsPerEpoch * epochs),
+            let stepsPerEpoch = (train.count - 1) / batchSize + 1            // no overflow near Int.max
+            let (totalSteps, overflow) = stepsPerEpoch.multipliedReportingOverflow(by: epochs)
+            callbacks.append(LearningRateScheduleCallback(CosineAnnealingSchedule(totalSteps: overflow ? Int.max : totalSteps),
                                                           interval: .step))
         }
         if validation != nil { callbacks.append(KeepBestCheckpoint(monitor: keepBest)) }

@@ -47,7 +47,7 @@ public final class Trainer {
     }
 
     /// The number of batches an epoch of `examples` examples has (as `DataLoader.batchCount` without `dropLast`).
-    public func batchCount(examples: Int, batchSize: Int) -> Int { (examples + batchSize - 1) / batchSize }
+    public func batchCount(examples: Int, batchSize: Int) -> Int { examples == 0 ? 0 : (examples - 1) / batchSize + 1 }
 
     /// Trains for `epochs` epochs (fewer if a callback stops it) and returns the per-epoch history.
     ///

@@ -107,3 +107,16 @@ import Testing
         }
     }
 }
+
+/// Counts near Int.max do not overflow: the batch count and the schedule length saturate instead of trapping.
+@Suite(.synapseRuntime) struct HugeCountTests {
+    @Test func batchCountsDoNotOverflow() {
+        var rng = RandomGenerator(seed: 1)
+        let trainer = Trainer(model: Linear(2, 2, generator: &rng), optimizer: SGD(parameters: [], learningRate: 0.1),
+                              loss: .crossEntropy)
+        #expect(trainer.batchCount(examples: 10, batchSize: Int.max) == 1)
+        #expect(trainer.batchCount(examples: Int.max, batchSize: Int.max) == 1)
+        #expect(trainer.batchCount(examples: 0, batchSize: 5) == 0)
+        #expect(trainer.batchCount(examples: 11, batchSize: 5) == 3)
+    }
+}

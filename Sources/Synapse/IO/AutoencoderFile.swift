@@ -92,6 +92,21 @@ public enum AutoencoderFile {
     public static func load(from url: URL) throws -> (model: Autoencoder, info: Info) {
         let file = try SafeTensorsFile(contentsOf: url)
         let info = try info(of: file, name: url.lastPathComponent)
+        // The widths in the metadata against the weights stored, before the model is allocated from them: a dense
+        // autoencoder holds every s_i × s_(i+1) weight twice (encoder and decoder).
+        if info.kind == .dense {
+            let stored = file.tensors.values.reduce(0) { $0 + $1.shape.reduce(1, *) }
+            var implied = 0
+            for (a, b) in zip(info.sizes, info.sizes.dropFirst()) {
+                let (product, overflow) = a.multipliedReportingOverflow(by: b)
+                implied = overflow ? Int.max : implied.addingReportingOverflow(2 * min(product, Int.max / 4)).partialValue
+                if overflow || implied > stored { break }
+            }
+            guard implied <= stored else {
+                throw Error.badMetadata(file: url.lastPathComponent, key: sizesKey,
+                                        value: info.sizes.map(String.init).joined(separator: ",") + " (more weights than the file's \(stored) values)")
+            }
+        }
         var rng = RandomGenerator(seed: 0)
         let model = info.kind == .convolutional
             ? Autoencoder(convolutionalWithNoise: info.noise, generator: &rng)

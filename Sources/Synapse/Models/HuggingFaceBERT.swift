@@ -97,9 +97,24 @@ public enum HuggingFaceBERT {
         do { weights = try SafeTensorsFile(contentsOf: weightsURL) } catch {
             throw .unreadable(file: weightsURL.path, reason: "\(error)")
         }
+        // The sizes config.json states, against the tensors actually stored, before the model is allocated from them.
+        let c = configuration
+        let prefix = prefixes.first { weights.tensors["\($0)embeddings.word_embeddings.weight"] != nil } ?? ""
+        let hint = "hidden_size \(c.hiddenSize), intermediate_size \(c.intermediateSize), vocab_size \(c.vocabularySize), max_position_embeddings \(c.maximumPositions), num_hidden_layers \(c.layers)"
+        for (name, shape) in [("embeddings.word_embeddings.weight", [c.vocabularySize, c.hiddenSize]),
+                              ("embeddings.position_embeddings.weight", [c.maximumPositions, c.hiddenSize]),
+                              ("embeddings.token_type_embeddings.weight", [c.typeVocabularySize, c.hiddenSize]),
+                              ("encoder.layer.\(c.layers - 1).attention.self.query.weight", [c.hiddenSize, c.hiddenSize]),
+                              ("encoder.layer.\(c.layers - 1).intermediate.dense.weight", [c.intermediateSize, c.hiddenSize])] {
+            guard let entry = weights.tensors[prefix + name] else {
+                throw .missingTensor(file: weightsURL.path, tensor: prefix + name)
+            }
+            guard entry.shape == shape else {
+                throw .shapeMismatch(file: weightsURL.path, tensor: prefix + name, expected: shape, found: entry.shape, hint: hint)
+            }
+        }
         let model = BERTModel(configuration, seed: nil)
         let expectedShapes = Dictionary(uniqueKeysWithValues: model.orderedStateDict().map { ($0.key, $0.tensor.shape) })
-        let prefix = prefixes.first { weights.tensors["\($0)embeddings.word_embeddings.weight"] != nil } ?? ""
         var state: [String: Tensor] = [:]
         for (huggingFace, synapse) in names(layers: configuration.layers) {
             guard let entry = weights.tensors[prefix + huggingFace] else {
@@ -108,7 +123,7 @@ public enum HuggingFaceBERT {
             let expected = expectedShapes[synapse] ?? []
             guard entry.shape == expected else {
                 throw .shapeMismatch(file: weightsURL.path, tensor: prefix + huggingFace, expected: expected, found: entry.shape,
-                                     hint: "hidden_size \(configuration.hiddenSize), intermediate_size \(configuration.intermediateSize), vocab_size \(configuration.vocabularySize), max_position_embeddings \(configuration.maximumPositions)")
+                                     hint: hint)
             }
             guard [.f32, .f16, .bf16, .f64].contains(entry.dtype) else {
                 throw .unreadable(file: weightsURL.path, reason: "tensor '\(prefix + huggingFace)' is stored as \(entry.dtype), not floating point")

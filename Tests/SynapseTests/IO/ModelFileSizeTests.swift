@@ -68,3 +68,42 @@ import Testing
         }
     }
 }
+
+/// The same for autoencoder files and Hugging Face BERT folders: stated sizes are checked against stored tensors first.
+@Suite(.synapseRuntime) struct StatedSizeTests {
+    @Test func anAutoencoderWithInflatedWidthsIsRefused() throws {
+        var rng = RandomGenerator(seed: 5)
+        let model = Autoencoder(sizes: [784, 16, 4], generator: &rng)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-ae-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try AutoencoderFile.save(model, dataset: .digits, threshold: 0.02, to: url)
+        _ = try AutoencoderFile.load(from: url)
+        var file = try SafeTensorsFile(contentsOf: url)
+        file.metadata[AutoencoderFile.sizesKey] = "784,100000,100000,4"
+        try file.write(to: url)
+        #expect {
+            try AutoencoderFile.load(from: url)
+        } throws: { "\($0)".contains("more weights than the file") }
+    }
+
+    @Test func aBERTConfigWithInflatedSizesIsRefusedBeforeAllocating() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-bert-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Real small weights, a config that claims a giant model.
+        let small = BERTModel(BERTConfiguration(vocabularySize: 6, hiddenSize: 8, layers: 1, heads: 2, intermediateSize: 16,
+                                                maximumPositions: 16))
+        var tensors: [String: Tensor] = [:]
+        let state = small.stateDict()
+        for (huggingFace, synapse) in HuggingFaceBERT.names(layers: 1) { tensors[huggingFace] = state[synapse] }
+        try SafeTensorsFile(floatTensors: tensors).write(to: folder.appendingPathComponent("model.safetensors"))
+        let config = #"{"vocab_size": 6, "hidden_size": 65536, "num_hidden_layers": 4096, "num_attention_heads": 2, "intermediate_size": 1048576, "max_position_embeddings": 16, "type_vocab_size": 2, "layer_norm_eps": 1e-12, "hidden_act": "gelu"}"#
+        try Data(config.utf8).write(to: folder.appendingPathComponent("config.json"))
+        #expect {
+            try HuggingFaceBERT.loadModel(folder: folder)
+        } throws: { error in
+            guard case .shapeMismatch? = error as? HuggingFaceModelError else { return false }
+            return true
+        }
+    }
+}

@@ -10,9 +10,15 @@ import Foundation
 extension GrayImage {
     /// Reads a PNG (any colour type; converted to grey) or a PGM (`P2` text or `P5` binary), chosen by content.
     public init(contentsOfFile path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw ImageError.missingFile(path: path) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw ImageError.missingFile(path: path) }
+        if isDirectory.boolValue { throw ImageError.unreadableFile(path: path, reason: "it is a directory") }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size <= 1 << 30 else {
+            throw ImageError.unreadableFile(path: path, reason: "\(size) bytes is more than the 1 GiB an image may have")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ImageError.unreadablePNG(path: path, message: "cannot read file")
+            throw ImageError.unreadableFile(path: path, reason: "permission denied or an I/O error")
         }
         let bytes = [UInt8](data)
         if bytes.starts(with: [0x89, 0x50, 0x4e, 0x47]) {

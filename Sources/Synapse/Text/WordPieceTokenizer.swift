@@ -76,8 +76,10 @@ public struct WordPieceTokenizer: Sendable {
             throw .unreadable(path: url.path, reason: (error as NSError).localizedDescription)
         }
         guard let text = String(data: data, encoding: .utf8) else { throw .invalidText(path: url.path) }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
+        // Split on the byte, not the Character: Swift reads "\r\n" as one Character, so a Windows-style file would
+        // otherwise be one long line.
+        var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
+            String(decoding: line.last == UInt8(ascii: "\r") ? line.dropLast() : line, as: UTF8.self)
         }
         if lines.last == "" { lines.removeLast() }
         try self.init(tokens: lines, lowercase: lowercase, maximumLength: maximumLength, sourceName: url.path)

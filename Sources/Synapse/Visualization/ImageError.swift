@@ -14,6 +14,8 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
     case badPGMData(path: String, reason: String)
     /// A zero width or height.
     case zeroSize(path: String)
+    /// The file exists but cannot be read (permissions, a directory, an I/O error), or is larger than any image read.
+    case unreadableFile(path: String, reason: String)
     /// The header declares more pixels than the limit, or than the file's bytes can hold.
     case tooLarge(path: String, width: Int, height: Int, reason: String)
     /// Neither PNG nor PGM.
@@ -27,6 +29,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
         case let .badPGMHeader(path, reason): return "\(path): bad PGM header: \(reason)"
         case let .badPGMData(path, reason): return "\(path): bad PGM pixel data: \(reason)"
         case let .zeroSize(path): return "\(path): image has zero width or height"
+        case let .unreadableFile(path, reason): return "\(path): cannot read the image: \(reason)"
         case let .tooLarge(path, width, height, reason): return "\(path): declares \(width)×\(height) pixels, \(reason)"
         case let .unsupportedFormat(path): return "\(path): unsupported image format; use PNG or PGM (P2/P5)"
         case let .cannotWrite(path, reason): return "\(path): cannot write image: \(reason)"

@@ -36,3 +36,19 @@ struct WordPieceTokenizerTests {
         #expect(throws: WordPieceError.empty(path: "vocabulary")) { _ = try WordPieceTokenizer(tokens: []) }
     }
 }
+
+/// vocab.txt with Windows line ends reads like the Unix one (Swift treats "\r\n" as one Character).
+@Suite(.synapseRuntime) struct WordPieceLineEndTests {
+    @Test func crlfVocabularyFilesRead() throws {
+        let tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "##s"]
+        for ending in ["\n", "\r\n"] {
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-vocab-\(UUID().uuidString).txt")
+            defer { try? FileManager.default.removeItem(at: url) }
+            try Data((tokens.joined(separator: ending) + ending).utf8).write(to: url)
+            let tokenizer = try WordPieceTokenizer(vocabularyFile: url)
+            #expect(tokenizer.tokens == tokens, "line ending \(ending.debugDescription)")
+            #expect(tokenizer.encode("hellos") == [2, 5, 6, 3])
+        }
+    }
+}
+

@@ -17,5 +17,3 @@ void synapse_install_interrupt_handlers(void) {
 }
 
 int synapse_interrupt_signal(void) { return received; }
-void synapse_clear_interrupt(void) { received = 0; }
-void synapse_simulate_interrupt(int sig) { received = sig; }

@@ -16,7 +16,11 @@ struct CheckpointOptions: ParsableArguments {
 
     /// The policy for `out`; from here on SIGINT/SIGTERM stop training after the step in progress.
     func checkpointing(in out: String) throws -> Checkpointing {
-        let policy = Checkpointing(directory: URL(fileURLWithPath: out), everyEpochs: checkpointEvery, resume: resume)
+        try Self.checkpointing(in: out, every: checkpointEvery, resume: resume)
+    }
+
+    static func checkpointing(in out: String, every: Int, resume: Bool) throws -> Checkpointing {
+        let policy = Checkpointing(directory: URL(fileURLWithPath: out), everyEpochs: every, resume: resume)
         if resume && !FileManager.default.fileExists(atPath: policy.url.path) {
             throw CLIError("--resume: no checkpoint at \(policy.url.path); run without --resume to start afresh")
         }

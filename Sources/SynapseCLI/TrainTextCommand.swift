@@ -37,6 +37,10 @@ struct TrainText: ParsableCommand {
     @Option(help: "Batches per loss estimate.") var evalBatches: Int = 20
     @Option(help: "Random seed (weights and batches).") var seed: UInt64 = 1337
     @Option(help: "Directory for model.safetensors, history.csv and curves.svg.") var out: String = "runs/text"
+    @Option(help: "Write --out/checkpoint.safetensors every N iterations (and when stopped by Ctrl-C or SIGTERM).")
+    var checkpointEvery: Int = 250
+    @Flag(help: "Continue the run whose checkpoint is in --out (same settings), ending as if it had never stopped.")
+    var resume = false
 
     func validate() throws {
         for (name, value) in [("--embedding", embedding), ("--hidden", hidden), ("--layers", layers), ("--block", block),
@@ -44,6 +48,8 @@ struct TrainText: ParsableCommand {
         where value <= 0 {
             throw ValidationError("\(name) must be a positive number, got \(value)")
         }
+        try OptionLimits.check("--checkpoint-every", checkpointEvery, limit: OptionLimits.iterations)
+        try OptionLimits.check("--checkpoint-every", checkpointEvery, limit: OptionLimits.iterations)
         if evalInterval < 0 { throw ValidationError("--eval-interval must be 0 or more, got \(evalInterval)") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
         for (name, value, limit) in [("--embedding", embedding, OptionLimits.width), ("--hidden", hidden, OptionLimits.width),
@@ -76,9 +82,13 @@ struct TrainText: ParsableCommand {
         (options.block, options.batchSize, options.learningRate, options.seed) = (block, batchSize, lr, seed)
         (options.warmup, options.minimumLearningRate, options.weightDecay, options.clip) = (warmup, minLr, weightDecay, clip)
         (options.evaluationInterval, options.evaluationBatches) = (evalInterval, evalBatches)
+        options.checkpoint = try CheckpointOptions.checkpointing(in: out, every: 1, resume: resume)
+        options.checkpointInterval = checkpointEvery
         let progress = TextProgressPrinter(total: iterations)
-        let run = try TextTraining(options: options, continuing: initial?.model)
-            .run(on: dataset, onStart: { print("model: \($0)") }, onEvent: progress.handle)
+        let run = try exitingOnInterrupt {
+            try TextTraining(options: options, continuing: initial?.model)
+                .run(on: dataset, onStart: { print("model: \($0)") }, onEvent: progress.handle)
+        }
         let written = try run.writeReport(to: URL(fileURLWithPath: out))
         let t = run.training
         print(String(format: "done: %d iterations, %.1f ms/iteration, train loss %.4f, validation loss %.4f",

@@ -6,9 +6,5 @@
 void synapse_install_interrupt_handlers(void);
 /// The signal received since the handlers were installed (SIGINT or SIGTERM), or 0.
 int synapse_interrupt_signal(void);
-/// Forgets a received signal (tests).
-void synapse_clear_interrupt(void);
-/// Sets the flag as a signal would (tests).
-void synapse_simulate_interrupt(int signal);
 
 #endif

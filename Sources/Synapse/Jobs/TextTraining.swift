@@ -43,6 +43,9 @@ public struct TextTraining {
         public var evaluationInterval = 200
         public var evaluationBatches = 20
         public var seed: UInt64 = 1337
+        /// Keep a checkpoint every `checkpointInterval` iterations (and on SIGINT/SIGTERM) and resume from it.
+        public var checkpoint: Checkpointing?
+        public var checkpointInterval = 250
 
         public init(architecture: Architecture = .lstm, iterations: Int = 2000) {
             self.architecture = architecture
@@ -135,7 +138,7 @@ public struct TextTraining {
                                                  gradientClip: o.clip > 0 ? o.clip : nil,
                                                  evaluationInterval: o.evaluationInterval,
                                                  evaluationBatches: o.evaluationBatches, seed: o.seed))
-        let training = try trainer.run(onEvent: onEvent)
+        let training = try trainer.run(onEvent: onEvent, checkpoint: o.checkpoint, checkpointInterval: o.checkpointInterval)
         return Result(model: model, tokenizer: dataset.tokenizer, summary: summary, training: training)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Trains a `LanguageModel` on random windows of a `TextDataset` (nanoGPT's loop): sample a batch, cross-entropy on
 /// every position, backward, optional global-norm clipping, optimizer step; now and then the mean loss of a few
 /// train and validation batches.
@@ -125,29 +127,94 @@ public final class TextTrainer {
 
     /// Runs all iterations, reporting each step and each evaluation to `onEvent`; stops on the first non-finite loss
     /// (or gradient norm), naming the iteration, with the parameters from before it.
-    public func run(onEvent: (Event) -> Void = { _ in }) throws(TrainingError) -> Result {
+    ///
+    /// With `checkpoint`, a checkpoint (model, optimizer moments, iteration, both batch generators, the evaluations
+    /// so far) is written every `checkpoint.everyEpochs` × `checkpointInterval` iterations and when SIGINT/SIGTERM
+    /// stops the run after a step (`TrainingError.interrupted`); with `resume` the run continues from it and ends as
+    /// an uninterrupted one would, bit for bit.
+    public func run(onEvent: (Event) -> Void = { _ in }, checkpoint: Checkpointing? = nil,
+                    checkpointInterval: Int = 250) throws -> Result {
         var evaluations: [(iteration: Int, trainLoss: Float, validationLoss: Float)] = []
         var trainSeconds = 0.0
+        var start = 0
+        if let checkpoint, checkpoint.resume, FileManager.default.fileExists(atPath: checkpoint.url.path) {
+            (start, evaluations, trainSeconds) = try restore(from: checkpoint.url)
+        }
         func evaluate(_ iteration: Int) {
             let (train, validation) = (estimateLoss(.train), estimateLoss(.validation))
             evaluations.append((iteration, train, validation))
             onEvent(.evaluation(iteration: iteration, trainLoss: train, validationLoss: validation))
         }
-        for iteration in 0..<options.iterations {
-            let start = Stopwatch.now()
+        let every = checkpointInterval * (checkpoint?.everyEpochs ?? 1)
+        for iteration in start..<Swift.max(start, options.iterations) {
+            let begin = Stopwatch.now()
             let loss = step(iteration: iteration)
-            trainSeconds += Stopwatch.now() - start
+            trainSeconds += Stopwatch.now() - begin
             let done = iteration + 1
-            guard loss.isFinite else { throw .nonFiniteLoss(epoch: 1, batch: done, step: iteration, loss: loss) }
-            onEvent(.step(iteration: done, loss: loss, millisecondsPerIteration: 1000 * trainSeconds / Double(done)))
+            guard loss.isFinite else { throw TrainingError.nonFiniteLoss(epoch: 1, batch: done, step: iteration, loss: loss) }
+            onEvent(.step(iteration: done, loss: loss, millisecondsPerIteration: 1000 * trainSeconds / Double(done - start)))
             if options.evaluationInterval > 0, done % options.evaluationInterval == 0, done < options.iterations {
                 evaluate(done)
+            }
+            if let checkpoint, Runtime.interruptSignal != nil || done % every == 0 {
+                try save(next: done, evaluations: evaluations, trainSeconds: trainSeconds, to: checkpoint.url)
+            }
+            if let signal = Runtime.interruptSignal {
+                throw TrainingError.interrupted(signal: signal, epoch: 1, batch: done, checkpoint: checkpoint?.url.path)
             }
         }
         evaluate(options.iterations)
         let last = evaluations[evaluations.count - 1]
+        let timed = options.iterations - start
         return Result(iterations: options.iterations, trainSeconds: trainSeconds,
-                      millisecondsPerIteration: options.iterations > 0 ? 1000 * trainSeconds / Double(options.iterations) : 0,
+                      millisecondsPerIteration: timed > 0 ? 1000 * trainSeconds / Double(timed) : 0,
                       trainLoss: last.trainLoss, validationLoss: last.validationLoss, evaluations: evaluations)
+    }
+
+    private static let prefix = "synapse.checkpoint."
+
+    private func save(next iteration: Int, evaluations: [(iteration: Int, trainLoss: Float, validationLoss: Float)],
+                      trainSeconds: Double, to url: URL) throws {
+        let (tensors, modelMetadata) = TrainingCheckpoint.modelState(model, optimizer)
+        var metadata = modelMetadata
+        let p = Self.prefix
+        metadata[p + "iteration"] = String(iteration)
+        metadata[p + "seed"] = String(options.seed)
+        metadata[p + "batch_size"] = String(options.batchSize)
+        metadata[p + "batch_generator"] = batchGenerator.state.map(String.init).joined(separator: ",")
+        metadata[p + "evaluation_generator"] = evaluationGenerator.state.map(String.init).joined(separator: ",")
+        metadata[p + "train_seconds"] = String(trainSeconds)
+        metadata[p + "evaluations"] = evaluations.map { "\($0.iteration):\($0.trainLoss.bitPattern):\($0.validationLoss.bitPattern)" }
+            .joined(separator: ",")
+        try SafeTensorsFile(floatTensors: tensors, metadata: metadata).write(to: url)
+    }
+
+    private func restore(from url: URL) throws
+        -> (start: Int, evaluations: [(iteration: Int, trainLoss: Float, validationLoss: Float)], trainSeconds: Double) {
+        let name = url.lastPathComponent
+        let file = try SafeTensorsFile(contentsOf: url)
+        let m = file.metadata, p = Self.prefix
+        func words(_ key: String) throws -> [UInt64] {
+            let w = (m[p + key] ?? "").split(separator: ",").compactMap { UInt64($0) }
+            guard w.count == 4 else { throw TrainingError.badCheckpoint(path: name, reason: "no '\(p + key)'") }
+            return w
+        }
+        guard let start = m[p + "iteration"].flatMap(Int.init), start >= 0, start <= options.iterations else {
+            throw TrainingError.badCheckpoint(path: name, reason: "its iteration is missing or past --iterations \(options.iterations)")
+        }
+        guard m[p + "seed"] == String(options.seed), m[p + "batch_size"] == String(options.batchSize) else {
+            throw TrainingError.badCheckpoint(path: name, reason: "it was written with seed \(m[p + "seed"] ?? "?") and batch size \(m[p + "batch_size"] ?? "?"); resume with the same settings, or start afresh without --resume")
+        }
+        let all = try file.floatTensors()
+        try TrainingCheckpoint.restoreModelState(model, optimizer, from: file, tensors: all, name: name)
+        batchGenerator.state = try words("batch_generator")
+        evaluationGenerator.state = try words("evaluation_generator")
+        var evaluations: [(iteration: Int, trainLoss: Float, validationLoss: Float)] = []
+        for item in (m[p + "evaluations"] ?? "").split(separator: ",") {
+            let parts = item.split(separator: ":").compactMap { UInt32($0) }
+            guard parts.count == 3 else { throw TrainingError.badCheckpoint(path: name, reason: "its evaluations do not parse") }
+            evaluations.append((Int(parts[0]), Float(bitPattern: parts[1]), Float(bitPattern: parts[2])))
+        }
+        return (start, evaluations, m[p + "train_seconds"].flatMap(Double.init) ?? 0)
     }
 }

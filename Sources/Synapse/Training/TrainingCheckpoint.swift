@@ -62,23 +62,53 @@ enum TrainingCheckpoint {
         var seed: UInt64, batchSize: Int, examples: Int, shuffle: Bool
     }
 
-    static func write(_ position: TrainingPosition, fingerprint: Fingerprint, model: Module, optimizer: Optimizer,
-                      callbacks: [TrainingCallback], to url: URL) throws {
+    /// The parts every checkpoint has: the model, the optimizer and the generators of the model's random layers.
+    static func modelState(_ model: Module, _ optimizer: Optimizer) -> (tensors: [String: Tensor], metadata: [String: String]) {
         var tensors: [String: Tensor] = [:]
         for (key, value) in model.stateDict() { tensors["model." + key] = value }
         for (key, value) in optimizer.stateDict() { tensors["optimizer." + key] = value }
-        var metadata: [String: String] = [
-            prefix + "epoch": String(position.epoch), prefix + "batches_done": String(position.batchesDone),
-            prefix + "global_step": String(position.globalStep), prefix + "loss_sum": String(position.lossSum),
-            prefix + "correct": String(position.correct), prefix + "examples_seen": String(position.examplesSeen),
-            prefix + "seed": String(fingerprint.seed), prefix + "batch_size": String(fingerprint.batchSize),
-            prefix + "examples": String(fingerprint.examples), prefix + "shuffle": String(fingerprint.shuffle),
-        ]
+        var metadata: [String: String] = [:]
         for (path, module) in model.namedModules() {
             if let random = module as? RandomStateModule {
                 metadata[prefix + "rng." + path] = random.generator.state.map(String.init).joined(separator: ",")
             }
         }
+        return (tensors, metadata)
+    }
+
+    /// Restores what `modelState` saved.
+    static func restoreModelState(_ model: Module, _ optimizer: Optimizer, from file: SafeTensorsFile,
+                                  tensors all: [String: Tensor], name: String) throws {
+        func part(_ prefix: String) -> [String: Tensor] {
+            Dictionary(uniqueKeysWithValues: all.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+        }
+        do {
+            try model.load(stateDict: part("model."), strict: true)
+        } catch var error {
+            error.file = name
+            throw error
+        }
+        try optimizer.load(stateDict: part("optimizer."))
+        for (path, module) in model.namedModules() {
+            guard let random = module as? RandomStateModule else { continue }
+            let words = (file.metadata[prefix + "rng." + path] ?? "").split(separator: ",").compactMap { UInt64($0) }
+            guard words.count == 4 else {
+                throw TrainingError.badCheckpoint(path: name, reason: "no generator state for '\(path)'")
+            }
+            random.generator.state = words
+        }
+    }
+
+    static func write(_ position: TrainingPosition, fingerprint: Fingerprint, model: Module, optimizer: Optimizer,
+                      callbacks: [TrainingCallback], to url: URL) throws {
+        var (tensors, metadata) = modelState(model, optimizer)
+        metadata.merge([
+            prefix + "epoch": String(position.epoch), prefix + "batches_done": String(position.batchesDone),
+            prefix + "global_step": String(position.globalStep), prefix + "loss_sum": String(position.lossSum),
+            prefix + "correct": String(position.correct), prefix + "examples_seen": String(position.examplesSeen),
+            prefix + "seed": String(fingerprint.seed), prefix + "batch_size": String(fingerprint.batchSize),
+            prefix + "examples": String(fingerprint.examples), prefix + "shuffle": String(fingerprint.shuffle),
+        ]) { $1 }
         let history = try JSONEncoder().encode(position.history)
         metadata[prefix + "history"] = String(decoding: history, as: UTF8.self)
         for (index, callback) in callbacks.enumerated() {
@@ -120,21 +150,7 @@ enum TrainingCheckpoint {
         func part(_ prefix: String) -> [String: Tensor] {
             Dictionary(uniqueKeysWithValues: all.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
         }
-        do {
-            try model.load(stateDict: part("model."), strict: true)
-        } catch var error {
-            error.file = name
-            throw error
-        }
-        try optimizer.load(stateDict: part("optimizer."))
-        for (path, module) in model.namedModules() {
-            guard let random = module as? RandomStateModule else { continue }
-            let words = (m[prefix + "rng." + path] ?? "").split(separator: ",").compactMap { UInt64($0) }
-            guard words.count == 4 else {
-                throw TrainingError.badCheckpoint(path: name, reason: "no generator state for '\(path)'")
-            }
-            random.generator.state = words
-        }
+        try restoreModelState(model, optimizer, from: file, tensors: all, name: name)
         for (index, callback) in callbacks.enumerated() {
             guard let resumable = callback as? ResumableCallback else { continue }
             let valuePrefix = prefix + "callback.\(index)."

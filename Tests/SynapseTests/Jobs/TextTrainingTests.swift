@@ -4,7 +4,7 @@ import Testing
 
 /// The text-training recipe (`synapse train text` without the CLI): model choice, optimizer recipe, report, and the
 /// stop on a non-finite loss.
-@Suite(.synapseRuntime) struct TextTrainingTests {
+@Suite(.synapseRuntime, .serialized) struct TextTrainingTests {
     static let dataset = try! TextDataset(text: String(repeating: "to be or not to be\n", count: 40), blockLength: 12)
 
     static func options(_ architecture: TextTraining.Architecture) -> TextTraining.Options {
@@ -59,4 +59,30 @@ import Testing
         let after = model.namedParameters().map { $0.parameter.scalars }
         for (a, b) in zip(before, after) { #expect(a.map(\.bitPattern) == b.map(\.bitPattern)) }
     }
+
+    /// Stopped by a signal after iteration `stop` and resumed, a run ends with the uninterrupted run's weights and
+    /// evaluations, bit for bit (recurrent with Adam, GPT with AdamW and its warm-up/cosine schedule).
+    @Test(arguments: [(TextTraining.Architecture.lstm, 7), (.lstm, 20), (.gpt, 13)])
+    func aStoppedTextRunResumesToTheSameWeights(architecture: TextTraining.Architecture, stop: Int) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-text-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = Self.options(architecture)
+        options.checkpointInterval = 10
+        let reference = try TextTraining(options: options).run(on: Self.dataset)
+        options.checkpoint = Checkpointing(directory: directory, resume: true)
+        let probe = InterruptProbe()
+        #expect(throws: TrainingError.self) {
+            try InterruptProbe.$current.withValue(probe) {
+                try TextTraining(options: options).run(on: Self.dataset, onEvent: { event in
+                    if case .step(let iteration, _, _) = event, iteration == stop { probe.signal = 2 }
+                })
+            }
+        }
+        let resumed = try TextTraining(options: options).run(on: Self.dataset)
+        let bits = { (m: any LanguageModel) in m.stateDict().mapValues { $0.scalars.map(\.bitPattern) } }
+        #expect(bits(resumed.model) == bits(reference.model), "\(architecture) stopped after \(stop)")
+        #expect(resumed.training.evaluations.map(\.validationLoss) == reference.training.evaluations.map(\.validationLoss))
+    }
 }
+

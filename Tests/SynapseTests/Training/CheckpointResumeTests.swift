@@ -5,12 +5,12 @@ import Testing
 /// A run stopped — by SIGINT/SIGTERM after a step, or killed outright, leaving only the last periodic checkpoint —
 /// and resumed with `--resume` ends with the same weights, bit for bit, as a run that was never stopped.
 @Suite(.synapseRuntime, .serialized) struct CheckpointResumeTests {
-    /// Simulates a signal after global step `step` (the flag the real handler sets).
+    /// Simulates SIGTERM after global step `step`, through this task's probe (what the real handler's flag does).
     final class SignalAt: TrainingCallback {
-        let step: Int
-        init(step: Int) { self.step = step }
+        let step: Int, probe: InterruptProbe
+        init(step: Int, probe: InterruptProbe) { (self.step, self.probe) = (step, probe) }
         func batchDidEnd(_ context: TrainingContext, loss: Float) {
-            if context.globalStep == step { Interrupts.simulate(15) }
+            if context.globalStep == step { probe.signal = 15 }
         }
     }
 
@@ -66,15 +66,14 @@ import Testing
         let reference = Self.trainer()
         let referenceHistory = try Self.fit(reference, whole, resume: false)
 
-        let first = Self.trainer(extra: [SignalAt(step: step)])
-        defer { Interrupts.clear() }
+        let probe = InterruptProbe()
+        let first = Self.trainer(extra: [SignalAt(step: step, probe: probe)])
         #expect {
-            try Self.fit(first, stopped, resume: false)
+            try InterruptProbe.$current.withValue(probe) { try Self.fit(first, stopped, resume: false) }
         } throws: { error in
             guard case .interrupted(15, _, _, let path?)? = error as? TrainingError else { return false }
             return path.hasSuffix(Checkpointing.fileName)
         }
-        Interrupts.clear()
         let second = Self.trainer()
         let history = try Self.fit(second, stopped, resume: true)
         #expect(Self.bits(second.model) == Self.bits(reference.model), "resumed after step \(step)")

@@ -71,6 +71,11 @@ public enum HuggingFaceBERT {
         let url = try file("config.json", in: folder)
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw .unreadable(file: url.path, reason: "\(error.localizedDescription)") }
+        // Say what is there when it is valid JSON but not an object (`8.5`, a string, a list).
+        if let top = try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed), !(top is [String: Any]) {
+            let kind = top is NSNumber ? "a number" : top is String ? "a string" : top is [Any] ? "a list" : "null"
+            throw .invalidConfiguration(file: url.path, reason: "holds \(kind) where a JSON object with the model's settings is expected")
+        }
         let configuration: BERTConfiguration
         do { configuration = try JSONDecoder().decode(BERTConfiguration.self, from: data) } catch let error as DecodingError {
             throw .invalidConfiguration(file: url.path, reason: describe(error))

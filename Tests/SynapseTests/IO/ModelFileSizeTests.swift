@@ -107,3 +107,17 @@ import Testing
         }
     }
 }
+
+/// A config.json that is valid JSON but not an object says what it holds.
+@Suite(.synapseRuntime) struct ConfigMessageTests {
+    @Test(arguments: [("8.5", "a number"), ("\"bert\"", "a string"), ("[1, 2]", "a list")])
+    func aScalarConfigIsNamedForWhatItIs(text: String, kind: String) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(text.utf8).write(to: folder.appendingPathComponent("config.json"))
+        #expect {
+            try HuggingFaceBERT.configuration(folder: folder)
+        } throws: { "\($0)".contains("holds \(kind) where a JSON object") }
+    }
+}

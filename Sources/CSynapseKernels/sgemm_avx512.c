@@ -3,6 +3,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <stdlib.h>
+#include <pthread.h>
 
 // A single-threaded sgemm for the products one core runs inside a data-parallel shard (a few hundred rows times
 // weights of 128–512). cblas_sgemm packs both operands for every call, and on these shapes packing and zeroing C
@@ -103,9 +104,14 @@ INLINE void pack_panel(int transposed, long k, long n, long j, const float *b, l
     }
 }
 
-// One panel buffer per thread, grown to the largest k seen (never freed: the threads are a fixed pool).
+// One panel buffer per thread, grown to the largest k seen. The thread-local pointer is the fast path; a pthread
+// key holding the same pointer frees it when the thread exits (Dispatch retires idle workers).
 static _Thread_local float *panelBuffer;
 static _Thread_local long panelCapacity;
+static pthread_key_t panelKey;
+static pthread_once_t panelKeyOnce = PTHREAD_ONCE_INIT;
+static void free_panel(void *buffer) { free(buffer); }
+static void make_panel_key(void) { pthread_key_create(&panelKey, free_panel); }
 
 AVX512 void synapse_sgemm_avx512(int transposeA, int transposeB, long m, long n, long k, float alpha,
                                  const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
@@ -117,9 +123,11 @@ AVX512 void synapse_sgemm_avx512(int transposeA, int transposeB, long m, long n,
     }
     const int packs = transposeB || m > 4 * MR;
     if (packs && k * NR > panelCapacity) {
+        pthread_once(&panelKeyOnce, make_panel_key);
         free(panelBuffer);
         panelBuffer = aligned_alloc(64, (size_t)(k * NR) * sizeof(float));
         if (!panelBuffer) abort();
+        pthread_setspecific(panelKey, panelBuffer);
         panelCapacity = k * NR;
     }
     for (long j = 0; j < n; j += NR) {

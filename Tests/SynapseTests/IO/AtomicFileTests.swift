@@ -88,8 +88,10 @@ import Testing
         } throws: { ($0 as? AtomicFile.WriteError)?.reason.contains("no reader") == true }
         // With a reader the bytes arrive through the pipe, and the pipe stays a pipe.
         nonisolated(unsafe) var received = Data()
+        let finished = DispatchSemaphore(value: 0)       // orders the reader's write before our read (TSan)
         let reader = Thread {
             if let handle = FileHandle(forReadingAtPath: fifo.path) { received = handle.readDataToEndOfFile() }
+            finished.signal()
         }
         reader.start()
         var attempts = 0
@@ -102,7 +104,7 @@ import Testing
                 usleep(10_000)                          // the reader thread has not opened its end yet
             }
         }
-        while !reader.isFinished { usleep(1_000) }
+        finished.wait()
         #expect(String(decoding: received, as: UTF8.self) == "through the pipe")
         #expect(kind(fifo.path) == S_IFIFO)
     }

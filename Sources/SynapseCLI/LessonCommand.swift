@@ -45,7 +45,7 @@ struct LessonCommand: ParsableCommand {
     /// Runs one lesson with its output printed as it comes; fails (exit 1) when any of its checks fails.
     static func run(_ name: String, _ output: Output, _ body: (LessonLog) throws -> Void) throws {
         let directory = output.out ?? "runs/lessons/\(name)"
-        try prepareOutputDirectory(URL(fileURLWithPath: directory))
+        try AtomicFile.checkWritable(directory: URL(fileURLWithPath: directory))
         let log = try LessonLog(directory: URL(fileURLWithPath: directory), echo: { print($0) })
         try body(log)
         let failed = log.failedChecks

@@ -55,7 +55,7 @@ struct TrainRL: ParsableCommand {
     func run() throws {
         let kind = try environment(), choice = try chosenAlgorithm()
         let outURL = URL(fileURLWithPath: out ?? "runs/rl/\(kind.rawValue)-\(choice.rawValue)")
-        try prepareOutputDirectory(outURL)
+        try AtomicFile.checkWritable(directory: outURL)
 
         let total: Int
         let trainer: (inout (PolicyUpdateReport) -> Void) throws -> PolicyTrainingResult
@@ -130,6 +130,3 @@ enum RLAlgorithm: String, CaseIterable {
 }
 
 /// Creates `url` and checks it can be written before any work starts (a run should not end in "cannot write").
-func prepareOutputDirectory(_ url: URL) throws {
-    try AtomicFile.checkWritable(directory: url)
-}

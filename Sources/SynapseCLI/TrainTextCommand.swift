@@ -43,21 +43,17 @@ struct TrainText: ParsableCommand {
     var resume = false
 
     func validate() throws {
-        for (name, value) in [("--embedding", embedding), ("--hidden", hidden), ("--layers", layers), ("--block", block),
-                              ("--batch-size", batchSize), ("--iterations", iterations), ("--eval-batches", evalBatches)]
-        where value <= 0 {
-            throw ValidationError("\(name) must be a positive number, got \(value)")
-        }
-        try OptionLimits.check("--checkpoint-every", checkpointEvery, limit: OptionLimits.iterations)
-        try OptionLimits.check("--checkpoint-every", checkpointEvery, limit: OptionLimits.iterations)
-        if evalInterval < 0 { throw ValidationError("--eval-interval must be 0 or more, got \(evalInterval)") }
-        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
         for (name, value, limit) in [("--embedding", embedding, OptionLimits.width), ("--hidden", hidden, OptionLimits.width),
                                      ("--heads", heads, OptionLimits.width), ("--layers", layers, OptionLimits.layers),
                                      ("--batch-size", batchSize, OptionLimits.batchSize),
-                                     ("--iterations", iterations, OptionLimits.iterations), ("--block", block, OptionLimits.batchTokens)] {
+                                     ("--iterations", iterations, OptionLimits.iterations),
+                                     ("--block", block, OptionLimits.batchTokens),
+                                     ("--eval-batches", evalBatches, OptionLimits.iterations),
+                                     ("--checkpoint-every", checkpointEvery, OptionLimits.iterations)] {
             try OptionLimits.check(name, value, limit: limit)
         }
+        if evalInterval < 0 { throw ValidationError("--eval-interval must be 0 or more, got \(evalInterval)") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
         if batchSize * block > OptionLimits.batchTokens {
             throw ValidationError("--batch-size \(batchSize) × --block \(block) is more than \(OptionLimits.batchTokens) tokens a batch; lower one of them")
         }

@@ -18,12 +18,6 @@ public enum Gzip {
         return isCompressed(bytes) ? try inflate(bytes, path: path, limit: limit) : bytes
     }
 
-    /// The first `count` bytes of the file, inflated when it is compressed (a header, read before the rest).
-    public static func prefixOfFile(atPath path: String, count: Int) throws -> [UInt8] {
-        let bytes = try readBytes(atPath: path)
-        guard isCompressed(bytes) else { return Array(bytes.prefix(count)) }
-        return try inflate(bytes, path: path, limit: count, stopAtLimit: true)
-    }
 
     /// The raw bytes of a file; throws `DatasetError.missingFile` / `.unreadable`.
     public static func readBytes(atPath path: String) throws -> [UInt8] {

@@ -21,12 +21,17 @@ public struct IDXArray: Sendable {
     /// Reads and parses a file, inflating it first when it is gzip-compressed. The header is read first and the
     /// inflation stops at the size it implies, so a small `.gz` cannot inflate towards gigabytes.
     public init(contentsOfFile path: String) throws {
-        let head = try Gzip.prefixOfFile(atPath: path, count: 4 + 4 * 255)
+        let raw = try Gzip.readBytes(atPath: path)
+        guard Gzip.isCompressed(raw) else {
+            try self.init(bytes: raw, path: path)
+            return
+        }
+        let head = try Gzip.inflate(raw, path: path, limit: 4 + 4 * 255, stopAtLimit: true)
         guard let implied = IDXArray.impliedByteCount(head) else {
             try self.init(bytes: head, path: path)        // a broken header: this throws the error that names it
             return
         }
-        try self.init(bytes: Gzip.contentsOfFile(atPath: path, limit: implied), path: path)
+        try self.init(bytes: Gzip.inflate(raw, path: path, limit: implied), path: path)
     }
 
     /// Header plus elements, as a valid header states them; nil when `head` does not start with one.

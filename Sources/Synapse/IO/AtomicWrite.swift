@@ -59,20 +59,39 @@ public enum AtomicFile {
     /// The temporary is removed if anything fails; temporaries a killed earlier run left next to `url` are removed too.
     public static func write(to url: URL, produce: (URL) throws -> Void) throws {
         let destination = try target(of: url.standardizedFileURL)
+        switch try route(for: destination) {
+        case .replace: try replace(destination, produce: produce)
+        case .stream(let isFIFO): try stream(into: destination, isFIFO: isFIFO, produce: produce)
+        }
+    }
+
+    /// How a write reaches `destination` (a path with its links resolved).
+    private enum Route { case replace, stream(isFIFO: Bool) }
+
+    /// A regular file or nothing yet is replaced, a character device or FIFO is written into; anything else is
+    /// refused here, by `write` and by `checkWritable` alike.
+    private static func route(for destination: URL) throws -> Route {
         var info = stat()
-        let exists = stat(destination.path, &info) == 0
-        let kind = exists ? info.st_mode & S_IFMT : S_IFREG
+        guard stat(destination.path, &info) == 0 else { return .replace }
+        let kind = info.st_mode & S_IFMT
         switch kind {
-        case S_IFREG:
-            try replace(destination, produce: produce)
-        case S_IFCHR, S_IFIFO:
-            try stream(into: destination, isFIFO: kind == S_IFIFO, produce: produce)
-        case S_IFDIR:
-            throw WriteError(path: destination.path, reason: "it is a directory; give a file name inside it")
+        case S_IFREG: return .replace
+        case S_IFCHR, S_IFIFO: return .stream(isFIFO: kind == S_IFIFO)
+        case S_IFDIR: throw WriteError(path: destination.path, reason: "it is a directory; give a file name inside it")
         default:
             let what = kind == S_IFBLK ? "a block device" : kind == S_IFSOCK ? "a socket" : "not a regular file"
             throw WriteError(path: destination.path, reason: "it is \(what); refusing to overwrite it")
         }
+    }
+
+    /// The directory a regular file's temporary goes in; it must exist.
+    private static func existingDirectory(of destination: URL) throws -> URL {
+        let directory = destination.deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw WriteError(path: destination.path, reason: "directory \(directory.path) does not exist")
+        }
+        return directory
     }
 
     /// Creates `directory` if needed and proves a file can be created in it, before any long work starts (so a
@@ -104,21 +123,8 @@ public enum AtomicFile {
     /// (a regular file, a link to one, a character device or a FIFO) and a regular file's directory takes new files.
     public static func checkWritable(file url: URL) throws {
         let destination = try target(of: url.standardizedFileURL)
-        var info = stat()
-        if stat(destination.path, &info) == 0 {
-            switch info.st_mode & S_IFMT {
-            case S_IFREG: break
-            case S_IFCHR, S_IFIFO: return
-            case S_IFDIR: throw WriteError(path: destination.path, reason: "it is a directory; give a file name inside it")
-            default: throw WriteError(path: destination.path, reason: "it is not a regular file; refusing to overwrite it")
-            }
-        }
-        let directory = destination.deletingLastPathComponent()
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw WriteError(path: destination.path, reason: "directory \(directory.path) does not exist")
-        }
-        try checkWritable(directory: directory)
+        guard case .replace = try route(for: destination) else { return }
+        try checkWritable(directory: existingDirectory(of: destination))
     }
 
     /// The path a write to `url` lands on: `url` itself, or the file its symbolic links lead to (which may not exist
@@ -159,11 +165,7 @@ public enum AtomicFile {
 
     /// A regular file (or none yet): temporary next to it, then rename(2), which replaces it atomically.
     private static func replace(_ destination: URL, produce: (URL) throws -> Void) throws {
-        let directory = destination.deletingLastPathComponent()
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw WriteError(path: destination.path, reason: "directory \(directory.path) does not exist")
-        }
+        let directory = try existingDirectory(of: destination)
         removeStaleTemporaries(for: destination)
         // A unique hidden name next to the destination keeps the rename on one file system (so it is atomic) and
         // lets concurrent writers of different files share a directory.

@@ -99,8 +99,8 @@ public enum AutoencoderFile {
             var implied = 0
             for (a, b) in zip(info.sizes, info.sizes.dropFirst()) {
                 let (product, overflow) = a.multipliedReportingOverflow(by: b)
-                implied = overflow ? Int.max : implied.addingReportingOverflow(2 * min(product, Int.max / 4)).partialValue
-                if overflow || implied > stored { break }
+                if overflow || product > stored { implied = Int.max; break }
+                implied += 2 * product                         // each term ≤ 2·stored: no overflow
             }
             guard implied <= stored else {
                 throw Error.badMetadata(file: url.lastPathComponent, key: sizesKey,

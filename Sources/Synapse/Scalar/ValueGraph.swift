@@ -77,16 +77,17 @@ public enum ValueGraph {
         } catch {
             throw ValueGraphError.graphvizFailed(status: -1, message: error.localizedDescription)
         }
-        let deadline = DispatchTime.now() + timeLimit
-        let timer = DispatchSource.makeTimerSource()
+        // The timer and the read of its flag share one serial queue, so the flag needs no other lock.
+        let queue = DispatchQueue(label: "synapse.graphviz-timer")
+        let timer = DispatchSource.makeTimerSource(queue: queue)
         nonisolated(unsafe) var timedOut = false
-        timer.schedule(deadline: deadline)
+        timer.schedule(deadline: .now() + timeLimit)
         timer.setEventHandler { if process.isRunning { timedOut = true; process.terminate() } }
         timer.resume()
-        defer { timer.cancel() }
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        if timedOut { throw ValueGraphError.graphvizTimedOut(seconds: timeLimit) }
+        timer.cancel()
+        if queue.sync(execute: { timedOut }) { throw ValueGraphError.graphvizTimedOut(seconds: timeLimit) }
         guard process.terminationStatus == 0 else {
             let firstLine = message.split(separator: "\n").first.map(String.init) ?? "no message"
             throw ValueGraphError.graphvizFailed(status: process.terminationStatus, message: firstLine)

@@ -171,18 +171,16 @@ public final class TextTrainer {
                       trainLoss: last.trainLoss, validationLoss: last.validationLoss, evaluations: evaluations)
     }
 
-    private static let prefix = "synapse.checkpoint."
-
     private func save(next iteration: Int, evaluations: [(iteration: Int, trainLoss: Float, validationLoss: Float)],
                       trainSeconds: Double, to url: URL) throws {
         let (tensors, modelMetadata) = TrainingCheckpoint.modelState(model, optimizer)
         var metadata = modelMetadata
-        let p = Self.prefix
+        let p = TrainingCheckpoint.prefix
         metadata[p + "iteration"] = String(iteration)
         metadata[p + "seed"] = String(options.seed)
         metadata[p + "batch_size"] = String(options.batchSize)
-        metadata[p + "batch_generator"] = batchGenerator.state.map(String.init).joined(separator: ",")
-        metadata[p + "evaluation_generator"] = evaluationGenerator.state.map(String.init).joined(separator: ",")
+        metadata[p + "batch_generator"] = TrainingCheckpoint.encode(batchGenerator)
+        metadata[p + "evaluation_generator"] = TrainingCheckpoint.encode(evaluationGenerator)
         metadata[p + "train_seconds"] = String(trainSeconds)
         metadata[p + "evaluations"] = evaluations.map { "\($0.iteration):\($0.trainLoss.bitPattern):\($0.validationLoss.bitPattern)" }
             .joined(separator: ",")
@@ -193,10 +191,11 @@ public final class TextTrainer {
         -> (start: Int, evaluations: [(iteration: Int, trainLoss: Float, validationLoss: Float)], trainSeconds: Double) {
         let name = url.lastPathComponent
         let file = try SafeTensorsFile(contentsOf: url)
-        let m = file.metadata, p = Self.prefix
+        let m = file.metadata, p = TrainingCheckpoint.prefix
         func words(_ key: String) throws -> [UInt64] {
-            let w = (m[p + key] ?? "").split(separator: ",").compactMap { UInt64($0) }
-            guard w.count == 4 else { throw TrainingError.badCheckpoint(path: name, reason: "no '\(p + key)'") }
+            guard let w = TrainingCheckpoint.decodeGeneratorState(m[p + key]) else {
+                throw TrainingError.badCheckpoint(path: name, reason: "no '\(p + key)'")
+            }
             return w
         }
         guard let start = m[p + "iteration"].flatMap(Int.init), start >= 0, start <= options.iterations else {

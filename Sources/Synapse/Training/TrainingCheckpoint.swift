@@ -62,6 +62,18 @@ enum TrainingCheckpoint {
         var seed: UInt64, batchSize: Int, examples: Int, shuffle: Bool
     }
 
+    /// The tensors of `all` whose names start with `prefix`, with the prefix taken off.
+    static func tensors(withPrefix prefix: String, in all: [String: Tensor]) -> [String: Tensor] {
+        Dictionary(uniqueKeysWithValues: all.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+    }
+
+    /// A generator's state as metadata text, and back (nil unless it is four words).
+    static func encode(_ generator: RandomGenerator) -> String { generator.state.map(String.init).joined(separator: ",") }
+    static func decodeGeneratorState(_ text: String?) -> [UInt64]? {
+        let words = (text ?? "").split(separator: ",").compactMap { UInt64($0) }
+        return words.count == 4 ? words : nil
+    }
+
     /// The parts every checkpoint has: the model, the optimizer and the generators of the model's random layers.
     static func modelState(_ model: Module, _ optimizer: Optimizer) -> (tensors: [String: Tensor], metadata: [String: String]) {
         var tensors: [String: Tensor] = [:]
@@ -70,7 +82,7 @@ enum TrainingCheckpoint {
         var metadata: [String: String] = [:]
         for (path, module) in model.namedModules() {
             if let random = module as? RandomStateModule {
-                metadata[prefix + "rng." + path] = random.generator.state.map(String.init).joined(separator: ",")
+                metadata[prefix + "rng." + path] = encode(random.generator)
             }
         }
         return (tensors, metadata)
@@ -79,20 +91,16 @@ enum TrainingCheckpoint {
     /// Restores what `modelState` saved.
     static func restoreModelState(_ model: Module, _ optimizer: Optimizer, from file: SafeTensorsFile,
                                   tensors all: [String: Tensor], name: String) throws {
-        func part(_ prefix: String) -> [String: Tensor] {
-            Dictionary(uniqueKeysWithValues: all.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
-        }
         do {
-            try model.load(stateDict: part("model."), strict: true)
+            try model.load(stateDict: tensors(withPrefix: "model.", in: all), strict: true)
         } catch var error {
             error.file = name
             throw error
         }
-        try optimizer.load(stateDict: part("optimizer."))
+        try optimizer.load(stateDict: tensors(withPrefix: "optimizer.", in: all))
         for (path, module) in model.namedModules() {
             guard let random = module as? RandomStateModule else { continue }
-            let words = (file.metadata[prefix + "rng." + path] ?? "").split(separator: ",").compactMap { UInt64($0) }
-            guard words.count == 4 else {
+            guard let words = decodeGeneratorState(file.metadata[prefix + "rng." + path]) else {
                 throw TrainingError.badCheckpoint(path: name, reason: "no generator state for '\(path)'")
             }
             random.generator.state = words
@@ -147,16 +155,13 @@ enum TrainingCheckpoint {
             throw TrainingError.badCheckpoint(path: name, reason: "its history does not parse")
         }
         let all = try file.floatTensors()
-        func part(_ prefix: String) -> [String: Tensor] {
-            Dictionary(uniqueKeysWithValues: all.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
-        }
         try restoreModelState(model, optimizer, from: file, tensors: all, name: name)
         for (index, callback) in callbacks.enumerated() {
             guard let resumable = callback as? ResumableCallback else { continue }
             let valuePrefix = prefix + "callback.\(index)."
             let values = Dictionary(uniqueKeysWithValues: m.filter { $0.key.hasPrefix(valuePrefix) }
                 .map { (String($0.key.dropFirst(valuePrefix.count)), $0.value) })
-            try resumable.restore(tensors: part("callback.\(index)."), values: values)
+            try resumable.restore(tensors: tensors(withPrefix: "callback.\(index).", in: all), values: values)
         }
         return TrainingPosition(epoch: try int("epoch"), batchesDone: try int("batches_done"),
                                 globalStep: try int("global_step"), lossSum: lossSum, correct: try int("correct"),

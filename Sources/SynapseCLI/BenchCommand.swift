@@ -75,11 +75,11 @@ struct MNISTBench: ParsableCommand {
 
 extension MNISTBenchmark.Workload: ExpressibleByArgument {}
 
-func parseSizes(_ text: String) throws -> [Int] {
-    let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+func parseSizes(_ text: String, limit: Int = OptionLimits.width) throws -> [Int] {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
     let sizes = parts.compactMap { Int($0) }
-    guard !parts.isEmpty, sizes.count == parts.count, sizes.allSatisfy({ $0 > 0 }) else {
-        throw ValidationError("sizes must be positive integers separated by commas, got '\(text)'")
+    guard !parts.isEmpty, sizes.count == parts.count, sizes.allSatisfy({ (1...limit).contains($0) }) else {
+        throw ValidationError("sizes must be whole numbers from 1 to \(limit) separated by commas, got '\(text)'")
     }
     return sizes
 }

@@ -49,7 +49,7 @@ struct GenerateCommand: ParsableCommand {
     var seed: UInt64 = 1
 
     func validate() throws {
-        if tokens < 0 { throw ValidationError("--tokens must be 0 or more, got \(tokens)") }
+        if !(0...(1 << 20)).contains(tokens) { throw ValidationError("--tokens must lie in 0...\(1 << 20), got \(tokens)") }
         try SamplingOptions.check(temperature: temperature, topK: topK, topP: topP, minP: minP, repeatPenalty: repeatPenalty,
                                   showProbabilities: showProbabilities)
         if (modelFile == nil) == (gguf == nil) {

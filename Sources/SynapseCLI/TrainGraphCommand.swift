@@ -29,8 +29,9 @@ struct TrainGraph: ParsableCommand {
     @Option(help: "Directory for the report.") var out: String = "runs/karate"
 
     func validate() throws {
-        guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
-        guard seeds > 0 else { throw ValidationError("--seeds must be positive, got \(seeds)") }
+        try OptionLimits.check("--epochs", epochs, limit: OptionLimits.epochs)
+        try OptionLimits.check("--seeds", seeds, limit: 10_000)
+        _ = try parseSizes(hidden)
         guard lr > 0 && lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
     }
 

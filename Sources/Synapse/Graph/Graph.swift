@@ -49,6 +49,10 @@ public struct Graph: Sendable {
 
     public var nodeCount: Int { nodeIDs.count }
 
+    /// The most nodes a graph without feature columns may have: its one-hot features are dense, N × N floats
+    /// (16384 nodes: 1 GiB).
+    public static let maximumOneHotNodes = 16_384
+
     /// A graph from node indices. Edges are made undirected and unique; self-loops are not allowed here either.
     public init(nodeIDs: [String], features: Tensor? = nil, featureNames: [String] = [], labels: [Int?]? = nil,
                 classNames: [String] = [], edges: [(Int, Int)]) {
@@ -113,6 +117,9 @@ public struct Graph: Sendable {
             }
         }
 
+        if featureColumns.isEmpty && ids.count > Graph.maximumOneHotNodes {
+            throw GraphError.tooManyNodesForOneHot(path: nodesFile, nodes: ids.count, limit: Graph.maximumOneHotNodes)
+        }
         guard edgeTable.header.count >= 2 else {
             throw CSVError.missingColumn(path: edgesFile, column: "target", available: edgeTable.header)
         }

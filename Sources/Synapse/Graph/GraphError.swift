@@ -17,6 +17,8 @@ public enum GraphError: Error, CustomStringConvertible, Equatable {
     case nonNumericFeature(path: String, line: Int, column: String, value: String)
     /// A node id that is empty.
     case emptyNodeID(path: String, line: Int)
+    /// No feature columns and more nodes than one-hot features (an N × N matrix) can be built for.
+    case tooManyNodesForOneHot(path: String, nodes: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -32,6 +34,11 @@ public enum GraphError: Error, CustomStringConvertible, Equatable {
             return "\(path): line \(line), feature column '\(column)': '\(value)' is not a finite number"
         case let .emptyNodeID(path, line):
             return "\(path): line \(line): empty node id"
+        case let .tooManyNodesForOneHot(path, nodes, limit):
+            let gigabytes = Double(nodes) * Double(nodes) * 4 / 1e9
+            return "\(path): \(nodes) nodes and no feature columns: one-hot features would be a \(nodes)×\(nodes) matrix "
+                + String(format: "(%.1f GB)", gigabytes)
+                + "; add feature columns (for example the degree), or use at most \(limit) nodes"
         }
     }
 }

@@ -27,6 +27,19 @@ public enum LanguageModelFile {
         return table
     }()
 
+    /// The largest size a metadata entry may state (16 Mi): products of a few of them (gates × hidden, 3 × embedding)
+    /// cannot overflow, and `requireShape` then holds them to the tensors actually stored.
+    public static let maximumSize = 1 << 24
+
+    /// A positive size from the metadata, at most `maximumSize`.
+    static func size(_ key: String, in metadata: [String: String], file: String) throws(Error) -> Int {
+        guard let text = metadata[key] else { throw .missingMetadata(file: file, key: key) }
+        guard let value = Int(text), (1...maximumSize).contains(value) else {
+            throw .badMetadata(file: file, key: key, value: text)
+        }
+        return value
+    }
+
     /// Throws unless the file holds `tensor` with exactly `shape`, naming the metadata the shape comes from.
     static func requireShape(_ tensor: String, _ shape: [Int], in shapes: [String: [Int]], file: String,
                              from keys: String) throws(Error) {
@@ -48,7 +61,8 @@ public enum LanguageModelFile {
             case let .missingMetadata(file, key):
                 return "\(file): no '\(key)' in the metadata; it was not saved by `synapse train text`"
             case let .badMetadata(file, key, value):
-                return "\(file): metadata '\(key)' has the invalid value '\(value)'"
+                let shown = value.count > 40 ? String(value.prefix(40)) + "…" : value
+                return "\(file): metadata '\(key)' has the invalid value '\(shown)' (sizes are whole numbers from 1 to \(LanguageModelFile.maximumSize))"
             case let .unknownKind(file, kind):
                 return "\(file): unknown language model kind '\(kind)' (known: \(LanguageModelFile.builders.keys.sorted().joined(separator: ", ")))"
             case let .vocabularyMismatch(file, vocabulary, model):

@@ -15,10 +15,7 @@ public enum ModelFile {
     /// such a model would answer NaN to everything.
     static func loadWeights(of file: SafeTensorsFile, into model: Module, name: String) throws {
         let tensors = try file.floatTensors()
-        for key in tensors.keys.sorted() {
-            let bad = tensors[key]!.withUnsafeBufferPointer { values in values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) } }
-            if bad > 0 { throw Error.nonFiniteWeights(file: name, tensor: key, count: bad) }
-        }
+        try requireFinite(tensors, file: name)
         do {
             try model.load(stateDict: tensors, strict: true)
         } catch var error {
@@ -26,6 +23,20 @@ public enum ModelFile {
             throw error
         }
         model.eval()
+    }
+
+    /// Throws for the first tensor (in name order) holding NaN or infinity, with how many such values it has.
+    public static func requireFinite(_ tensors: [String: Tensor], file name: String) throws(Error) {
+        for key in tensors.keys.sorted() {
+            let bad = tensors[key]!.withUnsafeBufferPointer { values in values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) } }
+            if bad > 0 { throw Error.nonFiniteWeights(file: name, tensor: key, count: bad) }
+        }
+    }
+
+    /// The same for every floating-point tensor of a file (integer tensors, such as int8 codes, are always finite).
+    static func requireFinite(_ file: SafeTensorsFile, name: String) throws(Error) {
+        let floating = file.tensors.filter { $0.value.dtype.isFloatingPoint }.mapValues { $0.floatTensor() }
+        try requireFinite(floating, file: name)
     }
 
     /// Why a model file's weights cannot be used.

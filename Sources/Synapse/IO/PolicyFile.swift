@@ -54,7 +54,7 @@ public enum PolicyFile {
         var rng = RandomGenerator(seed: 0)
         let agent = ActorCritic(observationSize: info.observationSize, actionCount: info.actionCount, hidden: hidden,
                                 generator: &rng)
-        try agent.load(stateDict: file.floatTensors())
+        try ModelFile.loadWeights(of: file, into: agent, name: name)
         return (agent, info)
     }
 }

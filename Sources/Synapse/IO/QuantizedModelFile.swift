@@ -81,6 +81,7 @@ public enum QuantizedModelFile {
     /// state as usual.
     public static func model(from file: SafeTensorsFile, template: Sequential) throws -> Sequential {
         let name = file.sourceName
+        try ModelFile.requireFinite(file, name: name)
         let methodName = file.metadata[methodKey] ?? ""
         guard let method = QuantizationMethod(rawValue: methodName), let scheme = method.int8Scheme else {
             throw Error.unknownValue(file: name, key: methodKey, value: methodName,

@@ -57,9 +57,7 @@ extension GPT: LanguageModel {
     static func build(metadata: [String: String], vocabularySize: Int, shapes: [String: [Int]],
                       file: String) throws(LanguageModelFile.Error) -> any LanguageModel {
         func int(_ key: String) throws(LanguageModelFile.Error) -> Int {
-            guard let text = metadata[key] else { throw .missingMetadata(file: file, key: key) }
-            guard let value = Int(text), value > 0 else { throw .badMetadata(file: file, key: key, value: text) }
-            return value
+            try LanguageModelFile.size(key, in: metadata, file: file)
         }
         let (layers, heads, embedding, block) = (try int("synapse.lm.layers"), try int("synapse.lm.heads"),
                                                  try int("synapse.lm.embedding"), try int("synapse.lm.block"))

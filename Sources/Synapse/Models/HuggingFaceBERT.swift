@@ -135,8 +135,11 @@ public enum HuggingFaceBERT {
             }
             state[synapse] = entry.floatTensor()
         }
-        do { try model.load(stateDict: state) } catch {
-            throw .unreadable(file: weightsURL.path, reason: error.description)
+        do {
+            try ModelFile.requireFinite(state, file: weightsURL.path)
+            try model.load(stateDict: state)
+        } catch {
+            throw .unreadable(file: weightsURL.path, reason: "\(error)")
         }
         model.eval()
         return model

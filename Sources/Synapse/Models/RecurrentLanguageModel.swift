@@ -77,9 +77,7 @@ public final class RecurrentLanguageModel: Module, LanguageModel {
         let kindName = metadata[LanguageModelFile.kindKey] ?? ""
         guard let kind = Kind(rawValue: kindName) else { throw .unknownKind(file: file, kind: kindName) }
         func int(_ key: String) throws(LanguageModelFile.Error) -> Int {
-            guard let text = metadata[key] else { throw .missingMetadata(file: file, key: key) }
-            guard let value = Int(text), value > 0 else { throw .badMetadata(file: file, key: key, value: text) }
-            return value
+            try LanguageModelFile.size(key, in: metadata, file: file)
         }
         let configuration = Configuration(kind: kind, vocabularySize: vocabularySize, embeddingSize: try int("synapse.lm.embedding"),
                                           hiddenSize: try int("synapse.lm.hidden"), layers: try int("synapse.lm.layers"))

@@ -101,7 +101,7 @@ public enum TextGeneration {
             var session = model.makeSession()
             var logits = session.feed(context)
             var produced: [Int] = []
-            produced.reserveCapacity(tokenCount)
+            produced.reserveCapacity(min(tokenCount, 1 << 16))   // a caller's huge count must not size an allocation
             for _ in 0..<tokenCount {
                 let token = sampler.sample(logits)
                 produced.append(token)

@@ -147,4 +147,16 @@ import Testing
         }, "no nodes")
         #expect(throws: CSVError.self) { _ = try read(nodes: "name,label\na,p\n", edges: "source,target\n") }
     }
+
+    /// Without feature columns the features are one-hot, N × N: a graph past the limit is refused with the size it
+    /// would need and what to do, before the matrix (or the edges) is touched. One node fewer is read.
+    @Test func oneHotFeaturesHaveALimit() throws {
+        let limit = Graph.maximumOneHotNodes
+        func nodes(_ count: Int) -> String { "id,label\n" + (0..<count).map { "n\($0),\($0 % 2)\n" }.joined() }
+        expectError(nodes: nodes(limit + 1), edges: "source,target\nn0,n1\n", {
+            if case .tooManyNodesForOneHot(_, limit + 1, limit) = $0 { return true } else { return false }
+        }, "add feature columns")
+        let small = try read(nodes: nodes(100), edges: "source,target\nn0,n1\n")
+        #expect(small.features.shape == [100, 100])
+    }
 }

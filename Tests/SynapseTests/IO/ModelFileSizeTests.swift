@@ -20,7 +20,7 @@ import Testing
         return url
     }
 
-    @Test(arguments: [("synapse.lm.hidden", "100000"), ("synapse.lm.embedding", "4611686018427387904"),
+    @Test(arguments: [("synapse.lm.hidden", "100000"), ("synapse.lm.embedding", "1000000"),
                       ("synapse.lm.layers", "1000000")])
     func aRecurrentModelWithInflatedSizesIsRefused(key: String, value: String) throws {
         let tokenizer = CharacterTokenizer(corpus: "abcd\n")
@@ -50,6 +50,28 @@ import Testing
         let url = try Self.edited(file, key, value)
         defer { try? FileManager.default.removeItem(at: url) }
         #expect(throws: LanguageModelFile.Error.self) { try LanguageModelFile.load(from: url) }
+    }
+
+    /// Sizes beyond `maximumSize` are refused as values, before any product of them (gates × hidden) can overflow:
+    /// a recurrent file claiming hidden size 2^62 used to trap on the multiplication.
+    @Test(arguments: [("lstm", "synapse.lm.hidden"), ("lstm", "synapse.lm.embedding"), ("gpt", "synapse.lm.embedding"),
+                      ("gpt", "synapse.lm.heads"), ("gpt", "synapse.lm.block")])
+    func sizesBeyondTheLimitAreRefusedBeforeArithmetic(kind: String, key: String) throws {
+        let tokenizer = CharacterTokenizer(corpus: "abcd\n")
+        var rng = RandomGenerator(seed: 3)
+        let model: any LanguageModel = kind == "gpt"
+            ? GPT(GPTConfiguration(vocabularySize: tokenizer.vocabularySize, blockSize: 8, layers: 1, heads: 2, embedding: 8), seed: 1)
+            : RecurrentLanguageModel(.init(kind: .lstm, vocabularySize: tokenizer.vocabularySize, embeddingSize: 4,
+                                           hiddenSize: 6, layers: 1), generator: &rng)
+        let (original, file) = try Self.savedModel(model, tokenizer: tokenizer)
+        defer { try? FileManager.default.removeItem(at: original) }
+        for value in ["4611686018427387904", String(LanguageModelFile.maximumSize + 1), "0", "-3"] {
+            let url = try Self.edited(file, key, value)
+            defer { try? FileManager.default.removeItem(at: url) }
+            #expect(throws: LanguageModelFile.Error.badMetadata(file: url.lastPathComponent, key: key, value: value)) {
+                try LanguageModelFile.load(from: url)
+            }
+        }
     }
 }
 
@@ -119,5 +141,25 @@ import Testing
         #expect {
             try HuggingFaceBERT.configuration(folder: folder)
         } throws: { "\($0)".contains("holds \(kind) where a JSON object") }
+    }
+}
+
+/// Every loader refuses non-finite weights, not only the classifier's: policies, quantized models, BERT folders.
+@Suite(.synapseRuntime) struct NonFinitePolicyTests {
+    @Test func aPolicyWithANaNWeightIsRefused() throws {
+        var rng = RandomGenerator(seed: 4)
+        let agent = ActorCritic(observationSize: 4, actionCount: 2, hidden: [8], generator: &rng)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-policy-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try PolicyFile.save(agent, environment: .cartpole, algorithm: "ppo", to: url)
+        _ = try PolicyFile.load(from: url, for: .cartpole)
+        var file = try SafeTensorsFile(contentsOf: url)
+        var values = try file.floatTensor("action_net.weight").scalars
+        values[1] = .nan
+        file.tensors["action_net.weight"] = .init(Tensor(shape: [2, 8], scalars: values))
+        try file.write(to: url)
+        #expect(throws: ModelFile.Error.nonFiniteWeights(file: url.lastPathComponent, tensor: "action_net.weight", count: 1)) {
+            try PolicyFile.load(from: url, for: .cartpole)
+        }
     }
 }

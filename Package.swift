@@ -33,3 +33,11 @@ let package = Package(
         .testTarget(name: "SynapseTests", dependencies: ["Synapse"], resources: [.copy("Fixtures")]),
     ]
 )
+
+// The libFuzzer harnesses exist only in a fuzzing build (scripts/fuzz.sh sets SYNAPSE_FUZZ=1 and builds with
+// -sanitize=fuzzer): libFuzzer supplies their `main`, so an ordinary build could not link them.
+if Context.environment["SYNAPSE_FUZZ"] == "1" {
+    package.products.append(.executable(name: "synapse-fuzz", targets: ["SynapseFuzz"]))
+    package.targets.append(.executableTarget(name: "SynapseFuzz", dependencies: ["Synapse"], path: "Fuzz",
+                                             swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+}

@@ -12,6 +12,8 @@ void synapse_install_interrupt_handlers(void) {
     struct sigaction action = {0};
     action.sa_handler = on_signal;
     sigemptyset(&action.sa_mask);
+    /* Blocking calls resume after the handler: Foundation's reads treat EINTR as fatal (readDataToEndOfFile). */
+    action.sa_flags = SA_RESTART;
     sigaction(SIGINT, &action, 0);
     sigaction(SIGTERM, &action, 0);
 }

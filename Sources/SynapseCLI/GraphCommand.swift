@@ -87,6 +87,9 @@ struct GraphCommand: ParsableCommand {
             }
             printError("Graphviz 'dot' was not found on PATH, so no \(chosenFormat.rawValue.uppercased()) was made; install it with 'apt-get install graphviz' (macOS: 'brew install graphviz').")
             print("wrote \(dotURL.path) (render it later with: dot -T\(chosenFormat.rawValue) \(dotURL.path) -o \(path))")
+        } catch ValueGraphError.interrupted(let signal) {
+            printError("\(ValueGraphError.interrupted(signal: signal))")
+            throw ExitCode(130)
         } catch {
             throw CLIFailure(message: "\(error)")
         }

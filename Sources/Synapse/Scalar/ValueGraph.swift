@@ -77,17 +77,41 @@ public enum ValueGraph {
         } catch {
             throw ValueGraphError.graphvizFailed(status: -1, message: error.localizedDescription)
         }
-        // The timer and the read of its flag share one serial queue, so the flag needs no other lock.
-        let queue = DispatchQueue(label: "synapse.graphviz-timer")
+        // dot is a child of ours, not of the shell's job: were we stopped alone (SIGTERM to our pid, a supervisor's
+        // timeout) it would run on. So while it runs, SIGINT/SIGTERM are caught; a watch every 50 ms ends dot on one
+        // of them or when the time is up, and the temporary files go with the thrown error.
+        Runtime.stopTrainingOnInterrupt()
+        let probe = InterruptProbe.current   // a test's simulated signal; task-locals do not reach a Dispatch queue
+        let queue = DispatchQueue(label: "synapse.graphviz-watch")
         let timer = DispatchSource.makeTimerSource(queue: queue)
-        nonisolated(unsafe) var timedOut = false
-        timer.schedule(deadline: .now() + timeLimit)
-        timer.setEventHandler { if process.isRunning { timedOut = true; process.terminate() } }
+        let deadline = DispatchTime.now() + timeLimit
+        nonisolated(unsafe) var stopped: (timedOut: Bool, signal: Int32?) = (false, nil)   // touched on `queue` only
+        nonisolated(unsafe) var terminatedAt: DispatchTime?
+        timer.schedule(deadline: .now() + 0.05, repeating: 0.05)
+        timer.setEventHandler {
+            guard process.isRunning else { return }
+            if let sent = terminatedAt {
+                // A child that ignores SIGTERM (its mask is inherited: some parents block it) gets SIGKILL after 1 s.
+                if DispatchTime.now() >= sent + 1 { kill(process.processIdentifier, SIGKILL) }
+                return
+            }
+            if let signal = Runtime.interruptSignal ?? probe?.signal {
+                stopped.signal = signal
+            } else if DispatchTime.now() >= deadline {
+                stopped.timedOut = true
+            } else {
+                return
+            }
+            terminatedAt = .now()
+            process.terminate()
+        }
         timer.resume()
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         timer.cancel()
-        if queue.sync(execute: { timedOut }) { throw ValueGraphError.graphvizTimedOut(seconds: timeLimit) }
+        let outcome = queue.sync { stopped }
+        if let signal = outcome.signal { throw ValueGraphError.interrupted(signal: signal) }
+        if outcome.timedOut { throw ValueGraphError.graphvizTimedOut(seconds: timeLimit) }
         guard process.terminationStatus == 0 else {
             let firstLine = message.split(separator: "\n").first.map(String.init) ?? "no message"
             throw ValueGraphError.graphvizFailed(status: process.terminationStatus, message: firstLine)
@@ -134,6 +158,8 @@ public enum ValueGraphError: Error, CustomStringConvertible, Equatable {
     case graphvizFailed(status: Int32, message: String)
     case cannotWrite(path: String, reason: String)
     case graphvizTimedOut(seconds: Double)
+    /// SIGINT or SIGTERM arrived while `dot` ran: it was stopped and nothing was written.
+    case interrupted(signal: Int32)
 
     public var description: String {
         switch self {
@@ -143,6 +169,8 @@ public enum ValueGraphError: Error, CustomStringConvertible, Equatable {
             return "Graphviz 'dot' failed (exit status \(status)): \(message)"
         case let .cannotWrite(path, reason):
             return "cannot write \(path): \(reason)"
+        case let .interrupted(signal):
+            return "stopped by \(signal == 2 ? "SIGINT" : signal == 15 ? "SIGTERM" : "signal \(signal)") while Graphviz 'dot' ran; nothing was written"
         case let .graphvizTimedOut(seconds):
             return "Graphviz 'dot' took longer than \(Int(seconds)) s and was stopped; draw a smaller expression or use --format dot"
         }

@@ -36,6 +36,32 @@ struct ValueGraphTests {
         #expect(dot.contains("a\\|b \\{c\\} \\<d\\> \\\"e\\\""))
     }
 
+    /// SIGTERM to synapse alone (not its process group) stops Graphviz too: dot is terminated, nothing is written and
+    /// neither temporary file (dot's source, the atomic output) is left behind.
+    @Test(.enabled(if: ValueGraph.findDotProgram() != nil, "needs Graphviz"))
+    func aSignalStopsGraphvizAndLeavesNothingBehind() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-graph-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let names = (0..<3000).map { "v\($0)" }
+        let parsed = try ExpressionParser.parse(names.joined(separator: "+"),
+                                                variables: Dictionary(uniqueKeysWithValues: names.map { ($0, 1.0) }))
+        let dot = ValueGraph.dot(parsed.output)   // seconds of layout for dot: still running when the watch looks
+        let temporaries = { Set(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
+            .filter { $0.hasPrefix("synapse-graph-") && $0.hasSuffix(".dot") }) }
+        let before = try temporaries()
+        let probe = InterruptProbe()
+        probe.signal = 15
+        let url = directory.appendingPathComponent("big.svg")
+        let started = Date()
+        InterruptProbe.$current.withValue(probe) {
+            #expect(throws: ValueGraphError.interrupted(signal: 15)) { try ValueGraph.render(dot, format: .svg, to: url) }
+        }
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+        #expect(try temporaries() == before)
+    }
+
     @Test func writesDotAndRendersSVGWhenGraphvizIsInstalled() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-graph-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

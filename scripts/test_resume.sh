@@ -11,9 +11,11 @@ trap 'rm -rf "$work"' EXIT
 failures=0
 
 # check NAME "SIGNAL DELAY"... -- COMMAND…: one uninterrupted run, then per case a run killed after DELAY seconds,
-# resumed (or restarted if it died before its first checkpoint), and its model compared with the uninterrupted one.
+# resumed (or restarted if it died before its first checkpoint), and its outputs (COMPARE, default the model)
+# compared with the uninterrupted one's.
 check() {
     local name=$1; shift
+    local files=${COMPARE:-model.safetensors}
     local cases=()
     while [ "$1" != -- ]; do cases+=("$1"); shift; done
     shift
@@ -28,10 +30,12 @@ check() {
         if [ -f "$out/checkpoint.safetensors" ]; then "$@" --out "$out" --resume >> "$out.log" 2>&1
         else "$@" --out "$out" >> "$out.log" 2>&1; fi
         local how=$([ "$status" = 0 ] && echo "had finished" || echo "resumed")
-        if cmp -s "$work/$name-whole/model.safetensors" "$out/model.safetensors"; then
-            echo "$name, SIG$signal after ${delay}s: exit $status ($how), model identical"
+        local differ=""
+        for file in $files; do cmp -s "$work/$name-whole/$file" "$out/$file" || differ+=" $file"; done
+        if [ -z "$differ" ]; then
+            echo "$name, SIG$signal after ${delay}s: exit $status ($how), $files identical"
         else
-            echo "$name, SIG$signal after ${delay}s: exit $status ($how), MODEL DIFFERS"; failures=$((failures + 1))
+            echo "$name, SIG$signal after ${delay}s: exit $status ($how), DIFFERS:$differ"; failures=$((failures + 1))
         fi
         if [ "$signal" != KILL ] && [ "$status" != 130 ] && [ "$status" != 0 ]; then
             echo "  expected exit 130 after SIG$signal, got $status"; failures=$((failures + 1))
@@ -46,4 +50,8 @@ check mnist "INT 1.0" "INT 1.8" "INT 2.6" "INT 3.4" "TERM 2.2" "KILL 1.4" "KILL 
 check text "INT 1.0" "KILL 1.8" "TERM 2.6" -- \
     "$bin" train text --model lstm --embedding 32 --hidden 64 --iterations 1500 --eval-interval 300 --eval-batches 2 \
     --checkpoint-every 20
+# The GCN: three seeds, epoch checkpoints carrying the finished seeds' results; killed inside the first, second and
+# third seed.
+COMPARE="results.csv loss.svg embeddings.svg" check gcn "INT 0.8" "KILL 2.0" "TERM 3.6" -- \
+    "$bin" train gcn --graph datasets/karate-club --epochs 30000 --seeds 3 --checkpoint-every 500
 [ "$failures" = 0 ] && echo "resume: all cases identical" || { echo "resume: $failures failures"; exit 1; }

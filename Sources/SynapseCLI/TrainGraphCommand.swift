@@ -28,10 +28,17 @@ struct TrainGraph: ParsableCommand {
     @Option(help: "Number of seeds to train (0, 1, …).") var seeds: Int = 10
     @Option(help: "Directory for the report.") var out: String = "runs/karate"
 
+    @Option(help: "Write --out/checkpoint.safetensors after every N epochs (and when stopped by Ctrl-C or SIGTERM).")
+    var checkpointEvery: Int = 50
+
+    @Flag(help: "Continue the run whose checkpoint is in --out (same settings), ending as if it had never stopped.")
+    var resume = false
+
     func validate() throws {
         try OptionLimits.check("--epochs", epochs, limit: OptionLimits.epochs)
         try OptionLimits.check("--seeds", seeds, limit: 10_000)
         _ = try parseSizes(hidden)
+        try OptionLimits.check("--checkpoint-every", checkpointEvery, limit: OptionLimits.epochs)
         guard lr > 0 && lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
     }
 
@@ -48,12 +55,28 @@ struct TrainGraph: ParsableCommand {
         if club.duplicateEdgeCount > 0 { print("note: merged \(club.duplicateEdgeCount) duplicate edge rows") }
         print("training on: " + train.map { "\(club.nodeIDs[$0]) (\(club.classNames[club.labels[$0]!]))" }.joined(separator: ", "))
 
-        var csv = "seed,accuracy,correct,evaluated,final_loss\n"
-        var accuracies: [Float] = []
-        var first: NodeClassificationTraining.Result?
-        for seed in 0..<seeds {
+        let outURL = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+        let policy = try CheckpointOptions.checkpointing(in: out, every: checkpointEvery, resume: resume)
+        // The seeds already done travel in the checkpoint as their results.csv rows.
+        let rowsKey = "synapse.gcn.results"
+        var rows: [String] = [], firstSeed = 0
+        if resume, let saved = try NodeClassificationTraining.checkpointMetadata(at: policy.url) {
+            rows = (saved[rowsKey] ?? "").split(separator: "\n").map(String.init)
+            guard let seed = saved[NodeClassificationTraining.seedKey].flatMap(Int.init), seed == rows.count, seed < seeds else {
+                throw CLIError("--resume: \(policy.url.path) is not a checkpoint of this run (\(seeds) seeds); start afresh without --resume")
+            }
+            firstSeed = seed
+            print("resuming at seed \(seed)" + (seed > 0 ? " (seeds 0–\(seed - 1) done)" : ""))
+        }
+        var written = ["results.csv"]
+        for seed in firstSeed..<seeds {
             let options = NodeClassificationTraining.Options(hidden: widths, epochs: epochs, learningRate: lr, seed: UInt64(seed))
-            let result = try NodeClassificationTraining(options: options).run(on: club, trainNodes: train)
+            let result = try exitingOnInterrupt {
+                try NodeClassificationTraining(options: options).run(on: club, trainNodes: train, checkpoint: policy,
+                                                                     checkpointInterval: 1,
+                                                                     carry: [rowsKey: rows.joined(separator: "\n")])
+            }
             let wrong = result.evaluationNodes.filter { result.predictions[$0] != club.labels[$0] }.map { club.nodeIDs[$0] }
             let correct = result.evaluationNodes.count - wrong.count
             if result.evaluationNodes.isEmpty {
@@ -63,10 +86,10 @@ struct TrainGraph: ParsableCommand {
                 print(String(format: "seed %2d: accuracy %.1f%% (%d/%d)", seed, 100 * result.accuracy, correct, result.evaluationNodes.count)
                       + (wrong.isEmpty ? "" : ", wrong: \(wrong.joined(separator: " "))"))
             }
-            csv += "\(seed),\(result.accuracy),\(correct),\(result.evaluationNodes.count),\(result.losses.last ?? .nan)\n"
-            accuracies.append(result.accuracy)
-            if first == nil { first = result }
+            rows.append("\(seed),\(result.accuracy),\(correct),\(result.evaluationNodes.count),\(result.losses.last ?? .nan)")
+            if seed == 0 { written += try drawFirstSeed(result, club: club, widths: widths, in: outURL) }
         }
+        let accuracies = rows.compactMap { row in row.split(separator: ",").dropFirst().first.flatMap { Float(String($0)) } }
         let measured = accuracies.filter { !$0.isNaN }
         if !measured.isEmpty {
             let mean = measured.reduce(0, +) / Float(measured.count)
@@ -75,24 +98,23 @@ struct TrainGraph: ParsableCommand {
                          100 * mean, 100 * std, 100 * measured.min()!, 100 * measured.max()!))
         }
 
-        let outURL = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+        let csv = (["seed,accuracy,correct,evaluated,final_loss"] + rows).joined(separator: "\n") + "\n"
         try AtomicFile.write(text: csv, to: outURL.appendingPathComponent("results.csv"))
-        var written = ["results.csv"]
-        if let first {
-            try LineChart(title: "GCN training loss (seed 0)", panels: [
-                .init(title: "cross-entropy on the training nodes", xLabel: "epoch", yLabel: "loss",
-                      series: [.init(name: "train", y: first.losses.map(Double.init))]),
-            ]).write(to: outURL.appendingPathComponent("loss.svg").path)
-            written.append("loss.svg")
-            if widths.last! >= 2 {
-                let accuracy = first.accuracy.isNaN ? "no node held out" : String(format: "accuracy %.1f%%", 100 * first.accuracy)
-                try first.embeddingChart(graph: club, title: "GCN node embeddings, seed 0 (\(accuracy))")
-                    .write(to: outURL.appendingPathComponent("embeddings.svg").path)
-                written.append("embeddings.svg")
-            }
-        }
         print("wrote " + written.map { relative(outURL.appendingPathComponent($0).path) }.joined(separator: ", "))
+    }
+
+    /// The first seed's loss curve and, for a 2-D embedding, its picture: written as soon as that seed is done, so a
+    /// resumed run that starts past it does not need its model.
+    func drawFirstSeed(_ first: NodeClassificationTraining.Result, club: Graph, widths: [Int], in outURL: URL) throws -> [String] {
+        try LineChart(title: "GCN training loss (seed 0)", panels: [
+            .init(title: "cross-entropy on the training nodes", xLabel: "epoch", yLabel: "loss",
+                  series: [.init(name: "train", y: first.losses.map(Double.init))]),
+        ]).write(to: outURL.appendingPathComponent("loss.svg").path)
+        guard widths.last! >= 2 else { return ["loss.svg"] }
+        let accuracy = first.accuracy.isNaN ? "no node held out" : String(format: "accuracy %.1f%%", 100 * first.accuracy)
+        try first.embeddingChart(graph: club, title: "GCN node embeddings, seed 0 (\(accuracy))")
+            .write(to: outURL.appendingPathComponent("embeddings.svg").path)
+        return ["loss.svg", "embeddings.svg"]
     }
 
     /// The nodes given with --train-nodes, or the highest-degree node of each class (the two leaders in the karate club).

@@ -54,7 +54,14 @@ public struct NodeClassificationTraining: Sendable {
 
     /// Trains on the labels of `trainNodes` (which must be labelled) and evaluates on every other labelled node;
     /// stops on a non-finite loss, naming the epoch, with the parameters from before it.
-    public func run(on graph: Graph, trainNodes: [Int]) throws(TrainingError) -> Result {
+    ///
+    /// With `checkpoint`, the model, Adam's moments, the epoch and the losses so far are written every
+    /// `checkpoint.everyEpochs` × `checkpointInterval` epochs and when SIGINT/SIGTERM stops the run after a step
+    /// (`TrainingError.interrupted`), together with `carry` (the caller's own progress, such as the seeds already
+    /// done). With `resume`, a checkpoint of this seed continues and the run ends as an uninterrupted one would, bit
+    /// for bit; one of another seed is left alone (the caller moved on).
+    public func run(on graph: Graph, trainNodes: [Int], checkpoint: Checkpointing? = nil, checkpointInterval: Int = 50,
+                    carry: [String: String] = [:]) throws -> Result {
         let targets = trainNodes.map { node -> Int in
             guard let label = graph.labels[node] else {
                 preconditionFailure("NodeClassificationTraining: training node \(graph.nodeIDs[node]) has no label")
@@ -70,16 +77,29 @@ public struct NodeClassificationTraining: Sendable {
                              weightDecay: options.weightDecay)
         var losses: [Float] = []
         losses.reserveCapacity(options.epochs)
-        for epoch in 0..<options.epochs {
+        let fingerprint = self.fingerprint(graph: graph, trainNodes: trainNodes)
+        if let checkpoint, checkpoint.resume, let saved = try Self.checkpointMetadata(at: checkpoint.url),
+           saved[Self.seedKey] == String(options.seed) {
+            losses = try restore(from: checkpoint.url, fingerprint: fingerprint, model: model, optimizer: optimizer)
+        }
+        let every = checkpointInterval * (checkpoint?.everyEpochs ?? 1)
+        for epoch in losses.count..<options.epochs {
             optimizer.zeroGrad()
             let logits = model(graph.features, adjacency: adjacency)
             let loss = crossEntropyLoss(logits: logits.gather(trainNodes, axis: 0), targets: targets)
             guard loss.item.isFinite else {
-                throw .nonFiniteLoss(epoch: epoch + 1, batch: 1, step: epoch, loss: loss.item)
+                throw TrainingError.nonFiniteLoss(epoch: epoch + 1, batch: 1, step: epoch, loss: loss.item)
             }
             losses.append(loss.item)
             loss.backward()
             optimizer.step()
+            if let checkpoint, Runtime.interruptSignal != nil || (epoch + 1) % every == 0 {
+                try save(losses: losses, fingerprint: fingerprint, carry: carry, model: model, optimizer: optimizer,
+                         to: checkpoint.url)
+            }
+            if let signal = Runtime.interruptSignal {
+                throw TrainingError.interrupted(signal: signal, epoch: epoch + 1, batch: 1, checkpoint: checkpoint?.url.path)
+            }
         }
         let (predictions, embeddings) = noGrad {
             (model(graph.features, adjacency: adjacency).argmaxRows(), model.embed(graph.features, adjacency: adjacency))
@@ -90,6 +110,51 @@ public struct NodeClassificationTraining: Sendable {
         return Result(model: model, predictions: predictions,
                       accuracy: evaluation.isEmpty ? .nan : Float(correct) / Float(evaluation.count),
                       trainNodes: trainNodes, evaluationNodes: evaluation, embeddings: embeddings, losses: losses)
+    }
+}
+
+extension NodeClassificationTraining {
+    /// The checkpoint's metadata key for the seed whose training it holds.
+    public static let seedKey = TrainingCheckpoint.prefix + "gcn.seed"
+    static let fingerprintKey = TrainingCheckpoint.prefix + "gcn.fingerprint"
+
+    /// The metadata of the checkpoint at `url` (its seed, and what the caller carried), or nil when there is none.
+    public static func checkpointMetadata(at url: URL) throws -> [String: String]? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        return try SafeTensorsFile(contentsOf: url).metadata
+    }
+
+    /// What must match between the run that wrote a checkpoint and the one resuming it.
+    func fingerprint(graph: Graph, trainNodes: [Int]) -> String {
+        let o = options
+        return "nodes \(graph.nodeCount), edges \(graph.edges.count), features \(graph.features.shape[1]), hidden "
+            + o.hidden.map(String.init).joined(separator: ",") + ", epochs \(o.epochs), lr \(o.learningRate.bitPattern), "
+            + "weight decay \(o.weightDecay.bitPattern), training nodes " + trainNodes.map(String.init).joined(separator: ",")
+    }
+
+    func save(losses: [Float], fingerprint: String, carry: [String: String], model: GCNClassifier, optimizer: Adam,
+              to url: URL) throws {
+        var (tensors, metadata) = TrainingCheckpoint.modelState(model, optimizer)
+        tensors["losses"] = Tensor(shape: [losses.count], scalars: losses)
+        metadata.merge(carry) { own, _ in own }
+        metadata[Self.seedKey] = String(options.seed)
+        metadata[Self.fingerprintKey] = fingerprint
+        try SafeTensorsFile(floatTensors: tensors, metadata: metadata).write(to: url)
+    }
+
+    /// Restores model and optimizer; returns the losses of the epochs done.
+    func restore(from url: URL, fingerprint: String, model: GCNClassifier, optimizer: Adam) throws -> [Float] {
+        let name = url.lastPathComponent
+        let file = try SafeTensorsFile(contentsOf: url)
+        guard file.metadata[Self.fingerprintKey] == fingerprint else {
+            throw TrainingError.badCheckpoint(path: name, reason: "it was written for \(file.metadata[Self.fingerprintKey] ?? "another run"); this run has \(fingerprint) (resume with the same graph and settings, or start afresh without --resume)")
+        }
+        let all = try file.floatTensors()
+        guard let losses = all["losses"], losses.rank == 1, losses.count <= options.epochs else {
+            throw TrainingError.badCheckpoint(path: name, reason: "its losses are missing or longer than --epochs \(options.epochs)")
+        }
+        try TrainingCheckpoint.restoreModelState(model, optimizer, from: file, tensors: all, name: name)
+        return losses.scalars
     }
 }
 

@@ -54,4 +54,7 @@ check text "INT 1.0" "KILL 1.8" "TERM 2.6" -- \
 # third seed.
 COMPARE="results.csv loss.svg embeddings.svg" check gcn "INT 0.8" "KILL 2.0" "TERM 3.6" -- \
     "$bin" train gcn --graph datasets/karate-club --epochs 30000 --seeds 3 --checkpoint-every 500
+# PPO: update checkpoints with every CartPole copy caught mid-episode, the generator and the rollout's episode starts.
+COMPARE="policy.safetensors" check rl "INT 1.0" "KILL 1.8" "TERM 2.6" -- \
+    "$bin" train rl --timesteps 60000 --eval-episodes 5 --plain
 [ "$failures" = 0 ] && echo "resume: all cases identical" || { echo "resume: $failures failures"; exit 1; }

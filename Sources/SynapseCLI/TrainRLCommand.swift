@@ -28,6 +28,10 @@ struct TrainRL: ParsableCommand {
     @Option(help: "Directory for the policy and the report (default: runs/rl/ENV-ALGORITHM).") var out: String?
     @Flag(help: "Plain progress lines even on a terminal.") var plain = false
     @Flag(help: "End with one JSON line of the figures (for scripts).") var json = false
+    @Option(help: "PPO: write --out/checkpoint.safetensors after every N updates (and when stopped by Ctrl-C or SIGTERM).")
+    var checkpointEvery: Int = 10
+    @Flag(help: "PPO: continue the run whose checkpoint is in --out (same settings), ending as if it had never stopped.")
+    var resume = false
 
     func validate() throws {
         _ = try environment()
@@ -36,6 +40,10 @@ struct TrainRL: ParsableCommand {
         if let envs, envs <= 0 || envs > 4096 { throw ValidationError("--envs must be in 1...4096, got \(envs)") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
         guard evalEpisodes >= 0 && evalEpisodes <= 100_000 else { throw ValidationError("--eval-episodes must be in 0...100000, got \(evalEpisodes)") }
+        try OptionLimits.check("--checkpoint-every", checkpointEvery, limit: 1_000_000)
+        if try resume && chosenAlgorithm() == .reinforce {
+            throw ValidationError("--resume: REINFORCE runs are not checkpointed (an update is one episode per copy, seconds of work); use --algorithm ppo for a resumable run")
+        }
     }
 
     func environment() throws -> EnvironmentKind {
@@ -68,7 +76,11 @@ struct TrainRL: ParsableCommand {
             total = options.totalTimesteps
             print("PPO on \(kind.gymnasiumID): \(options.environmentCount) environments × \(options.stepsPerEnvironment) steps per update, \(options.epochs) epochs of \(options.minibatchSize), γ \(options.gamma), λ \(options.gaeLambda), lr \(options.learningRate)\(options.linearDecay ? " (linear decay)" : ""), \(total) steps, seed \(seed)")
             let ppo = PPO(options: options)
-            trainer = { try ppo.train(on: kind, onUpdate: $0) }
+            let policy = try CheckpointOptions.checkpointing(in: outURL.path, every: checkpointEvery, resume: resume)
+            try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+            trainer = { onUpdate in
+                try exitingOnInterrupt { try ppo.train(on: kind, checkpoint: policy, checkpointInterval: 1, onUpdate: onUpdate) }
+            }
         case .reinforce:
             var options = REINFORCE.Options(seed: seed)
             if let timesteps { options.totalTimesteps = timesteps }

@@ -52,6 +52,16 @@ public struct Acrobot: Environment, Sendable {
         return observation
     }
 
+    public var checkpointWords: [UInt64] {
+        EnvironmentWords.encode(state: state, elapsedSteps: elapsedSteps, random: random)
+    }
+
+    public mutating func restore(checkpointWords words: [UInt64]) -> Bool {
+        guard let d = EnvironmentWords.decode(words, stateCount: 4, extraCount: 0) else { return false }
+        (state, elapsedSteps, random) = (d.state, d.elapsedSteps, d.random)
+        return true
+    }
+
     public mutating func step(_ action: Int) -> EnvironmentStep {
         precondition(action >= 0 && action < 3, "Acrobot.step: action must be 0, 1 or 2, got \(action)")
         precondition(random != nil, "Acrobot.step: call reset before step")

@@ -54,6 +54,22 @@ public struct CartPole: Environment, Sendable {
         return observation
     }
 
+    public var checkpointWords: [UInt64] {
+        // stepsBeyondTerminated: 0 for none, n + 1 for n.
+        EnvironmentWords.encode(state: stateVector, elapsedSteps: elapsedSteps, random: random,
+                                extra: [stepsBeyondTerminated.map { UInt64($0) + 1 } ?? 0])
+    }
+
+    public mutating func restore(checkpointWords words: [UInt64]) -> Bool {
+        guard let d = EnvironmentWords.decode(words, stateCount: 4, extraCount: 1), d.extra[0] <= UInt64(Int.max) else {
+            return false
+        }
+        state = (d.state[0], d.state[1], d.state[2], d.state[3])
+        (elapsedSteps, random) = (d.elapsedSteps, d.random)
+        stepsBeyondTerminated = d.extra[0] == 0 ? nil : Int(d.extra[0] - 1)
+        return true
+    }
+
     public mutating func step(_ action: Int) -> EnvironmentStep {
         precondition(action == 0 || action == 1, "CartPole.step: action must be 0 or 1, got \(action)")
         precondition(random != nil, "CartPole.step: call reset before step")

@@ -32,6 +32,33 @@ public protocol Environment {
     mutating func reset(seed: UInt64?) -> [Float]
     /// Applies an action (which must be in 0..<actionCount) to a running episode.
     mutating func step(_ action: Int) -> EnvironmentStep
+    /// Everything the environment will act on (physical state as bit patterns, step counters, its generator), so a
+    /// training checkpoint can continue an episode mid-way.
+    var checkpointWords: [UInt64] { get }
+    /// Continues from `checkpointWords`; false (and unchanged) when they are not this environment's.
+    mutating func restore(checkpointWords: [UInt64]) -> Bool
+}
+
+/// The shared layout of the environments' checkpoint words: the state's doubles, the elapsed steps, then the
+/// generator's four words (or none before the first reset), then what the environment adds.
+enum EnvironmentWords {
+    static func encode(state: [Double], elapsedSteps: Int, random: NumPyRandom?, extra: [UInt64] = []) -> [UInt64] {
+        state.map(\.bitPattern) + [UInt64(elapsedSteps), random == nil ? 0 : 1] + (random?.words ?? []) + extra
+    }
+
+    /// (state, elapsed steps, generator, extra words) from `words` with `stateCount` doubles and `extraCount` extras.
+    static func decode(_ words: [UInt64], stateCount: Int, extraCount: Int)
+        -> (state: [Double], elapsedSteps: Int, random: NumPyRandom?, extra: [UInt64])? {
+        guard words.count >= stateCount + 2 else { return nil }
+        let hasRandom = words[stateCount + 1]
+        let randomCount = hasRandom == 1 ? 4 : 0
+        guard hasRandom <= 1, words.count == stateCount + 2 + randomCount + extraCount,
+              words[stateCount] <= UInt64(Int.max) else { return nil }
+        let random = hasRandom == 1 ? NumPyRandom(words: Array(words[(stateCount + 2)..<(stateCount + 6)])) : nil
+        if hasRandom == 1 && random == nil { return nil }
+        return (words[..<stateCount].map(Double.init(bitPattern:)), Int(words[stateCount]), random,
+                Array(words[(stateCount + 2 + randomCount)...]))
+    }
 }
 
 extension Environment {

@@ -34,6 +34,16 @@ public struct NumPyRandom: Sendable {
         state = state.multiplied(by: Self.multiplier).adding(increment)
     }
 
+    /// The generator's whole state as four words (state and increment, high word first), for a checkpoint.
+    public var words: [UInt64] { [state.high, state.low, increment.high, increment.low] }
+
+    /// A generator continuing from `words`; nil unless there are four of them and the increment is odd (PCG64's).
+    public init?(words: [UInt64]) {
+        guard words.count == 4, words[3] & 1 == 1 else { return nil }
+        state = UInt128Parts(high: words[0], low: words[1])
+        increment = UInt128Parts(high: words[2], low: words[3])
+    }
+
     /// The next 64 random bits (PCG64's XSL-RR output of the advanced state).
     public mutating func next() -> UInt64 {
         step()

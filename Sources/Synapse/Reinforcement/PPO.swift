@@ -70,21 +70,25 @@ public struct PPO: Sendable {
     }
 
     /// Trains a fresh agent on `environment`; `onUpdate` sees every update's report (for a progress display).
-    public func train(on environment: EnvironmentKind,
-                      onUpdate: (PolicyUpdateReport) -> Void = { _ in }) throws(ReinforcementLearningError) -> PolicyTrainingResult {
+    ///
+    /// With `checkpoint`, everything the run acts on (agent, Adam's moments, the generator, every environment copy
+    /// mid-episode, the rollout's episode starts, the statistics and history) is written after every
+    /// `checkpoint.everyEpochs` × `checkpointInterval` updates and when SIGINT/SIGTERM stops the run after an update
+    /// (`TrainingError.interrupted`); with `resume` it continues from there and ends with the weights an
+    /// uninterrupted run has, bit for bit. Errors: `ReinforcementLearningError` (a non-finite loss or gradient),
+    /// `TrainingError` (interrupted, a checkpoint of another run), or the checkpoint file's own.
+    public func train(on environment: EnvironmentKind, checkpoint: Checkpointing? = nil, checkpointInterval: Int = 10,
+                      onUpdate: (PolicyUpdateReport) -> Void = { _ in }) throws -> PolicyTrainingResult {
         // Every product here is tiny ([256, 64] at most): OpenBLAS's threads would spend more time waking and
         // yielding than multiplying, so the run stays on one core.
-        do {
-            return try BLASThreads.single { try trainOnOneCore(on: environment, onUpdate: onUpdate) }
-        } catch let error as ReinforcementLearningError {
-            throw error
-        } catch {
-            preconditionFailure("PPO.train: unexpected error \(error)")
+        try BLASThreads.single {
+            try trainOnOneCore(on: environment, checkpoint: checkpoint, checkpointInterval: checkpointInterval,
+                               onUpdate: onUpdate)
         }
     }
 
-    private func trainOnOneCore(on environment: EnvironmentKind,
-                                onUpdate: (PolicyUpdateReport) -> Void) throws(ReinforcementLearningError) -> PolicyTrainingResult {
+    private func trainOnOneCore(on environment: EnvironmentKind, checkpoint: Checkpointing?, checkpointInterval: Int,
+                                onUpdate: (PolicyUpdateReport) -> Void) throws -> PolicyTrainingResult {
         let o = options
         var rng = RandomGenerator(seed: o.seed)
         let envs = VectorEnvironment(environment, count: o.environmentCount, seed: o.seed)
@@ -95,8 +99,20 @@ public struct PPO: Sendable {
         var statistics = EpisodeStatistics(threshold: environment.solvedThreshold)
         var history: [PolicyUpdateReport] = []
         var timesteps = 0
-        let start = Date()
+        var start = Date()
         var update = 0
+        let fingerprint = "ppo \(environment.rawValue) seed \(o.seed) timesteps \(o.totalTimesteps) copies \(o.environmentCount) steps \(o.stepsPerEnvironment) lr \(o.learningRate.bitPattern) hidden \(o.hidden)"
+        if let checkpoint, checkpoint.resume, FileManager.default.fileExists(atPath: checkpoint.url.path) {
+            let position = try PolicyCheckpoint.read(from: checkpoint.url, fingerprint: fingerprint, agent: agent,
+                                                     optimizer: optimizer, environments: envs, statistics: &statistics)
+            (rng, timesteps, update, history, rollout.lastDones) = (position.generator, position.timesteps, position.update,
+                                                                  position.history, position.lastDones)
+            guard rollout.lastDones.count == o.environmentCount else {
+                throw TrainingError.badCheckpoint(path: checkpoint.url.lastPathComponent, reason: "it has \(rollout.lastDones.count) environment copies, this run \(o.environmentCount)")
+            }
+            start = Date(timeIntervalSinceNow: -position.seconds)
+        }
+        let every = checkpointInterval * (checkpoint?.everyEpochs ?? 1)
         while timesteps < o.totalTimesteps {
             update += 1
             let seen = envs.finishedEpisodes.count
@@ -123,6 +139,16 @@ public struct PPO: Sendable {
                 seconds: Date().timeIntervalSince(start))
             history.append(report)
             onUpdate(report)
+            if let checkpoint, Runtime.interruptSignal != nil || update % every == 0 {
+                let position = PolicyCheckpoint.Position(generator: rng, timesteps: timesteps, update: update,
+                                                         history: history, lastDones: rollout.lastDones,
+                                                         seconds: Date().timeIntervalSince(start))
+                try PolicyCheckpoint.write(position, fingerprint: fingerprint, agent: agent, optimizer: optimizer,
+                                           environments: envs, statistics: statistics, to: checkpoint.url)
+            }
+            if let signal = Runtime.interruptSignal {
+                throw TrainingError.interrupted(signal: signal, epoch: update, batch: 1, checkpoint: checkpoint?.url.path)
+            }
         }
         return PolicyTrainingResult(agent: agent, environment: environment, history: history,
                                     episodes: envs.finishedEpisodes, solvedAt: statistics.solvedAt,

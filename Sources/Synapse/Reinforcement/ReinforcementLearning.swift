@@ -26,7 +26,7 @@ public enum ReinforcementLearningError: Error, CustomStringConvertible, Equatabl
 }
 
 /// What one update of a policy-gradient run measured; one row of history.csv.
-public struct PolicyUpdateReport: Sendable {
+public struct PolicyUpdateReport: Sendable, Codable {
     public var update: Int
     /// Environment steps taken so far (over all copies).
     public var timesteps: Int

@@ -57,4 +57,6 @@ COMPARE="results.csv loss.svg embeddings.svg" check gcn "INT 0.8" "KILL 2.0" "TE
 # PPO: update checkpoints with every CartPole copy caught mid-episode, the generator and the rollout's episode starts.
 COMPARE="policy.safetensors" check rl "INT 1.0" "KILL 1.8" "TERM 2.6" -- \
     "$bin" train rl --timesteps 60000 --eval-episodes 5 --plain
+COMPARE="policy.safetensors" check reinforce "TERM 1.0" "KILL 1.6" -- \
+    "$bin" train rl --algorithm reinforce --timesteps 40000 --eval-episodes 5 --plain
 [ "$failures" = 0 ] && echo "resume: all cases identical" || { echo "resume: $failures failures"; exit 1; }

@@ -28,9 +28,9 @@ struct TrainRL: ParsableCommand {
     @Option(help: "Directory for the policy and the report (default: runs/rl/ENV-ALGORITHM).") var out: String?
     @Flag(help: "Plain progress lines even on a terminal.") var plain = false
     @Flag(help: "End with one JSON line of the figures (for scripts).") var json = false
-    @Option(help: "PPO: write --out/checkpoint.safetensors after every N updates (and when stopped by Ctrl-C or SIGTERM).")
+    @Option(help: "Write --out/checkpoint.safetensors after every N updates (and when stopped by Ctrl-C or SIGTERM).")
     var checkpointEvery: Int = 10
-    @Flag(help: "PPO: continue the run whose checkpoint is in --out (same settings), ending as if it had never stopped.")
+    @Flag(help: "Continue the run whose checkpoint is in --out (same settings), ending as if it had never stopped.")
     var resume = false
 
     func validate() throws {
@@ -41,9 +41,6 @@ struct TrainRL: ParsableCommand {
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
         guard evalEpisodes >= 0 && evalEpisodes <= 100_000 else { throw ValidationError("--eval-episodes must be in 0...100000, got \(evalEpisodes)") }
         try OptionLimits.check("--checkpoint-every", checkpointEvery, limit: 1_000_000)
-        if try resume && chosenAlgorithm() == .reinforce {
-            throw ValidationError("--resume: REINFORCE runs are not checkpointed (an update is one episode per copy, seconds of work); use --algorithm ppo for a resumable run")
-        }
     }
 
     func environment() throws -> EnvironmentKind {
@@ -64,6 +61,8 @@ struct TrainRL: ParsableCommand {
         let kind = try environment(), choice = try chosenAlgorithm()
         let outURL = URL(fileURLWithPath: out ?? "runs/rl/\(kind.rawValue)-\(choice.rawValue)")
         try AtomicFile.checkWritable(directory: outURL)
+        try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+        let policy = try CheckpointOptions.checkpointing(in: outURL.path, every: checkpointEvery, resume: resume)
 
         let total: Int
         let trainer: (inout (PolicyUpdateReport) -> Void) throws -> PolicyTrainingResult
@@ -76,8 +75,6 @@ struct TrainRL: ParsableCommand {
             total = options.totalTimesteps
             print("PPO on \(kind.gymnasiumID): \(options.environmentCount) environments × \(options.stepsPerEnvironment) steps per update, \(options.epochs) epochs of \(options.minibatchSize), γ \(options.gamma), λ \(options.gaeLambda), lr \(options.learningRate)\(options.linearDecay ? " (linear decay)" : ""), \(total) steps, seed \(seed)")
             let ppo = PPO(options: options)
-            let policy = try CheckpointOptions.checkpointing(in: outURL.path, every: checkpointEvery, resume: resume)
-            try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
             trainer = { onUpdate in
                 try exitingOnInterrupt { try ppo.train(on: kind, checkpoint: policy, checkpointInterval: 1, onUpdate: onUpdate) }
             }
@@ -89,7 +86,11 @@ struct TrainRL: ParsableCommand {
             total = options.totalTimesteps
             print("REINFORCE with a learned baseline on \(kind.gymnasiumID): \(options.environmentCount) episodes per update, γ \(options.gamma), lr \(options.learningRate), up to \(total) steps\(options.stopWhenSolved ? " (stops when solved)" : ""), seed \(seed)")
             let reinforce = REINFORCE(options: options)
-            trainer = { try reinforce.train(on: kind, onUpdate: $0) }
+            trainer = { onUpdate in
+                try exitingOnInterrupt {
+                    try reinforce.train(on: kind, checkpoint: policy, checkpointInterval: 1, onUpdate: onUpdate)
+                }
+            }
         }
 
         let bar = ProgressBar(total: total, label: choice.rawValue, mode: plain ? .plain : .automatic, unit: "step",

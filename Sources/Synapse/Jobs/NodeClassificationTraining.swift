@@ -98,7 +98,7 @@ public struct NodeClassificationTraining: Sendable {
                          to: checkpoint.url)
             }
             if let signal = Runtime.interruptSignal {
-                throw TrainingError.interrupted(signal: signal, epoch: epoch + 1, batch: 1, checkpoint: checkpoint?.url.path)
+                throw TrainingError.interrupted(signal: signal, after: "epoch \(epoch + 1) of seed \(options.seed)", checkpoint: checkpoint?.url.path)
             }
         }
         let (predictions, embeddings) = noGrad {

@@ -103,8 +103,11 @@ public struct PPO: Sendable {
         var update = 0
         let fingerprint = "ppo \(environment.rawValue) seed \(o.seed) timesteps \(o.totalTimesteps) copies \(o.environmentCount) steps \(o.stepsPerEnvironment) lr \(o.learningRate.bitPattern) hidden \(o.hidden)"
         if let checkpoint, checkpoint.resume, FileManager.default.fileExists(atPath: checkpoint.url.path) {
-            let position = try PolicyCheckpoint.read(from: checkpoint.url, fingerprint: fingerprint, agent: agent,
-                                                     optimizer: optimizer, environments: envs, statistics: &statistics)
+            let (position, metadata) = try PolicyCheckpoint.read(from: checkpoint.url, fingerprint: fingerprint, agent: agent,
+                                                                 optimizers: [optimizer], statistics: &statistics)
+            guard envs.restore(from: metadata, prefix: PolicyCheckpoint.prefix + "env.") else {
+                throw PolicyCheckpoint.badEnvironments(checkpoint.url)
+            }
             (rng, timesteps, update, history, rollout.lastDones) = (position.generator, position.timesteps, position.update,
                                                                   position.history, position.lastDones)
             guard rollout.lastDones.count == o.environmentCount else {
@@ -143,11 +146,12 @@ public struct PPO: Sendable {
                 let position = PolicyCheckpoint.Position(generator: rng, timesteps: timesteps, update: update,
                                                          history: history, lastDones: rollout.lastDones,
                                                          seconds: Date().timeIntervalSince(start))
-                try PolicyCheckpoint.write(position, fingerprint: fingerprint, agent: agent, optimizer: optimizer,
-                                           environments: envs, statistics: statistics, to: checkpoint.url)
+                try PolicyCheckpoint.write(position, fingerprint: fingerprint, agent: agent, optimizers: [optimizer],
+                                           environments: envs.checkpointMetadata(prefix: PolicyCheckpoint.prefix + "env."),
+                                           statistics: statistics, to: checkpoint.url)
             }
             if let signal = Runtime.interruptSignal {
-                throw TrainingError.interrupted(signal: signal, epoch: update, batch: 1, checkpoint: checkpoint?.url.path)
+                throw TrainingError.interrupted(signal: signal, after: "update \(update)", checkpoint: checkpoint?.url.path)
             }
         }
         return PolicyTrainingResult(agent: agent, environment: environment, history: history,

@@ -16,10 +16,15 @@ enum PolicyCheckpoint {
         var seconds: Double
     }
 
-    static func write(_ position: Position, fingerprint: String, agent: ActorCritic, optimizer: Optimizer,
-                      environments: VectorEnvironment, statistics: EpisodeStatistics, to url: URL) throws {
-        var (tensors, metadata) = TrainingCheckpoint.modelState(agent, optimizer)
-        metadata.merge(environments.checkpointMetadata(prefix: prefix + "env.")) { $1 }
+    /// Writes the run; `optimizers` are the agent's (PPO has one, REINFORCE one for the policy and one for the
+    /// value), `environments` the environments' own metadata (`VectorEnvironment.checkpointMetadata` or `encode`).
+    static func write(_ position: Position, fingerprint: String, agent: ActorCritic, optimizers: [Optimizer],
+                      environments: [String: String], statistics: EpisodeStatistics, to url: URL) throws {
+        var (tensors, metadata) = TrainingCheckpoint.modelState(agent, optimizers[0])
+        for (index, optimizer) in optimizers.enumerated().dropFirst() {
+            for (key, value) in optimizer.stateDict() { tensors["optimizer\(index)." + key] = value }
+        }
+        metadata.merge(environments) { $1 }
         let encoder = JSONEncoder()
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         metadata[prefix + "history"] = String(decoding: try encoder.encode(position.history), as: UTF8.self)
@@ -35,8 +40,10 @@ enum PolicyCheckpoint {
         try SafeTensorsFile(floatTensors: tensors, metadata: metadata).write(to: url)
     }
 
-    static func read(from url: URL, fingerprint: String, agent: ActorCritic, optimizer: Optimizer,
-                     environments: VectorEnvironment, statistics: inout EpisodeStatistics) throws -> Position {
+    /// Restores agent, optimizers and statistics; returns the position and the file's metadata, from which the
+    /// caller restores its environments (`badEnvironments` is the error to throw when they do not fit).
+    static func read(from url: URL, fingerprint: String, agent: ActorCritic, optimizers: [Optimizer],
+                     statistics: inout EpisodeStatistics) throws -> (position: Position, metadata: [String: String]) {
         let name = url.lastPathComponent
         let file = try SafeTensorsFile(contentsOf: url)
         let m = file.metadata
@@ -60,8 +67,10 @@ enum PolicyCheckpoint {
             throw bad("its history does not parse")
         }
         let all = try file.floatTensors()
-        try TrainingCheckpoint.restoreModelState(agent, optimizer, from: file, tensors: all, name: name)
-        guard environments.restore(from: m, prefix: prefix + "env.") else { throw bad("its environment states do not fit this run") }
+        try TrainingCheckpoint.restoreModelState(agent, optimizers[0], from: file, tensors: all, name: name)
+        for (index, optimizer) in optimizers.enumerated().dropFirst() {
+            try optimizer.load(stateDict: TrainingCheckpoint.tensors(withPrefix: "optimizer\(index).", in: all))
+        }
         statistics.recent = recent
         statistics.sum = Double(bitPattern: sumBits)
         if let solved = m[prefix + "solved"]?.split(separator: ":"), solved.count == 2,
@@ -70,7 +79,60 @@ enum PolicyCheckpoint {
         }
         var generator = RandomGenerator(seed: 0)
         generator.state = words
-        return Position(generator: generator, timesteps: timesteps, update: update, history: history,
-                        lastDones: lastDones, seconds: seconds)
+        return (Position(generator: generator, timesteps: timesteps, update: update, history: history,
+                         lastDones: lastDones, seconds: seconds), m)
+    }
+
+    static func badEnvironments(_ url: URL) -> TrainingError {
+        .badCheckpoint(path: url.lastPathComponent, reason: "its environment states do not fit this run")
+    }
+
+    // The metadata encodings: bit patterns in decimal, so every value comes back exactly.
+
+    static func encode(_ environments: [any Environment]) -> String {
+        environments.map { $0.checkpointWords.map(String.init).joined(separator: ",") }.joined(separator: ";")
+    }
+
+    /// Restores every environment from `encode`'s text; false unless there is one fitting state per environment.
+    static func decode(_ text: String?, into environments: inout [any Environment]) -> Bool {
+        guard let items = text?.split(separator: ";", omittingEmptySubsequences: false), items.count == environments.count
+        else { return false }
+        var restored = environments
+        for (i, item) in items.enumerated() {
+            guard let words = decodeWords(String(item)), restored[i].restore(checkpointWords: words) else { return false }
+        }
+        environments = restored
+        return true
+    }
+
+    static func encode(_ values: [Float]) -> String { values.map { String($0.bitPattern) }.joined(separator: ",") }
+
+    static func decodeFloats(_ text: String?) -> [Float]? {
+        decodeWords(text).flatMap { words in
+            words.allSatisfy { $0 <= UInt64(UInt32.max) } ? words.map { Float(bitPattern: UInt32($0)) } : nil
+        }
+    }
+
+    static func decodeWords(_ text: String?) -> [UInt64]? {
+        guard let text else { return nil }
+        if text.isEmpty { return [] }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        let words = parts.compactMap { UInt64($0) }
+        return words.count == parts.count ? words : nil
+    }
+
+    static func encode(_ episodes: [VectorEnvironment.Episode]) -> String {
+        episodes.map { "\($0.totalReward.bitPattern):\($0.length)" }.joined(separator: ",")
+    }
+
+    static func decodeEpisodes(_ text: String?) -> [VectorEnvironment.Episode]? {
+        guard let text else { return nil }
+        var episodes: [VectorEnvironment.Episode] = []
+        for item in text.split(separator: ",") {
+            let parts = item.split(separator: ":")
+            guard parts.count == 2, let bits = UInt64(parts[0]), let length = Int(parts[1]), length >= 0 else { return nil }
+            episodes.append(.init(totalReward: Double(bitPattern: bits), length: length))
+        }
+        return episodes
     }
 }

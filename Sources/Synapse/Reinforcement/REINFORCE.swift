@@ -42,8 +42,10 @@ public struct REINFORCE: Sendable {
         self.options = options
     }
 
-    public func train(on environment: EnvironmentKind,
-                      onUpdate: (PolicyUpdateReport) -> Void = { _ in }) throws(ReinforcementLearningError) -> PolicyTrainingResult {
+    /// Trains a fresh agent; with `checkpoint`, resumable after any update as `PPO.train` is (every copy's
+    /// environment and observation, both optimizers, the generator, the episodes and statistics are saved).
+    public func train(on environment: EnvironmentKind, checkpoint: Checkpointing? = nil, checkpointInterval: Int = 10,
+                      onUpdate: (PolicyUpdateReport) -> Void = { _ in }) throws -> PolicyTrainingResult {
         let o = options
         var rng = RandomGenerator(seed: o.seed)
         var envs = (0..<o.environmentCount).map { _ in environment.make() }
@@ -60,7 +62,25 @@ public struct REINFORCE: Sendable {
         var history: [PolicyUpdateReport] = []
         var timesteps = 0
         var update = 0
-        let start = Date()
+        var start = Date()
+        let fingerprint = "reinforce \(environment.rawValue) seed \(o.seed) timesteps \(o.totalTimesteps) copies \(o.environmentCount) lr \(o.learningRate.bitPattern) hidden \(o.hidden)"
+        let environmentKey = PolicyCheckpoint.prefix + "environments", observationsKey = PolicyCheckpoint.prefix + "observations"
+        let episodesKey = PolicyCheckpoint.prefix + "episodes"
+        if let checkpoint, checkpoint.resume, FileManager.default.fileExists(atPath: checkpoint.url.path) {
+            let (position, metadata) = try PolicyCheckpoint.read(from: checkpoint.url, fingerprint: fingerprint, agent: agent,
+                                                                 optimizers: [policyOptimizer, valueOptimizer],
+                                                                 statistics: &statistics)
+            guard PolicyCheckpoint.decode(metadata[environmentKey], into: &envs),
+                  let observed = PolicyCheckpoint.decodeFloats(metadata[observationsKey]), observed.count == o.environmentCount * size,
+                  let finished = PolicyCheckpoint.decodeEpisodes(metadata[episodesKey]) else {
+                throw PolicyCheckpoint.badEnvironments(checkpoint.url)
+            }
+            current = (0..<o.environmentCount).map { Array(observed[($0 * size)..<(($0 + 1) * size)]) }
+            (episodes, rng, timesteps, update, history) = (finished, position.generator, position.timesteps, position.update,
+                                                          position.history)
+            start = Date(timeIntervalSinceNow: -position.seconds)
+        }
+        let every = checkpointInterval * (checkpoint?.everyEpochs ?? 1)
         while timesteps < o.totalTimesteps && !(o.stopWhenSolved && statistics.solvedAt != nil) {
             update += 1
             let played = Self.playOneEpisodeEach(agent: agent, environments: &envs, observations: &current,
@@ -81,13 +101,13 @@ public struct REINFORCE: Sendable {
             let policyLoss = -(policy.logProbability(of: actions.flatMap { $0 }) * Tensor(advantages)).mean()
             let valueLoss = (Tensor(returns) - baseline).squared().mean()
             let lossValue = policyLoss.item + valueLoss.item
-            guard lossValue.isFinite else { throw .nonFiniteLoss(update: update, loss: lossValue) }
+            guard lossValue.isFinite else { throw ReinforcementLearningError.nonFiniteLoss(update: update, loss: lossValue) }
             policyOptimizer.zeroGrad()
             valueOptimizer.zeroGrad()
             (policyLoss + valueLoss).backward()
             if let maxNorm = o.maxGradientNorm {
                 let norm = GradientClipping.clipByGlobalNorm(policyParameters, maxNorm: maxNorm)
-                guard norm.isFinite else { throw .nonFiniteGradient(update: update, norm: norm) }
+                guard norm.isFinite else { throw ReinforcementLearningError.nonFiniteGradient(update: update, norm: norm) }
             }
             policyOptimizer.step()
             valueOptimizer.step()
@@ -98,6 +118,19 @@ public struct REINFORCE: Sendable {
                 approximateKL: 0, clipFraction: 0, learningRate: o.learningRate, seconds: Date().timeIntervalSince(start))
             history.append(report)
             onUpdate(report)
+            if let checkpoint, Runtime.interruptSignal != nil || update % every == 0 {
+                let position = PolicyCheckpoint.Position(generator: rng, timesteps: timesteps, update: update, history: history,
+                                                         lastDones: [], seconds: Date().timeIntervalSince(start))
+                try PolicyCheckpoint.write(position, fingerprint: fingerprint, agent: agent,
+                                           optimizers: [policyOptimizer, valueOptimizer],
+                                           environments: [environmentKey: PolicyCheckpoint.encode(envs),
+                                                          observationsKey: PolicyCheckpoint.encode(current.flatMap { $0 }),
+                                                          episodesKey: PolicyCheckpoint.encode(episodes)],
+                                           statistics: statistics, to: checkpoint.url)
+            }
+            if let signal = Runtime.interruptSignal {
+                throw TrainingError.interrupted(signal: signal, after: "update \(update)", checkpoint: checkpoint?.url.path)
+            }
         }
         return PolicyTrainingResult(agent: agent, environment: environment, history: history, episodes: episodes,
                                     solvedAt: statistics.solvedAt, seconds: Date().timeIntervalSince(start))

@@ -79,51 +79,30 @@ extension VectorEnvironment {
     /// Every copy's state, the observations they act on next, the running episode sums and the finished episodes, as
     /// checkpoint metadata under `prefix` (bit patterns: a restored run continues exactly).
     func checkpointMetadata(prefix: String) -> [String: String] {
-        func words(_ values: [UInt64]) -> String { values.map(String.init).joined(separator: ",") }
-        return [
-            prefix + "environments": environments.map { words($0.checkpointWords) }.joined(separator: ";"),
-            prefix + "observations": words(observations.map { UInt64($0.bitPattern) }),
-            prefix + "running_reward": words(runningReward.map(\.bitPattern)),
-            prefix + "running_length": words(runningLength.map { UInt64($0) }),
-            prefix + "episodes": finishedEpisodes.map { "\($0.totalReward.bitPattern):\($0.length)" }.joined(separator: ","),
+        [
+            prefix + "environments": PolicyCheckpoint.encode(environments),
+            prefix + "observations": PolicyCheckpoint.encode(observations),
+            prefix + "running_reward": runningReward.map { String($0.bitPattern) }.joined(separator: ","),
+            prefix + "running_length": runningLength.map(String.init).joined(separator: ","),
+            prefix + "episodes": PolicyCheckpoint.encode(finishedEpisodes),
         ]
     }
 
     /// Restores what `checkpointMetadata` wrote; false (with nothing changed) when it does not fit these copies.
     func restore(from metadata: [String: String], prefix: String) -> Bool {
-        func words(_ key: String) -> [UInt64]? {
-            guard let text = metadata[prefix + key] else { return nil }
-            let parts = text.split(separator: ",", omittingEmptySubsequences: false)
-            if text.isEmpty { return [] }
-            let values = parts.compactMap { UInt64($0) }
-            return values.count == parts.count ? values : nil
-        }
-        let n = count, size = observationSize
-        guard let environmentTexts = metadata[prefix + "environments"]?.split(separator: ";", omittingEmptySubsequences: false),
-              environmentTexts.count == n,
-              let observed = words("observations"), observed.count == n * size, observed.allSatisfy({ $0 <= UInt32.max }),
-              let rewards = words("running_reward"), rewards.count == n,
-              let lengths = words("running_length"), lengths.count == n, lengths.allSatisfy({ $0 <= UInt64(Int.max) }),
-              let episodeText = metadata[prefix + "episodes"] else { return false }
-        var episodes: [Episode] = []
-        for item in episodeText.split(separator: ",") {
-            let parts = item.split(separator: ":")
-            guard parts.count == 2, let bits = UInt64(parts[0]), let length = Int(parts[1]), length >= 0 else { return false }
-            episodes.append(Episode(totalReward: Double(bitPattern: bits), length: length))
-        }
         var restored = environments
-        for i in 0..<n {
-            let text = environmentTexts[i]
-            let parts = text.split(separator: ",")
-            let values = parts.compactMap { UInt64($0) }
-            guard values.count == parts.count, restored[i].restore(checkpointWords: values) else { return false }
-        }
+        guard PolicyCheckpoint.decode(metadata[prefix + "environments"], into: &restored),
+              let observed = PolicyCheckpoint.decodeFloats(metadata[prefix + "observations"]), observed.count == observations.count,
+              let rewards = PolicyCheckpoint.decodeWords(metadata[prefix + "running_reward"]), rewards.count == count,
+              let lengths = PolicyCheckpoint.decodeWords(metadata[prefix + "running_length"]), lengths.count == count,
+              lengths.allSatisfy({ $0 <= UInt64(Int.max) }),
+              let episodes = PolicyCheckpoint.decodeEpisodes(metadata[prefix + "episodes"]) else { return false }
         environments = restored
-        observations = observed.map { Float(bitPattern: UInt32($0)) }
+        observations = observed
         runningReward = rewards.map(Double.init(bitPattern:))
         runningLength = lengths.map { Int($0) }
         finishedEpisodes = episodes
-        finalObservations = Array(repeating: nil, count: n)
+        finalObservations = Array(repeating: nil, count: count)
         return true
     }
 }

@@ -160,7 +160,7 @@ public final class TextTrainer {
                 try save(next: done, evaluations: evaluations, trainSeconds: trainSeconds, to: checkpoint.url)
             }
             if let signal = Runtime.interruptSignal {
-                throw TrainingError.interrupted(signal: signal, epoch: 1, batch: done, checkpoint: checkpoint?.url.path)
+                throw TrainingError.interrupted(signal: signal, after: "iteration \(done)", checkpoint: checkpoint?.url.path)
             }
         }
         evaluate(options.iterations)

@@ -106,8 +106,9 @@ public final class Trainer {
             context.examplesSeen = partial.examples
             let (lossSum, correct) = try trainOneEpoch(loader, context: context, resuming: partial) { position in
                 try save(position)
-                throw TrainingError.interrupted(signal: Runtime.interruptSignal ?? 2, epoch: position.epoch,
-                                                batch: position.batchesDone, checkpoint: checkpoint?.url.path)
+                throw TrainingError.interrupted(signal: Runtime.interruptSignal ?? 2,
+                                                after: "epoch \(position.epoch), batch \(position.batchesDone)",
+                                                checkpoint: checkpoint?.url.path)
             }
             var record = EpochRecord(epoch: epoch, trainLoss: Float(lossSum / Double(n)),
                                      trainAccuracy: hasLabels ? Float(correct) / Float(n) : nil,

@@ -13,7 +13,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// A history or checkpoint file could not be written.
     case cannotWrite(path: String, reason: String)
     /// SIGINT or SIGTERM arrived; the step in progress finished and, when `checkpoint` is set, was saved there.
-    case interrupted(signal: Int32, epoch: Int, batch: Int, checkpoint: String?)
+    /// `after` says where, in the run's own terms ("epoch 3, batch 20", "iteration 1200", "update 28").
+    case interrupted(signal: Int32, after: String, checkpoint: String?)
     /// A checkpoint to resume from does not fit this run or is damaged.
     case badCheckpoint(path: String, reason: String)
 
@@ -35,9 +36,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
                    ? "pass validation data to fit" : "train with labels to measure accuracy")
         case .cannotWrite(let path, let reason):
             return "training: cannot write \(path): \(reason)"
-        case .interrupted(let signal, let epoch, let batch, let checkpoint):
+        case .interrupted(let signal, let after, let checkpoint):
             let name = signal == 15 ? "SIGTERM" : "SIGINT"
-            return "training: stopped by \(name) after epoch \(epoch), batch \(batch); "
+            return "training: stopped by \(name) after \(after); "
                 + (checkpoint.map { "saved \($0): continue with --resume" } ?? "no checkpoint was kept")
         case .badCheckpoint(let path, let reason):
             return "training: cannot resume from \(path): \(reason)"

@@ -46,6 +46,38 @@ import Testing
         }
     }
 
+    /// REINFORCE keeps its copies outside a VectorEnvironment and two optimizers: the same promise.
+    @Test(arguments: [1, 4])
+    func aStoppedREINFORCERunResumesToTheSamePolicy(stop: Int) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("synapse-reinforce-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = REINFORCE.Options(seed: 5)
+        options.environmentCount = 3
+        options.totalTimesteps = 1500
+        options.hidden = [16]
+        let reinforce = REINFORCE(options: options)
+        let reference = try reinforce.train(on: .cartpole)
+        let checkpoint = Checkpointing(directory: directory, resume: true)
+        let probe = InterruptProbe()
+        #expect(throws: TrainingError.self) {
+            try InterruptProbe.$current.withValue(probe) {
+                _ = try reinforce.train(on: .cartpole, checkpoint: checkpoint, checkpointInterval: 1000) { report in
+                    if report.update == stop { probe.signal = 15 }
+                }
+            }
+        }
+        let resumed = try reinforce.train(on: .cartpole, checkpoint: checkpoint, checkpointInterval: 1000)
+        let bits = { (agent: ActorCritic) in agent.stateDict().mapValues { $0.scalars.map(\.bitPattern) } }
+        #expect(bits(resumed.agent) == bits(reference.agent), "stopped after update \(stop)")
+        #expect(resumed.episodes == reference.episodes)
+        var other = options
+        other.seed = 6
+        #expect(throws: TrainingError.self) {
+            try REINFORCE(options: other).train(on: .cartpole, checkpoint: checkpoint, checkpointInterval: 1000)
+        }
+    }
+
     @Test func environmentsRoundTripTheirCheckpointWords() {
         for kind in EnvironmentKind.allCases {
             var a = kind.make()

@@ -71,7 +71,7 @@ import Testing
         #expect {
             try InterruptProbe.$current.withValue(probe) { try Self.fit(first, stopped, resume: false) }
         } throws: { error in
-            guard case .interrupted(15, _, _, let path?)? = error as? TrainingError else { return false }
+            guard case .interrupted(15, _, let path?)? = error as? TrainingError else { return false }
             return path.hasSuffix(Checkpointing.fileName)
         }
         let second = Self.trainer()

@@ -17,7 +17,8 @@ Every case runs `synapse` with a time limit and records its exit, its standard e
     meant to read.
 The inputs are made here from the valid files that the first phase produces with the binary itself (a tiny MNIST
 classifier, an autoencoder, GPT and LSTM language models, a policy) and from the repository's fixtures (a tiny GGUF
-Llama), so the suite needs nothing but the shared MNIST data and the MiniLM folder that scripts/setup.sh fetches.
+Llama), so the suite needs nothing but the repository's datasets/mnist and the MiniLM folder that scripts/setup.sh
+--models fetches (its cases are skipped without it).
 """
 import argparse
 import gzip
@@ -37,8 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.path.join(ROOT, ".build/release/synapse")
-MNIST = os.environ.get("SYNAPSE_MNIST_DIR", os.path.join(ROOT, "../shared/data/mnist"))
-SHAKESPEARE = os.path.join(ROOT, "../shared/data/tinyshakespeare/input.txt")
+MNIST = os.environ.get("SYNAPSE_MNIST_DIR", os.path.join(ROOT, "datasets/mnist"))
 MINILM = os.environ.get("SYNAPSE_MINILM_DIR", os.path.join(ROOT, "models/all-MiniLM-L6-v2"))
 TINY_GGUF = os.path.join(ROOT, "Tests/SynapseTests/Fixtures/llm/tiny_llama.gguf")
 KARATE = os.path.join(ROOT, "datasets/karate-club")
@@ -260,7 +260,8 @@ class Suite:
     # Phase 1: valid artefacts, made by the binary itself, and the memory baselines of each command family.
     def prepare(self):
         w = self.work
-        text = open(SHAKESPEARE, encoding="utf-8").read()[:20000]
+        # A small corpus from the repository itself (the README), so the suite needs no outside text.
+        text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()[:20000]
         self.corpus = self.write("small.txt", text)
         steps = [
             ["train", "mnist", "--model", "seed", "--epochs", "1", "--data", MNIST, "--out", f"{w}/mnist", "--plain"],

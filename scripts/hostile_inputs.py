@@ -45,11 +45,10 @@ KARATE = os.path.join(ROOT, "datasets/karate-club")
 
 
 class Case:
-    def __init__(self, family, name, argv, expect="any", timeout=60, check=None, budget_bytes=0, stdin=None,
-                 baseline=None):
+    def __init__(self, family, name, argv, expect="any", timeout=60, check=None, budget_bytes=0, baseline=None):
         self.family, self.name, self.argv, self.expect = family, name, argv, expect
         self.baseline = baseline or family
-        self.timeout, self.check, self.budget_bytes, self.stdin = timeout, check, budget_bytes, stdin
+        self.timeout, self.check, self.budget_bytes = timeout, check, budget_bytes
         self.result = None
 
 
@@ -59,7 +58,7 @@ class Result:
         self.seconds, self.timed_out = seconds, timed_out
 
 
-def run(argv, timeout, cwd, stdin=None):
+def run(argv, timeout, cwd):
     """Runs the binary and returns its exit, stderr and peak RSS.
 
     The peak comes from GNU time (`%M`), which forks the binary from its own small process: Linux carries a
@@ -69,9 +68,8 @@ def run(argv, timeout, cwd, stdin=None):
     err = tempfile.TemporaryFile()
     measured = tempfile.NamedTemporaryFile(delete=False)
     measured.close()
-    stdin_file = open(stdin, "rb") if stdin else subprocess.DEVNULL
     process = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", measured.name, BINARY] + argv, cwd=cwd,
-                               stdout=subprocess.DEVNULL, stderr=err, stdin=stdin_file, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True,
                                env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
     timed_out = False
     try:
@@ -80,8 +78,6 @@ def run(argv, timeout, cwd, stdin=None):
         timed_out = True
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-    if stdin:
-        stdin_file.close()
     err.seek(0)
     text = err.read().decode("utf-8", "replace")
     err.close()
@@ -831,7 +827,7 @@ class Suite:
         cases = [c for c in self.cases if not only or c.family in only]
 
         def go(case):
-            case.result = run(case.argv, case.timeout, self.work, case.stdin)
+            case.result = run(case.argv, case.timeout, self.work)
             return case
 
         with ThreadPoolExecutor(self.jobs) as pool:

@@ -93,12 +93,9 @@ public struct NodeClassificationTraining: Sendable {
             losses.append(loss.item)
             loss.backward()
             optimizer.step()
-            if let checkpoint, Runtime.interruptSignal != nil || (epoch + 1) % every == 0 {
-                try save(losses: losses, fingerprint: fingerprint, carry: carry, model: model, optimizer: optimizer,
-                         to: checkpoint.url)
-            }
-            if let signal = Runtime.interruptSignal {
-                throw TrainingError.interrupted(signal: signal, after: "epoch \(epoch + 1) of seed \(options.seed)", checkpoint: checkpoint?.url.path)
+            try Checkpointing.endOfStep(checkpoint, step: epoch + 1, every: every,
+                                        position: "epoch \(epoch + 1) of seed \(options.seed)") { url in
+                try save(losses: losses, fingerprint: fingerprint, carry: carry, model: model, optimizer: optimizer, to: url)
             }
         }
         let (predictions, embeddings) = noGrad {

@@ -142,16 +142,13 @@ public struct PPO: Sendable {
                 seconds: Date().timeIntervalSince(start))
             history.append(report)
             onUpdate(report)
-            if let checkpoint, Runtime.interruptSignal != nil || update % every == 0 {
+            try Checkpointing.endOfStep(checkpoint, step: update, every: every, position: "update \(update)") { url in
                 let position = PolicyCheckpoint.Position(generator: rng, timesteps: timesteps, update: update,
                                                          history: history, lastDones: rollout.lastDones,
                                                          seconds: Date().timeIntervalSince(start))
                 try PolicyCheckpoint.write(position, fingerprint: fingerprint, agent: agent, optimizers: [optimizer],
                                            environments: envs.checkpointMetadata(prefix: PolicyCheckpoint.prefix + "env."),
-                                           statistics: statistics, to: checkpoint.url)
-            }
-            if let signal = Runtime.interruptSignal {
-                throw TrainingError.interrupted(signal: signal, after: "update \(update)", checkpoint: checkpoint?.url.path)
+                                           statistics: statistics, to: url)
             }
         }
         return PolicyTrainingResult(agent: agent, environment: environment, history: history,

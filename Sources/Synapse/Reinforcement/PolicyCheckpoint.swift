@@ -113,13 +113,7 @@ enum PolicyCheckpoint {
         }
     }
 
-    static func decodeWords(_ text: String?) -> [UInt64]? {
-        guard let text else { return nil }
-        if text.isEmpty { return [] }
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
-        let words = parts.compactMap { UInt64($0) }
-        return words.count == parts.count ? words : nil
-    }
+    static func decodeWords(_ text: String?) -> [UInt64]? { TrainingCheckpoint.decodeWords(text) }
 
     static func encode(_ episodes: [VectorEnvironment.Episode]) -> String {
         episodes.map { "\($0.totalReward.bitPattern):\($0.length)" }.joined(separator: ",")

@@ -118,7 +118,7 @@ public struct REINFORCE: Sendable {
                 approximateKL: 0, clipFraction: 0, learningRate: o.learningRate, seconds: Date().timeIntervalSince(start))
             history.append(report)
             onUpdate(report)
-            if let checkpoint, Runtime.interruptSignal != nil || update % every == 0 {
+            try Checkpointing.endOfStep(checkpoint, step: update, every: every, position: "update \(update)") { url in
                 let position = PolicyCheckpoint.Position(generator: rng, timesteps: timesteps, update: update, history: history,
                                                          lastDones: [], seconds: Date().timeIntervalSince(start))
                 try PolicyCheckpoint.write(position, fingerprint: fingerprint, agent: agent,
@@ -126,10 +126,7 @@ public struct REINFORCE: Sendable {
                                            environments: [environmentKey: PolicyCheckpoint.encode(envs),
                                                           observationsKey: PolicyCheckpoint.encode(current.flatMap { $0 }),
                                                           episodesKey: PolicyCheckpoint.encode(episodes)],
-                                           statistics: statistics, to: checkpoint.url)
-            }
-            if let signal = Runtime.interruptSignal {
-                throw TrainingError.interrupted(signal: signal, after: "update \(update)", checkpoint: checkpoint?.url.path)
+                                           statistics: statistics, to: url)
             }
         }
         return PolicyTrainingResult(agent: agent, environment: environment, history: history, episodes: episodes,

@@ -156,11 +156,8 @@ public final class TextTrainer {
             if options.evaluationInterval > 0, done % options.evaluationInterval == 0, done < options.iterations {
                 evaluate(done)
             }
-            if let checkpoint, Runtime.interruptSignal != nil || done % every == 0 {
-                try save(next: done, evaluations: evaluations, trainSeconds: trainSeconds, to: checkpoint.url)
-            }
-            if let signal = Runtime.interruptSignal {
-                throw TrainingError.interrupted(signal: signal, after: "iteration \(done)", checkpoint: checkpoint?.url.path)
+            try Checkpointing.endOfStep(checkpoint, step: done, every: every, position: "iteration \(done)") { url in
+                try save(next: done, evaluations: evaluations, trainSeconds: trainSeconds, to: url)
             }
         }
         evaluate(options.iterations)

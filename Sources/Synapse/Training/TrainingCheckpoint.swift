@@ -26,6 +26,16 @@ public struct Checkpointing: Sendable {
     }
 
     public var url: URL { directory.appendingPathComponent(Self.fileName) }
+
+    /// The end of a step in a loop that checkpoints (text, GCN, PPO, REINFORCE): `save` writes to the checkpoint every
+    /// `every` steps and whenever a signal asked to stop; then, if one did, `TrainingError.interrupted` names
+    /// `position`. The signal is read once, so a stop is never thrown without its save.
+    static func endOfStep(_ checkpoint: Checkpointing?, step: Int, every: Int, position: @autoclosure () -> String,
+                          save: (URL) throws -> Void) throws {
+        let signal = Runtime.interruptSignal
+        if let checkpoint, signal != nil || step % every == 0 { try save(checkpoint.url) }
+        if let signal { throw TrainingError.interrupted(signal: signal, after: position(), checkpoint: checkpoint?.url.path) }
+    }
 }
 
 /// A module that draws random numbers while it trains (dropout, Gaussian noise): its generator's state goes into
@@ -70,8 +80,16 @@ enum TrainingCheckpoint {
     /// A generator's state as metadata text, and back (nil unless it is four words).
     static func encode(_ generator: RandomGenerator) -> String { generator.state.map(String.init).joined(separator: ",") }
     static func decodeGeneratorState(_ text: String?) -> [UInt64]? {
-        let words = (text ?? "").split(separator: ",").compactMap { UInt64($0) }
-        return words.count == 4 ? words : nil
+        decodeWords(text).flatMap { $0.count == 4 ? $0 : nil }
+    }
+
+    /// Comma-separated decimal words, as the checkpoints write bit patterns; nil unless every one parses.
+    static func decodeWords(_ text: String?) -> [UInt64]? {
+        guard let text else { return nil }
+        if text.isEmpty { return [] }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        let words = parts.compactMap { UInt64($0) }
+        return words.count == parts.count ? words : nil
     }
 
     /// The parts every checkpoint has: the model, the optimizer and the generators of the model's random layers.

@@ -19,14 +19,7 @@ import Foundation
 ///
 /// Matrices stored as F32, F16 or BF16 are quantised to Q8_0 at load (1.0625 bytes per weight).
 public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
-    /// A [rows, blocks·32] matrix of ggml blocks, rows `rowBytes` apart.
-    struct Matrix {
-        let type: GGMLType
-        let base: UnsafeRawPointer
-        let rowBytes: Int
-        let rows: Int
-        let blocks: Int
-    }
+    typealias Matrix = GGMLMatrix
 
     struct Block {
         let attentionNorm: [Float], feedForwardNorm: [Float]
@@ -35,13 +28,10 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
     }
 
     public let configuration: LlamaConfiguration
-    /// Keeps the mapping (and so every `Matrix.base`) alive.
     let file: GGUFFile
     let embedding: Matrix, head: Matrix
     let outputNorm: [Float]
     let blocks: [Block]
-    /// Matrices converted at load (stored in float formats), freed with the model.
-    private var owned: [UnsafeMutableRawPointer] = []
     private let team: WorkerTeam
     /// The team runs one job at a time.
     private let lock = NSLock()
@@ -61,51 +51,27 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             throw .badMetadata(file: gguf.path, key: "-", reason: "could not start the worker threads")
         }
         self.team = team
-        var owned: [UnsafeMutableRawPointer] = []
         func matrix(_ name: String) throws(GGUFError) -> Matrix {
             let info = try gguf.requiredTensor(named: name)
-            let columns = info.dimensions[0], rows = info.elementCount / columns
-            let data = gguf.data(of: info)
-            if GGMLMatmul.supportedTypes.contains(info.type) {
-                return Matrix(type: info.type, base: data.baseAddress!, rowBytes: info.byteCount / rows, rows: rows, blocks: columns / 32)
-            }
-            // A float matrix: to Q8_0 once, row by row.
-            let rowBytes = columns / 32 * GGMLType.q8_0.blockByteCount
-            let storage = UnsafeMutableRawPointer.allocate(byteCount: rows * rowBytes, alignment: 64)
-            owned.append(storage)
-            let row = UnsafeMutablePointer<Float>.allocate(capacity: columns)
-            defer { row.deallocate() }
-            let sourceRowBytes = info.byteCount / rows
-            for r in 0..<rows {
-                GGMLBlocks.dequantize(info.type, data.baseAddress! + r * sourceRowBytes, into: row, count: columns)
-                QuantizedLlama.quantizeQ8_0(row, count: columns, into: storage + r * rowBytes)
-            }
-            return Matrix(type: .q8_0, base: UnsafeRawPointer(storage), rowBytes: rowBytes, rows: rows, blocks: columns / 32)
+            let stored = try GGMLMatrix(info, of: gguf)
+            if GGMLMatmul.supportedTypes.contains(info.type) { return stored }
+            // A float matrix: to Q8_0 once.
+            return GGMLMatrix(quantizing: stored.dequantized(), to: .q8_0)
         }
         func vector(_ name: String) throws(GGUFError) -> [Float] { try GGMLBlocks.dequantize(gguf.requiredTensor(named: name), of: gguf).scalars }
-        do {
-            embedding = try matrix("token_embd.weight")
-            head = c.tiedOutput ? embedding : try matrix("output.weight")
-            outputNorm = try vector("output_norm.weight")
-            var blocks: [Block] = []
-            for l in 0..<c.layers {
-                let p = "blk.\(l)."
-                blocks.append(Block(attentionNorm: try vector(p + "attn_norm.weight"), feedForwardNorm: try vector(p + "ffn_norm.weight"),
-                                    query: try matrix(p + "attn_q.weight"), key: try matrix(p + "attn_k.weight"),
-                                    value: try matrix(p + "attn_v.weight"), output: try matrix(p + "attn_output.weight"),
-                                    gate: try matrix(p + "ffn_gate.weight"), up: try matrix(p + "ffn_up.weight"),
-                                    down: try matrix(p + "ffn_down.weight")))
-            }
-            self.blocks = blocks
-            self.owned = owned
-        } catch {
-            for p in owned { p.deallocate() }
-            throw error
+        embedding = try matrix("token_embd.weight")
+        head = c.tiedOutput ? embedding : try matrix("output.weight")
+        outputNorm = try vector("output_norm.weight")
+        var blocks: [Block] = []
+        for l in 0..<c.layers {
+            let p = "blk.\(l)."
+            blocks.append(Block(attentionNorm: try vector(p + "attn_norm.weight"), feedForwardNorm: try vector(p + "ffn_norm.weight"),
+                                query: try matrix(p + "attn_q.weight"), key: try matrix(p + "attn_k.weight"),
+                                value: try matrix(p + "attn_v.weight"), output: try matrix(p + "attn_output.weight"),
+                                gate: try matrix(p + "ffn_gate.weight"), up: try matrix(p + "ffn_up.weight"),
+                                down: try matrix(p + "ffn_down.weight")))
         }
-    }
-
-    deinit {
-        for p in owned { p.deallocate() }
+        self.blocks = blocks
     }
 
     /// Threads in the team.
@@ -344,22 +310,6 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
                                     headSize: d, scale: scale, scratch: scratch, out: out + h * d,
                                     vectorised: path != .portable)
             h = end
-        }
-    }
-
-    /// Q8_0 blocks of `count` floats (a multiple of 32): d = max|x| / 127 as Float16, q = x / d rounded.
-    static func quantizeQ8_0(_ x: UnsafePointer<Float>, count: Int, into out: UnsafeMutableRawPointer) {
-        for b in 0..<(count / 32) {
-            let v = x + 32 * b, block = out + 34 * b
-            var amax: Float = 0
-            for j in 0..<32 { amax = max(amax, abs(v[j])) }
-            let d = amax / 127, inverse: Float = d != 0 ? 1 / d : 0
-            let bits = HalfPrecision.float16Bits(from: d)
-            block.storeBytes(of: UInt8(bits & 0xFF), toByteOffset: 0, as: UInt8.self)
-            block.storeBytes(of: UInt8(bits >> 8), toByteOffset: 1, as: UInt8.self)
-            for j in 0..<32 {
-                block.storeBytes(of: Int8(clamping: Int32((v[j] * inverse).rounded(.toNearestOrEven))), toByteOffset: 2 + j, as: Int8.self)
-            }
         }
     }
 }

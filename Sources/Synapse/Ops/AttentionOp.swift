@@ -132,3 +132,40 @@ extension Tensor {
                                  keyLengths: keyLengths)
     }
 }
+
+/// Grouped-query attention's sharing, made explicit for the autograd path: each key/value head serves `groups` query
+/// heads (Llama 2 70B, Llama 3, SmolLM2). Hugging Face's `repeat_kv` does the same before its attention.
+extension Tensor {
+    /// [..., Hkv·d] → [..., Hkv·groups·d]: head j's d features copied to heads j·groups ..< (j+1)·groups. The
+    /// gradient of each copy adds back into its source head.
+    public func repeatingHeads(groups: Int, headDim d: Int) -> Tensor {
+        let width = shape.last ?? 0
+        precondition(groups >= 1 && d > 0 && width % d == 0,
+                     "repeatingHeads: \(shape) does not split into heads of \(d) (groups \(groups))")
+        if groups == 1 { return self }
+        let rows = count / Swift.max(width, 1), heads = width / d, outWidth = width * groups
+        let out = Tensor(uninitializedShape: Array(shape.dropLast()) + [outWidth])
+        let (src, dst) = (storage.pointer, out.storage.pointer)
+        for r in 0..<rows {
+            for h in 0..<heads {
+                for g in 0..<groups { (dst + r * outWidth + (h * groups + g) * d).update(from: src + r * width + h * d, count: d) }
+            }
+        }
+        let inputShape = shape
+        return Tensor.record(out, op: "repeatingHeads", inputs: [self]) { grad in
+            let result = Tensor(uninitializedShape: inputShape)
+            let (gs, gd) = (grad.storage.pointer, result.storage.pointer)
+            for r in 0..<rows {
+                for h in 0..<heads {
+                    let to = gd + r * width + h * d, first = gs + r * outWidth + h * groups * d
+                    to.update(from: first, count: d)
+                    for g in 1..<groups {
+                        let from = first + g * d
+                        for k in 0..<d { to[k] += from[k] }
+                    }
+                }
+            }
+            return [result]
+        }
+    }
+}

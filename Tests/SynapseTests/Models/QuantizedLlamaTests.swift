@@ -62,7 +62,7 @@ struct QuantizedLlamaTests {
         var g = RandomGenerator(seed: 4)
         let x = (0..<64).map { _ in g.nextNormal() }
         var blocks = [UInt8](repeating: 0, count: 2 * 34)
-        QuantizedLlama.quantizeQ8_0(x, count: 64, into: &blocks)
+        GGMLBlocks.quantize(.q8_0, x, count: 64, into: &blocks)
         var back = [Float](repeating: 0, count: 64)
         blocks.withUnsafeBytes { GGMLBlocks.dequantize(.q8_0, $0.baseAddress!, into: &back, count: 64) }
         for b in 0..<2 {

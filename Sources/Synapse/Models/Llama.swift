@@ -143,21 +143,26 @@ public final class Llama: LlamaModel, @unchecked Sendable {
     public let outputNorm: Tensor                      // [C]
     public let outputWeight: Tensor                    // [V, C]; the embedding itself when tied
 
-    public init(gguf: GGUFFile) throws(GGUFError) {
+    /// The model of a GGUF file; with `adapter`, each adapted weight becomes W + (α/r)·B·A (merged in Float32).
+    public init(gguf: GGUFFile, adapter: LlamaLoRA? = nil) throws(GGUFError) {
         let c = try LlamaConfiguration(gguf: gguf)
         configuration = c
+        if let adapter { _ = try LlamaAdapterProducts(adapter, model: c, file: gguf.path) }   // shapes checked
         func load(_ name: String) throws(GGUFError) -> Tensor { try GGMLBlocks.dequantize(gguf.requiredTensor(named: name), of: gguf) }
+        func matrix(_ l: Int, _ kind: LlamaProjection) throws(GGUFError) -> Tensor {
+            let w = try load("blk.\(l).\(kind.ggufName).weight")
+            return adapter?.adapter(layer: l, kind).map { w + $0.delta } ?? w
+        }
         tokenEmbedding = try load("token_embd.weight")
         outputNorm = try load("output_norm.weight")
         outputWeight = c.tiedOutput ? tokenEmbedding : try load("output.weight")
         var blocks: [Block] = []
         for l in 0..<c.layers {
             let p = "blk.\(l)."
-            blocks.append(Block(attentionNorm: try load(p + "attn_norm.weight"), query: try load(p + "attn_q.weight"),
-                                key: try load(p + "attn_k.weight"), value: try load(p + "attn_v.weight"),
-                                output: try load(p + "attn_output.weight"), feedForwardNorm: try load(p + "ffn_norm.weight"),
-                                gate: try load(p + "ffn_gate.weight"), up: try load(p + "ffn_up.weight"),
-                                down: try load(p + "ffn_down.weight")))
+            blocks.append(Block(attentionNorm: try load(p + "attn_norm.weight"), query: try matrix(l, .query),
+                                key: try matrix(l, .key), value: try matrix(l, .value),
+                                output: try matrix(l, .output), feedForwardNorm: try load(p + "ffn_norm.weight"),
+                                gate: try matrix(l, .gate), up: try matrix(l, .up), down: try matrix(l, .down)))
         }
         self.blocks = blocks
     }

@@ -39,9 +39,15 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
     /// The integer kernels this model uses (the best the CPU has, unless a test asks for another).
     public let path: GGMLMatmul.Path
 
-    /// Loads the model's matrices as views into the file; `threads` defaults to one per core.
-    public init(gguf: GGUFFile, threads: Int? = nil, path: GGMLMatmul.Path = GGMLMatmul.bestPath) throws(GGUFError) {
+    /// LoRA adapters applied beside the block products, if any.
+    let adapters: LlamaAdapterProducts?
+
+    /// Loads the model's matrices as views into the file; `threads` defaults to one per core. With `adapter`, each
+    /// adapted projection adds its (α/r)·B·A·x, computed in Float32 beside the block product (no re-quantisation).
+    public init(gguf: GGUFFile, threads: Int? = nil, path: GGMLMatmul.Path = GGMLMatmul.bestPath,
+                adapter: LlamaLoRA? = nil) throws(GGUFError) {
         let c = try LlamaConfiguration(gguf: gguf)
+        adapters = try adapter.map { lora throws(GGUFError) in try LlamaAdapterProducts(lora, model: c, file: gguf.path) }
         guard c.embedding % 32 == 0 && c.feedForward % 32 == 0 else {
             throw .badMetadata(file: gguf.path, key: "llama.embedding_length",
                                reason: "widths \(c.embedding) and \(c.feedForward) must be multiples of 32 for the block path; use --precision float")
@@ -123,7 +129,7 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
         let c = configuration
         let t = tokens.count, start = cache.length
         cache.reserve(start + t)
-        let work = Workspace(configuration: c, tokens: t, keys: start + t, threads: threads)
+        let work = Workspace(configuration: c, tokens: t, keys: start + t, threads: threads, rank: adapters?.rank ?? 0)
         defer { work.deallocate() }
         // x = embed(tokens): each row dequantised from its blocks.
         for (i, token) in tokens.enumerated() {
@@ -144,25 +150,27 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
     final class Workspace {
         let x, q, attention, hidden: UnsafeMutablePointer<Float>     // [T, C], [T, C], [T, C], [T, F]
         let quantised: [UnsafeMutableRawPointer]                     // per thread: T · max(C, F) / 32 blocks
-        let normed: [UnsafeMutablePointer<Float>]                    // per thread: [C]
+        let normed: [UnsafeMutablePointer<Float>]                    // per thread: [T, C]
+        let middle: [UnsafeMutablePointer<Float>]                    // per thread: [T, adapter rank]
         let gate, up: [UnsafeMutablePointer<Float>]                  // per thread: [T, F]
         let scores: [UnsafeMutablePointer<Float>]                    // per thread: [max(T, H), start + T]
 
-        init(configuration c: LlamaConfiguration, tokens t: Int, keys: Int, threads: Int) {
+        init(configuration c: LlamaConfiguration, tokens t: Int, keys: Int, threads: Int, rank: Int) {
             x = .allocate(capacity: t * c.embedding)
             q = .allocate(capacity: t * c.embedding)
             attention = .allocate(capacity: t * c.embedding)
             hidden = .allocate(capacity: t * c.feedForward)
             let widest = max(c.embedding, c.feedForward)
             quantised = (0..<threads).map { _ in .allocate(byteCount: t * widest / 32 * GGMLMatmul.activationBlockBytes, alignment: 64) }
-            normed = (0..<threads).map { _ in .allocate(capacity: c.embedding) }
+            normed = (0..<threads).map { _ in .allocate(capacity: t * c.embedding) }
+            middle = (0..<threads).map { _ in .allocate(capacity: max(1, t * rank)) }
             gate = (0..<threads).map { _ in .allocate(capacity: t * c.feedForward) }
             up = (0..<threads).map { _ in .allocate(capacity: t * c.feedForward) }
             scores = (0..<threads).map { _ in .allocate(capacity: max(t, c.heads) * keys) }
         }
 
         func deallocate() {
-            for p in [x, q, attention, hidden] + normed + gate + up + scores { p.deallocate() }
+            for p in [x, q, attention, hidden] + normed + middle + gate + up + scores { p.deallocate() }
             for p in quantised { p.deallocate() }
         }
     }
@@ -176,9 +184,13 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
         let stride = max(width, ff) / 32      // activation blocks between tokens in xq
         func normalise(rows: Range<Int>, weight: [Float]) {
             for (k, i) in rows.enumerated() {
-                rmsNorm(work.x + i * width, weight: weight, into: normed)
-                GGMLMatmul.quantize(normed, count: width, into: xq + k * stride * GGMLMatmul.activationBlockBytes, path: path)
+                rmsNorm(work.x + i * width, weight: weight, into: normed + k * width)
+                GGMLMatmul.quantize(normed + k * width, count: width, into: xq + k * stride * GGMLMatmul.activationBlockBytes, path: path)
             }
+        }
+        // out[i, rows] += (α/r)·B[rows]·A·x[i] for an adapted projection.
+        func adapt(_ l: Int, _ kind: LlamaProjection, _ x: UnsafePointer<Float>, rows: Range<Int>, out: UnsafeMutablePointer<Float>, ldo: Int) {
+            adapters?.add(layer: l, kind, input: x, tokens: t, rows: rows, out: out, ldo: ldo, scratch: work.middle[thread])
         }
         func quantise(_ source: UnsafeMutablePointer<Float>, width: Int) {
             for i in 0..<t {
@@ -201,6 +213,9 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             let vLocal = (vRows.lowerBound - width - kv)..<(vRows.upperBound - width - kv)
             product(block.key, rows: kLocal, tokens: t, out: keys + start * kv + kLocal.lowerBound, ldo: kv)
             product(block.value, rows: vLocal, tokens: t, out: values + start * kv + vLocal.lowerBound, ldo: kv)
+            adapt(l, .query, normed, rows: qRows, out: work.q + qRows.lowerBound, ldo: width)
+            adapt(l, .key, normed, rows: kLocal, out: keys + start * kv + kLocal.lowerBound, ldo: kv)
+            adapt(l, .value, normed, rows: vLocal, out: values + start * kv + vLocal.lowerBound, ldo: kv)
             rotate(work.q, width: width, columns: qRows, tokens: t, rope: rope)
             rotate(keys + start * kv, width: kv, columns: kLocal, tokens: t, rope: rope)
             team.barrier()
@@ -220,6 +235,7 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             quantise(work.attention, width: width)
             let oRows = WorkerTeam.share(width, thread, n)
             product(block.output, rows: oRows, tokens: t, out: work.x + oRows.lowerBound, ldo: width, accumulate: true)
+            adapt(l, .output, work.attention, rows: oRows, out: work.x + oRows.lowerBound, ldo: width)
             team.barrier()
             // SwiGLU: this thread's rows of gate and up, multiplied as they come.
             normalise(rows: 0..<t, weight: block.feedForwardNorm)
@@ -227,6 +243,8 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             let g = work.gate[thread], u = work.up[thread], count = fRows.count
             product(block.gate, rows: fRows, tokens: t, out: g, ldo: count)
             product(block.up, rows: fRows, tokens: t, out: u, ldo: count)
+            adapt(l, .gate, normed, rows: fRows, out: g, ldo: count)
+            adapt(l, .up, normed, rows: fRows, out: u, ldo: count)
             VectorMath.silu(g, g, t * count)
             for i in 0..<t {
                 let h = work.hidden + i * ff + fRows.lowerBound, gi = g + i * count, ui = u + i * count
@@ -236,6 +254,7 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             // x += Wdown · hidden
             quantise(work.hidden, width: ff)
             product(block.down, rows: oRows, tokens: t, out: work.x + oRows.lowerBound, ldo: width, accumulate: true)
+            adapt(l, .down, work.hidden, rows: oRows, out: work.x + oRows.lowerBound, ldo: width)
             team.barrier()
         }
         // logits = E · rmsNorm(x) for the rows asked for.
@@ -311,5 +330,44 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
                                     vectorised: path != .portable)
             h = end
         }
+    }
+}
+
+/// LoRA adapters on the native path: each adapted projection adds (α/r)·B·A·x in Float32 after its block product,
+/// two thin products (rank r ≪ width, about 1% of a step's multiply-adds at rank 8 on every projection).
+struct LlamaAdapterProducts: @unchecked Sendable {
+    /// A [r, in] and B [out, r] of one projection.
+    struct Pair { let a: Tensor, b: Tensor, scale: Float }
+    let layers: [[LlamaProjection: Pair]]
+    let rank: Int
+
+    init(_ lora: LlamaLoRA, model c: LlamaConfiguration, file: String) throws(GGUFError) {
+        guard lora.adapters.count == c.layers else {
+            throw .badMetadata(file: file, key: "llama.block_count", reason: "the model has \(c.layers) layers, the adapter \(lora.adapters.count)")
+        }
+        var layers: [[LlamaProjection: Pair]] = []
+        for (l, layer) in lora.adapters.enumerated() {
+            var pairs: [LlamaProjection: Pair] = [:]
+            for (kind, adapter) in layer {
+                guard [adapter.outputFeatures, adapter.inputFeatures] == kind.shape(in: c) else {
+                    throw .badMetadata(file: file, key: "blk.\(l).\(kind.ggufName).weight",
+                                       reason: "the adapter is [\(adapter.outputFeatures), \(adapter.inputFeatures)], the weight \(kind.shape(in: c))")
+                }
+                pairs[kind] = Pair(a: adapter.down.weight.detached(), b: adapter.up.weight.detached(), scale: adapter.scale)
+            }
+            layers.append(pairs)
+        }
+        (self.layers, rank) = (layers, lora.configuration.rank)
+    }
+
+    /// out[i, rows] += scale · B[rows] · (A · x[i]) for the `tokens` rows of `input` (each as wide as A's rows).
+    func add(layer l: Int, _ kind: LlamaProjection, input x: UnsafePointer<Float>, tokens t: Int, rows: Range<Int>,
+             out: UnsafeMutablePointer<Float>, ldo: Int, scratch middle: UnsafeMutablePointer<Float>) {
+        guard let pair = layers[l][kind], !rows.isEmpty else { return }
+        let (r, width) = (pair.a.shape[0], pair.a.shape[1])
+        Kernels.gemm(transposeA: false, transposeB: true, m: t, n: r, k: width, alpha: pair.scale, x, lda: width,
+                     pair.a.storage.pointer, ldb: width, beta: 0, middle, ldc: r)
+        Kernels.gemm(transposeA: false, transposeB: true, m: t, n: rows.count, k: r, alpha: 1, middle, lda: r,
+                     pair.b.storage.pointer + rows.lowerBound * r, ldb: r, beta: 1, out, ldc: ldo)
     }
 }

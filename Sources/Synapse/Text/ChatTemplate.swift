@@ -69,18 +69,38 @@ public struct ChatTemplate: Sendable, Equatable {
     }
 
     public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool) -> String {
-        var out = ""
+        segments(messages, addGenerationPrompt: addGenerationPrompt).map(\.text).joined()
+    }
+
+    /// The rendered conversation in pieces, each marked with whether a model being fine-tuned learns to write it:
+    /// an assistant message's content and the end-of-turn marker after it are learned; the headers, the other roles'
+    /// messages and the template's own text are not. `render` is these pieces joined.
+    public func segments(_ messages: [ChatMessage], addGenerationPrompt: Bool) -> [(text: String, learned: Bool)] {
+        var out: [(text: String, learned: Bool)] = []
         switch style {
         case .chatML(let defaultSystem):
             if let defaultSystem, messages.first?.role != "system" {
-                out += "<|im_start|>system\n\(defaultSystem)<|im_end|>\n"
+                out.append(("<|im_start|>system\n\(defaultSystem)<|im_end|>\n", false))
             }
-            for m in messages { out += "<|im_start|>\(m.role)\n\(m.content)<|im_end|>\n" }
-            if addGenerationPrompt { out += "<|im_start|>assistant\n" }
+            for m in messages {
+                if m.role == "assistant" {
+                    out += [("<|im_start|>assistant\n", false), (m.content + "<|im_end|>", true), ("\n", false)]
+                } else {
+                    out.append(("<|im_start|>\(m.role)\n\(m.content)<|im_end|>\n", false))
+                }
+            }
+            if addGenerationPrompt { out.append(("<|im_start|>assistant\n", false)) }
         case .llama3:
-            out = "<|begin_of_text|>"
-            for m in messages { out += "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\(m.content)<|eot_id|>" }
-            if addGenerationPrompt { out += "<|start_header_id|>assistant<|end_header_id|>\n\n" }
+            out.append(("<|begin_of_text|>", false))
+            for m in messages {
+                let header = "<|start_header_id|>\(m.role)<|end_header_id|>\n\n"
+                if m.role == "assistant" {
+                    out += [(header, false), (m.content + "<|eot_id|>", true)]
+                } else {
+                    out.append((header + m.content + "<|eot_id|>", false))
+                }
+            }
+            if addGenerationPrompt { out.append(("<|start_header_id|>assistant<|end_header_id|>\n\n", false)) }
         }
         return out
     }

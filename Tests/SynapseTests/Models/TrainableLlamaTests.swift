@@ -53,6 +53,32 @@ struct TrainableLlamaTests {
         return try SafeTensorsFile(contentsOf: directory.appendingPathComponent(LoRAAdapterFile.weightsName)).floatTensors()
     }
 
+    @Test func inferenceModelsApplyTheAdapterAsTrainingComputesIt() throws {
+        let gguf = try FinetuneFixtures.gguf
+        let lora = try LoRAAdapterFile.load(FinetuneFixtures.url("peft_adapter"), model: try LlamaConfiguration(gguf: gguf))
+        let tokens = [3, 50, 17, 8, 90, 1, 64, 33, 12, 5, 77]
+        let training = try TrainableLlama(gguf: gguf, lora: lora).logits(tokens, batch: 1).scalars
+        let float = try Llama(gguf: gguf, adapter: lora)
+        let merged = float.forward(tokens, cache: float.makeCache()).scalars
+        #expect(Self.relativeError(merged, training) < 1e-5)
+        // The native path adds B·A·x beside its integer block products, by token and by chunk alike.
+        let plain = try Llama(gguf: gguf).forward(tokens, cache: float.makeCache()).scalars
+        for path in GGMLMatmul.availablePaths {
+            for threads in [1, 2] {
+                let native = try QuantizedLlama(gguf: gguf, threads: threads, path: path, adapter: lora)
+                let whole = native.forward(tokens, cache: native.makeCache()).scalars
+                let error = QuantizedLlamaTests.worstTopLogProbabilityError(whole, merged, vocabulary: 96)
+                #expect(error < 0.1, "\(path), \(threads) threads: worst top-20 |Δ log p| = \(error)")
+                #expect(QuantizedLlamaTests.worstTopLogProbabilityError(plain, merged, vocabulary: 96) > 10 * error,
+                        "the adapter must make a difference the native path reproduces")
+                let cache = native.makeCache()
+                var stepwise = native.forward(Array(tokens[0..<5]), cache: cache).scalars
+                for t in tokens[5...] { stepwise += native.forward([t], cache: cache).scalars }
+                #expect(LlamaTests.relativeError(stepwise, whole) < 2e-4)
+            }
+        }
+    }
+
     @Test func zeroAdaptersGiveTheFloatReferenceModel() throws {
         let gguf = try GGUFFile(path: LLMFixtures.url("tiny_llama.gguf").path)
         let configuration = try LlamaConfiguration(gguf: gguf)

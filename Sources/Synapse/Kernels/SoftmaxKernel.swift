@@ -105,3 +105,36 @@ extension Kernels {
         }
     }
 }
+
+extension Kernels {
+    /// Each row of `x` replaced by its log-softmax in place (x − max − log Σ exp(x − max)), rows split across cores.
+    static func logSoftmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        Parallel.forRanges(rows, threshold: max(1, Parallel.elementwiseThreshold / max(width, 1))) { range in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: width)
+            defer { scratch.deallocate() }
+            for row in range {
+                let p = x + row * width
+                var m = rowMaximum(p, width)
+                if m == -.infinity { m = 0 }
+                for j in 0..<width { p[j] -= m }
+                VectorMath.exp(p, scratch, width)
+                let logSum = logf(sumContiguous(scratch, width))
+                for j in 0..<width { p[j] -= logSum }
+            }
+        }
+    }
+
+    /// Each row of log-probabilities replaced by scale·(softmax − onehot(target)): the cross-entropy's gradient.
+    static func softmaxMinusOneHotRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, targets: [Int], scale: Float) {
+        targets.withUnsafeBufferPointer { t in
+            Parallel.forRanges(rows, threshold: max(1, Parallel.elementwiseThreshold / max(width, 1))) { range in
+                for row in range {
+                    let p = x + row * width
+                    VectorMath.exp(p, p, width)
+                    for j in 0..<width { p[j] *= scale }
+                    p[t[row]] -= scale
+                }
+            }
+        }
+    }
+}

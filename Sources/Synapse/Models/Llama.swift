@@ -193,7 +193,7 @@ public final class Llama: LlamaModel, @unchecked Sendable {
             for (l, block) in blocks.enumerated() {
                 x = x + attention(x.rmsNorm(weight: block.attentionNorm, eps: c.normEpsilon), block, layer: l, start: start, cache: cache)
                 let h = x.rmsNorm(weight: block.feedForwardNorm, eps: c.normEpsilon)
-                x = x + (h.linear(weight: block.gate).silu() * h.linear(weight: block.up)).linear(weight: block.down)
+                x = x + h.linear(weight: block.gate).swiGLU(up: h.linear(weight: block.up)).linear(weight: block.down)
             }
             cache.length = start + tokens.count
             if lastOnly { x = x.slice(axis: 0, (tokens.count - 1)..<tokens.count) }

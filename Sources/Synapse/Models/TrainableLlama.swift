@@ -1,47 +1,5 @@
 import Foundation
 
-/// A weight that fine-tuning leaves alone: Float32 in memory, or ggml blocks read in place from the GGUF mapping
-/// (QLoRA's base: products dequantise a panel at a time, `Tensor.linear(frozen:)`).
-public enum FrozenWeight: @unchecked Sendable {
-    case dense(Tensor)
-    case blocks(GGMLMatrix)
-
-    /// [out, in].
-    public var shape: [Int] {
-        switch self {
-        case .dense(let w): w.shape
-        case .blocks(let m): m.shape
-        }
-    }
-
-    /// x·Wᵀ, differentiable in x only.
-    public func apply(_ x: Tensor) -> Tensor {
-        switch self {
-        case .dense(let w): x.linear(weight: w)
-        case .blocks(let m): x.linear(frozen: m)
-        }
-    }
-
-    /// Rows `ids` (an embedding lookup), [ids.count, in]; no gradient.
-    public func rows(_ ids: [Int]) -> Tensor {
-        switch self {
-        case .dense(let w): return noGrad { w.gather(ids) }
-        case .blocks(let m):
-            let out = Tensor(uninitializedShape: [ids.count, m.columns])
-            for (i, id) in ids.enumerated() { m.dequantizeRows(id..<(id + 1), into: out.storage.pointer + i * m.columns) }
-            return out
-        }
-    }
-
-    /// Bytes the weight holds in memory.
-    public var byteCount: Int {
-        switch self {
-        case .dense(let w): w.count * MemoryLayout<Float>.size
-        case .blocks(let m): m.byteCount
-        }
-    }
-}
-
 /// The Llama decoder for fine-tuning: the pre-trained model frozen, LoRA adapters (`LlamaLoRA`) on the chosen
 /// projections, and a forward pass over a batch of sequences on autograd ops, so `backward()` reaches the adapters
 /// through every layer above them. It computes what `Llama` computes (the tests hold it to the float reference and
@@ -153,7 +111,7 @@ public final class TrainableLlama: @unchecked Sendable {
             let v = project(.value, h).repeatingHeads(groups: groups, headDim: c.headDim)
             x = x + project(.output, q.scaledDotProductAttention(key: k, value: v, heads: c.heads, causal: true))
             let f = x.rmsNorm(weight: layer.feedForwardNorm, eps: c.normEpsilon)
-            x = x + project(.down, project(.gate, f).silu() * project(.up, f))
+            x = x + project(.down, project(.gate, f).swiGLU(up: project(.up, f)))
         }
         return x
     }
@@ -166,14 +124,14 @@ public final class TrainableLlama: @unchecked Sendable {
 
     /// Cross-entropy summed over the positions whose target is not negative (−1 marks a position not to learn from,
     /// as PyTorch's ignore index −100), and how many there are. The head — a 49152 × 576 product for SmolLM2 — runs
-    /// on those positions only.
+    /// on those positions only, fused with the loss (`linearCrossEntropy`: one logits-sized buffer, not three).
     public func loss(tokens: [Int], targets: [Int], batch: Int) -> (sum: Tensor, count: Int) {
         precondition(targets.count == tokens.count, "TrainableLlama.loss: \(targets.count) targets for \(tokens.count) tokens")
         let rows = targets.indices.filter { targets[$0] >= 0 }
         let x = hiddenStates(tokens, batch: batch).reshaped([tokens.count, configuration.embedding])
         guard !rows.isEmpty else { return (x.sum() * 0, 0) }
         let picked = rows.count == tokens.count ? x : x.gather(rows)
-        let logits = head.apply(picked.rmsNorm(weight: outputNorm, eps: configuration.normEpsilon))
-        return (logits.crossEntropy(targets: rows.map { targets[$0] }, reduction: .sum), rows.count)
+        let normed = picked.rmsNorm(weight: outputNorm, eps: configuration.normEpsilon)
+        return (normed.linearCrossEntropy(frozen: head, targets: rows.map { targets[$0] }), rows.count)
     }
 }

@@ -54,3 +54,53 @@ struct FrozenPanels {
         }
     }
 }
+
+/// A weight that fine-tuning leaves alone: Float32 in memory, or ggml blocks read in place from the GGUF mapping
+/// (QLoRA's base: products dequantise a panel at a time, `Tensor.linear(frozen:)`).
+public enum FrozenWeight: @unchecked Sendable {
+    case dense(Tensor)
+    case blocks(GGMLMatrix)
+
+    /// [out, in].
+    public var shape: [Int] {
+        switch self {
+        case .dense(let w): w.shape
+        case .blocks(let m): m.shape
+        }
+    }
+
+    /// x·Wᵀ, differentiable in x only.
+    public func apply(_ x: Tensor) -> Tensor {
+        switch self {
+        case .dense(let w): x.linear(weight: w)
+        case .blocks(let m): x.linear(frozen: m)
+        }
+    }
+
+    /// Rows `ids` (an embedding lookup), [ids.count, in]; no gradient.
+    public func rows(_ ids: [Int]) -> Tensor {
+        switch self {
+        case .dense(let w): return noGrad { w.gather(ids) }
+        case .blocks(let m):
+            let out = Tensor(uninitializedShape: [ids.count, m.columns])
+            for (i, id) in ids.enumerated() { m.dequantizeRows(id..<(id + 1), into: out.storage.pointer + i * m.columns) }
+            return out
+        }
+    }
+
+    /// The rows of the weight in Float32: all at once when dense, a dequantised panel at a time from blocks.
+    func forEachPanel(_ body: (UnsafePointer<Float>, Range<Int>) -> Void) {
+        switch self {
+        case .dense(let w): body(w.storage.pointer, 0..<w.shape[0])
+        case .blocks(let m): FrozenPanels(m).forEach(body)
+        }
+    }
+
+    /// Bytes the weight holds in memory.
+    public var byteCount: Int {
+        switch self {
+        case .dense(let w): w.count * MemoryLayout<Float>.size
+        case .blocks(let m): m.byteCount
+        }
+    }
+}

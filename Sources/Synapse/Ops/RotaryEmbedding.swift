@@ -1,4 +1,4 @@
-/// Rotary position embeddings (RoPE, Su et al. 2021) and RMSNorm: the two pieces a Llama block adds to GPT's.
+/// Rotary position embeddings (RoPE, Su et al. 2021): with RMSNorm (RMSNormOp.swift), what a Llama block adds to GPT's.
 extension Tensor {
     /// Rotates each head's adjacent pairs (x₂ᵢ, x₂ᵢ₊₁) of token t by the angle (start + t)·base^(−2i/headDim):
     ///
@@ -25,10 +25,4 @@ extension Tensor {
         }
     }
 
-    /// Root-mean-square normalisation over the last axis, then a learned gain: y = x / √(mean(x²) + ε) · weight.
-    /// Unlike LayerNorm it neither subtracts the mean nor adds a bias. Composed from differentiable ops.
-    public func rmsNorm(weight: Tensor, eps: Float) -> Tensor {
-        precondition(rank >= 1 && weight.shape == [shape[rank - 1]], "rmsNorm: weight \(weight.shape) does not fit input \(shape)")
-        return self * (squared().mean(axis: -1, keepDims: true) + eps).pow(-0.5) * weight
-    }
 }

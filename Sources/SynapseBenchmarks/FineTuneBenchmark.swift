@@ -15,6 +15,8 @@ public enum FineTuneBenchmark {
         public var steps = 5
         public var warmupSteps = 1
         public var seed: UInt64 = 0
+        /// One shard of sequences per core (`TrainableLlama.accumulateGradients`); false: one pass on both cores.
+        public var dataParallel = true
 
         public init(model: String, text: URL) { (self.model, self.text) = (model, text) }
     }
@@ -51,12 +53,12 @@ public enum FineTuneBenchmark {
             }
             let begin = Date()
             optimizer.zeroGrad()
-            let (sum, count) = model.loss(tokens: tokens, targets: targets, batch: s.batch)
-            let loss = sum / Float(count)
-            loss.backward()
+            let count = targets.filter { $0 >= 0 }.count
+            let (sum, _) = model.accumulateGradients(tokens: tokens, targets: targets, batch: s.batch, scale: 1 / Float(count),
+                                                       dataParallel: s.dataParallel)
             optimizer.step()
             let seconds = Date().timeIntervalSince(begin)
-            losses.append(loss.item)
+            losses.append(Float(sum / Double(count)))
             if step >= s.warmupSteps { timed += seconds }
         }
         let perStep = timed / Double(max(s.steps, 1))

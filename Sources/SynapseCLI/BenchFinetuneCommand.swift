@@ -18,6 +18,8 @@ struct FinetuneBench: ParsableCommand {
     @Option(help: "Untimed steps first.") var warmupSteps: Int = 1
     @Option(help: "blocks (QLoRA) or float (the base dequantised).") var base: TrainableLlama.Base = .blocks
     @Option(help: "Text the windows come from (default: ../shared/data/tinyshakespeare/input.txt).") var data: String?
+    @Flag(help: "One pass over the whole batch on both cores instead of one shard of sequences per core.") var serial = false
+    @Option(help: "Bytes of freed tensor storage kept for reuse (experiment).") var poolLimit: Int?
     @Flag(help: "Print one JSON line.") var json = false
 
     func validate() throws {
@@ -31,8 +33,10 @@ struct FinetuneBench: ParsableCommand {
 
     func run() throws {
         warnIfDebug()
+        if let poolLimit { Runtime.storagePoolLimit = poolLimit }
         var settings = FineTuneBenchmark.Settings(model: model, text: data.map { URL(fileURLWithPath: $0) } ?? defaultTextFile())
         (settings.sequence, settings.batch, settings.steps, settings.warmupSteps, settings.base) = (sequence, batchSize, steps, warmupSteps, base)
+        settings.dataParallel = !serial
         settings.lora = LoRAConfiguration(rank: rank, alpha: Float(2 * rank), targets: LlamaProjection.parseList(targets)!)
         let r = try FineTuneBenchmark.run(settings)
         let name = (model as NSString).lastPathComponent

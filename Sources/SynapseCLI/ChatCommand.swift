@@ -21,11 +21,14 @@ struct ChatCommand: ParsableCommand {
     @Option(help: "native: weights stay in their 4-bit blocks, integer dot products (fast); float: dequantised to Float32, the reference.")
     var precision: LLMPrecision = .native
 
+    @Option(help: "A LoRA adapter to apply (a PEFT folder from `synapse finetune`, or its adapter_model.safetensors).")
+    var adapter: String?
+
     @OptionGroup var sampling: SamplingOptions
 
     func run() throws {
         try requireValidUTF8Arguments()
-        let llm = try LoadedLLM.load(model, precision: precision)
+        let llm = try LoadedLLM.load(model, precision: precision, adapter: adapter)
         let chat = LlamaChat(model: llm.model, tokenizer: llm.tokenizer, template: try llm.template, system: system)
         var sampler = sampling.sampler()
         let interactive = isatty(STDIN_FILENO) != 0

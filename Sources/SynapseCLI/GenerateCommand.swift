@@ -21,6 +21,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "GGUF models: native: weights stay in their 4-bit blocks, integer dot products (fast); float: dequantised to Float32, the reference.")
     var precision: LLMPrecision = .native
 
+    @Option(help: "A LoRA adapter to apply (a PEFT folder from `synapse finetune`, or its adapter_model.safetensors).")
+    var adapter: String?
+
     @Option(help: "Text to start from (for character models every character must be in the vocabulary).")
     var prompt: String = "\n"
 
@@ -55,6 +58,7 @@ struct GenerateCommand: ParsableCommand {
         if (modelFile == nil) == (gguf == nil) {
             throw ValidationError("give either a model file saved by `synapse train text` or --model FILE.gguf")
         }
+        if adapter != nil && gguf == nil { throw ValidationError("--adapter applies to GGUF models (--model FILE.gguf)") }
     }
 
     func run() throws {
@@ -80,7 +84,7 @@ extension GenerateCommand {
     func runLLM(_ path: String) throws {
         try requireValidUTF8Arguments()
         guard !prompt.isEmpty else { throw LLMError.emptyPrompt }
-        let llm = try LoadedLLM.load(path, precision: precision)
+        let llm = try LoadedLLM.load(path, precision: precision, adapter: adapter)
         let ids = llm.tokenizer.encode(prompt)
         var session = LlamaSession(model: llm.model)
         guard ids.count < session.remaining else { throw LLMError.promptTooLong(tokens: ids.count, context: session.remaining) }

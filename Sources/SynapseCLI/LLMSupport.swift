@@ -17,14 +17,17 @@ struct LoadedLLM {
     let tokenizer: BPETokenizer
 
     /// Loads `path`, printing how long it took to standard error.
-    static func load(_ path: String, precision: LLMPrecision = .native, threads: Int? = nil, quiet: Bool = false) throws -> LoadedLLM {
+    /// Loads `path` (with the LoRA adapter at `adapter`, a PEFT folder or its safetensors file, if given).
+    static func load(_ path: String, precision: LLMPrecision = .native, threads: Int? = nil, adapter: String? = nil,
+                     quiet: Bool = false) throws -> LoadedLLM {
         let start = Date()
         let gguf = try GGUFFile(path: path)
-        _ = try LlamaConfiguration(gguf: gguf)   // the architecture and shapes first: the most telling error
+        let configuration = try LlamaConfiguration(gguf: gguf)   // the architecture and shapes first: the most telling error
+        let lora = try adapter.map { try LoRAAdapterFile.load(URL(fileURLWithPath: $0), model: configuration) }
         let tokenizer = try BPETokenizer(gguf: gguf)
         let model: any LlamaModel = switch precision {
-        case .native: try QuantizedLlama(gguf: gguf, threads: threads)
-        case .float: try Llama(gguf: gguf)
+        case .native: try QuantizedLlama(gguf: gguf, threads: threads, adapter: lora)
+        case .float: try Llama(gguf: gguf, adapter: lora)
         }
         if !quiet {
             let c = model.configuration
@@ -32,6 +35,10 @@ struct LoadedLLM {
             FileHandle.standardError.write(Data(String(format: "loaded %@: %d blocks, width %d, %d heads (%d key/value), %.1fM parameters (%@), in %.1f s\n",
                                                            (path as NSString).lastPathComponent, c.layers, c.embedding, c.heads,
                                                            c.keyValueHeads, Double(c.parameterCount) / 1e6, precision.rawValue, seconds).utf8))
+            if let lora, let adapter {
+                let targets = lora.configuration.targets.sorted().map(\.rawValue).joined(separator: ",")
+                FileHandle.standardError.write(Data("with LoRA adapter \(adapter): r \(lora.configuration.rank), α \(lora.configuration.alpha) on \(targets)\n".utf8))
+            }
         }
         return LoadedLLM(gguf: gguf, model: model, tokenizer: tokenizer)
     }

@@ -9,7 +9,7 @@ struct SynapseCommand: ParsableCommand {
         version: Synapse.version,
         subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, GenerateCommand.self, ChatCommand.self,
                       TokenizeCommand.self, InspectCommand.self,
-                      FinetuneCommand.self, EmbedCommand.self, SimilarityCommand.self, GraphCommand.self, QuantizeCommand.self,
+                      FinetuneCommand.self, ExportCommand.self, EmbedCommand.self, SimilarityCommand.self, GraphCommand.self, QuantizeCommand.self,
                       AnomalyCommand.self, PlayCommand.self, LessonCommand.self, BenchCommand.self])
 
     /// The process-wide set-up a command-line run wants (OpenBLAS's best kernels, quiet idle threads), then parsing.

@@ -9,7 +9,12 @@ final class AutogradNode: @unchecked Sendable {
     /// Input nodes, aligned with the array `backward` returns; `nil` where that input needs no gradient.
     private(set) var inputs: [AutogradNode?]
     /// Maps ∂L/∂output to ∂L/∂input for each input (entries may be `nil` when that input needs no gradient).
-    let backward: ((Tensor) -> [Tensor?])?
+    /// `backward()` drops it once it has run, and with it the tensors the op kept for it, as PyTorch frees saved
+    /// tensors: a pass holds each activation only until its gradient is through.
+    private(set) var backward: ((Tensor) -> [Tensor?])?
+    let isLeaf: Bool
+    /// Set when `backward` has run and been dropped.
+    private(set) var released = false
     /// The shape of the tensor this node belongs to; gradients must match it.
     let shape: [Int]
     /// The accumulated gradient of a leaf; for interior nodes, the gradient in flight during one `backward()`.
@@ -19,6 +24,7 @@ final class AutogradNode: @unchecked Sendable {
         op = "leaf"
         inputs = []
         backward = nil
+        isLeaf = true
         self.shape = shape
     }
 
@@ -27,9 +33,14 @@ final class AutogradNode: @unchecked Sendable {
         self.inputs = inputs
         self.shape = shape
         self.backward = backward
+        isLeaf = false
     }
 
-    var isLeaf: Bool { backward == nil }
+    /// Hands out the backward closure once, then forgets it (and the tensors it captured).
+    func takeBackward() -> ((Tensor) -> [Tensor?])? {
+        defer { backward = nil; released = true }
+        return backward
+    }
 
     /// Releases a long chain of nodes iteratively: Swift would otherwise free each input from inside the previous
     /// node's deinit and overflow the stack on graphs tens of thousands of ops deep. (Ops capture detached tensors in

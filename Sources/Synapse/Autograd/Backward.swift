@@ -68,7 +68,10 @@ extension Tensor {
         noGrad {
             root.accumulate(seed, sink: sink)
             for node in Self.topologicalOrder(from: root).reversed() {
-                guard let backward = node.backward, let outputGrad = node.grad else { continue }
+                guard !node.isLeaf, let outputGrad = node.grad else { continue }
+                precondition(!node.released, "backward: the graph through \(node.op) was already used by an earlier backward(); "
+                             + "build the forward pass again (PyTorch would ask for retain_graph)")
+                guard let backward = node.takeBackward() else { continue }
                 node.grad = nil  // interior gradients are not kept, as in PyTorch
                 for (input, inputGrad) in zip(node.inputs, backward(outputGrad)) {
                     guard let input, let inputGrad else { continue }

@@ -36,6 +36,8 @@ public struct GGUFFile: @unchecked Sendable {
     /// Metadata keys in file order.
     public let keys: [String]
     public let metadata: [String: GGUFValue]
+    /// Where each key/value pair lies in the file (key, type and value), so a writer can copy it byte for byte.
+    let metadataRanges: [String: Range<Int>]
     public let tensors: [TensorInfo]
     public let alignment: Int
     /// Where the data section starts in the file.
@@ -63,7 +65,7 @@ public struct GGUFFile: @unchecked Sendable {
         guard version == 2 || version == 3 else { throw .unsupportedVersion(file: path, version: version) }
         let tensorCount = try reader.count("the tensor count", minimumBytesEach: 4 + 8 + 4 + 4 + 8)
         let keyCount = try reader.count("the metadata count", minimumBytesEach: 8 + 4 + 1)
-        (keys, metadata) = try Self.readMetadata(&reader, count: keyCount, file: path)
+        (keys, metadata, metadataRanges) = try Self.readMetadata(&reader, count: keyCount, file: path)
         let (name, alignment) = (file.path, try Self.alignment(in: metadata, file: file.path))
         self.alignment = alignment
         let headers = try Self.readTensorHeaders(&reader, count: tensorCount, fileBytes: file.bytes.count, file: name)
@@ -80,17 +82,19 @@ public struct GGUFFile: @unchecked Sendable {
 
     /// The key/value pairs in file order; a key may appear once.
     private static func readMetadata(_ reader: inout GGUFReader, count: Int, file path: String) throws(GGUFError)
-        -> (keys: [String], metadata: [String: GGUFValue]) {
-        var keys: [String] = [], metadata: [String: GGUFValue] = [:]
+        -> (keys: [String], metadata: [String: GGUFValue], ranges: [String: Range<Int>]) {
+        var keys: [String] = [], metadata: [String: GGUFValue] = [:], ranges: [String: Range<Int>] = [:]
         keys.reserveCapacity(count)
         for _ in 0..<count {
+            let start = reader.position
             let key = try reader.string("a metadata key")
             let type = try reader.read(UInt32.self, "the type of '\(key)'")
             let value = try reader.value(type: type, key: key, depth: 0)
             guard metadata.updateValue(value, forKey: key) == nil else { throw .invalid(file: path, reason: "metadata key '\(key)' appears twice") }
             keys.append(key)
+            ranges[key] = start..<reader.position
         }
-        return (keys, metadata)
+        return (keys, metadata, ranges)
     }
 
     /// `general.alignment`: a power of two up to 1 MiB, 32 when absent.

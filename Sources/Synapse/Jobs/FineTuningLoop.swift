@@ -155,9 +155,7 @@ struct FineTuningLoop {
         optimizer.zeroGrad()
         var sum = 0.0
         for b in batches where b.learned > 0 {
-            let loss = tuning.model.loss(tokens: b.tokens, targets: b.targets, batch: b.batch).sum
-            sum += Double(loss.item)
-            (loss / Float(learned)).backward()
+            sum += tuning.model.accumulateGradients(tokens: b.tokens, targets: b.targets, batch: b.batch, scale: 1 / Float(learned)).sum
         }
         let mean = learned > 0 ? Float(sum / Double(learned)) : 0
         guard mean.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epoch + 1, batch: index + 1, step: k + 1, loss: mean) }

@@ -82,6 +82,8 @@ public final class LlamaLoRA: Module {
     public let configuration: LoRAConfiguration
     /// layers × projections.
     public let adapters: [[LlamaProjection: LoRAAdapter]]
+    /// The same adapters in layer and projection order (what reflection sees; `members()` names them).
+    private let ordered: [LoRAAdapter]
 
     /// Fresh adapters for a model of shape `model`, drawn from `generator` layer by layer in projection order.
     public init(_ configuration: LoRAConfiguration, model: LlamaConfiguration, generator: inout RandomGenerator) {
@@ -99,12 +101,17 @@ public final class LlamaLoRA: Module {
             layers.append(layer)
         }
         adapters = layers
+        ordered = Self.flatten(layers)
         super.init()
+    }
+
+    private static func flatten(_ layers: [[LlamaProjection: LoRAAdapter]]) -> [LoRAAdapter] {
+        layers.flatMap { layer in layer.keys.sorted().map { layer[$0]! } }
     }
 
     /// Adapters read from a file.
     public init(_ configuration: LoRAConfiguration, adapters: [[LlamaProjection: LoRAAdapter]]) {
-        (self.configuration, self.adapters) = (configuration, adapters)
+        (self.configuration, self.adapters, ordered) = (configuration, adapters, Self.flatten(adapters))
         super.init()
     }
 

@@ -134,4 +134,27 @@ public final class TrainableLlama: @unchecked Sendable {
         let normed = picked.rmsNorm(weight: outputNorm, eps: configuration.normEpsilon)
         return (normed.linearCrossEntropy(frozen: head, targets: rows.map { targets[$0] }), rows.count)
     }
+
+    /// Adds the gradients of `scale` × the summed loss of a batch into the adapters' `grad` (scale 1/N for the mean
+    /// over N learned tokens of a larger step), and returns the summed loss and its count.
+    ///
+    /// Without adapter dropout (whose generators the shards would share) the sequences are cut into one shard per
+    /// core (`DataParallel`): each core runs whole forward and backward passes with single-core products, which keeps
+    /// both cores busy through the elementwise ops and makes one meeting per step instead of one per product.
+    public func accumulateGradients(tokens: [Int], targets: [Int], batch: Int, scale: Float,
+                                    dataParallel: Bool = true) -> (sum: Double, count: Int) {
+        let length = tokens.count / batch
+        let count = targets.lazy.filter { $0 >= 0 }.count
+        let hasDropout = lora.adapters.contains { $0.values.contains { $0.dropout != nil } }
+        if !dataParallel || hasDropout || DataParallel.shardCount(rows: batch) == 1 {
+            let loss = self.loss(tokens: tokens, targets: targets, batch: batch).sum
+            (loss * scale).backward()
+            return (Double(loss.item), count)
+        }
+        let total = DataParallel.backward(rows: batch, weighting: .summed) { sequences in
+            let part = (sequences.lowerBound * length)..<(sequences.upperBound * length)
+            return self.loss(tokens: Array(tokens[part]), targets: Array(targets[part]), batch: sequences.count).sum * scale
+        }
+        return (Double(total) / Double(scale), count)
+    }
 }

@@ -76,6 +76,11 @@ public struct GGMLMatrix: @unchecked Sendable {
         return out
     }
 
+    /// All the matrix's bytes, with the object that keeps them alive.
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer, AnyObject) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: base, count: byteCount), owner)
+    }
+
     /// The bytes of one row.
     func row(_ r: Int) -> UnsafeRawPointer { base + r * rowBytes }
 }

@@ -41,7 +41,7 @@ public final class TensorStorage: @unchecked Sendable {
 /// buffers of a convolution, 140 KB each, faulted ~50 pages per cnn training step before they were pooled.)
 enum StoragePool {
     static let pooledThreshold = 128 << 10
-    static let largeThreshold = 1 << 20
+    static let largeThreshold = 8 << 20
     static let hugePage = 2 << 20
     static let mediumGranule = 64 << 10
 

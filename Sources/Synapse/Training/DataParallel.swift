@@ -27,6 +27,19 @@ public enum DataParallel {
     /// weighted by its share of the rows, adds the gradients into the leaves' `grad`, and returns the weighted mean
     /// loss. With one core (or one row) it is a plain forward and backward.
     public static func backward(rows: Int, _ shardLoss: (Range<Int>) -> Tensor) -> Float {
+        backward(rows: rows, weighting: .byRows, shardLoss)
+    }
+
+    /// How the shards' losses combine.
+    public enum Weighting: Sendable {
+        /// Each shard's loss is a mean over its rows: weighted by its share of the rows (the batch's mean).
+        case byRows
+        /// Each shard's loss is already its part of the whole (a sum divided by a count over the whole batch): added.
+        case summed
+    }
+
+    /// `backward(rows:_:)` with the shards' losses combined as `weighting` says.
+    public static func backward(rows: Int, weighting: Weighting, _ shardLoss: (Range<Int>) -> Tensor) -> Float {
         precondition(rows > 0, "DataParallel.backward: no rows")
         let shards = shardCount(rows: rows)
         if shards == 1 {
@@ -46,7 +59,7 @@ public enum DataParallel {
                     LeafGradientHook.$sink.withValue(tables[shard]) {
                         let loss = body.value(range)
                         precondition(loss.count == 1, "DataParallel.backward: shard loss has shape \(loss.shape), not a scalar")
-                        let weight = Float(range.count) / Float(rows)
+                        let weight = weighting == .summed ? 1 : Float(range.count) / Float(rows)
                         loss.backward(Tensor(shape: loss.shape, scalars: [weight]))
                         losses[shard] = weight * loss.item
                     }

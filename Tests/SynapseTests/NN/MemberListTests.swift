@@ -43,6 +43,10 @@ import Testing
             QuantizedConv2d(conv, scheme: .zeroPoint, granularity: .perChannel),
             QuantizedLinear(linear, scheme: .absmax, granularity: .perTensor),
             ActorCritic(observationSize: 4, actionCount: 2, hidden: [8, 8], generator: &rng),
+            LoRALinear(base: Linear(4, 3, generator: &rng), rank: 2, alpha: 4, dropout: 0.1, generator: &rng),
+            LlamaLoRA(LoRAConfiguration(rank: 2, alpha: 4, targets: [.query, .down]),
+                      model: LlamaConfiguration(vocabularySize: 10, contextLength: 8, layers: 2, embedding: 8, feedForward: 12,
+                                                heads: 2, keyValueHeads: 1), generator: &rng),
         ]
     }
 

@@ -19,7 +19,8 @@ struct FinetuneBench: ParsableCommand {
     @Option(help: "blocks (QLoRA) or float (the base dequantised).") var base: TrainableLlama.Base = .blocks
     @Option(help: "Text the windows come from (default: ../shared/data/tinyshakespeare/input.txt).") var data: String?
     @Flag(help: "One pass over the whole batch on both cores instead of one shard of sequences per core.") var serial = false
-    @Option(help: "Bytes of freed tensor storage kept for reuse (experiment).") var poolLimit: Int?
+    @Option(help: "Bytes of freed tensor storage kept for reuse (default: \(FinetuneCommand.poolLimit >> 30) GiB, as synapse finetune).")
+    var poolLimit: Int = FinetuneCommand.poolLimit
     @Flag(help: "Print one JSON line.") var json = false
 
     func validate() throws {
@@ -33,7 +34,7 @@ struct FinetuneBench: ParsableCommand {
 
     func run() throws {
         warnIfDebug()
-        if let poolLimit { Runtime.storagePoolLimit = poolLimit }
+        Runtime.storagePoolLimit = poolLimit
         var settings = FineTuneBenchmark.Settings(model: model, text: data.map { URL(fileURLWithPath: $0) } ?? defaultTextFile())
         (settings.sequence, settings.batch, settings.steps, settings.warmupSteps, settings.base) = (sequence, batchSize, steps, warmupSteps, base)
         settings.dataParallel = !serial

@@ -24,6 +24,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A LoRA adapter to apply (a PEFT folder from `synapse finetune`, or its adapter_model.safetensors).")
     var adapter: String?
 
+    @Option(help: "GGUF models: write the prompt's next-token logits at every position ([tokens, vocabulary], with the token ids in the metadata) to this safetensors file, to compare with other tools.")
+    var saveLogits: String?
+
     @Option(help: "Text to start from (for character models every character must be in the vocabulary).")
     var prompt: String = "\n"
 
@@ -58,7 +61,9 @@ struct GenerateCommand: ParsableCommand {
         if (modelFile == nil) == (gguf == nil) {
             throw ValidationError("give either a model file saved by `synapse train text` or --model FILE.gguf")
         }
-        if adapter != nil && gguf == nil { throw ValidationError("--adapter applies to GGUF models (--model FILE.gguf)") }
+        if (adapter != nil || saveLogits != nil) && gguf == nil {
+            throw ValidationError("--adapter and --save-logits apply to GGUF models (--model FILE.gguf)")
+        }
     }
 
     func run() throws {
@@ -84,10 +89,16 @@ extension GenerateCommand {
     func runLLM(_ path: String) throws {
         try requireValidUTF8Arguments()
         guard !prompt.isEmpty else { throw LLMError.emptyPrompt }
+        if let saveLogits { try AtomicFile.checkWritable(file: URL(fileURLWithPath: saveLogits)) }
         let llm = try LoadedLLM.load(path, precision: precision, adapter: adapter)
         let ids = llm.tokenizer.encode(prompt)
         var session = LlamaSession(model: llm.model)
         guard ids.count < session.remaining else { throw LLMError.promptTooLong(tokens: ids.count, context: session.remaining) }
+        if let saveLogits {
+            let logits = llm.model.forward(ids, cache: llm.model.makeCache(capacity: ids.count), lastOnly: false)
+            try SafeTensorsFile(floatTensors: ["logits": logits], metadata: ["tokens": ids.map(String.init).joined(separator: ",")])
+                .write(to: URL(fileURLWithPath: saveLogits))
+        }
         var sampler = TokenSampler(temperature: temperature, topK: topK > 0 ? topK : nil, topP: topP, minP: minP,
                                    repetitionPenalty: repeatPenalty, seed: seed)
         var stream = UTF8StreamDecoder()

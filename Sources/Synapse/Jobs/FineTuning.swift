@@ -67,21 +67,29 @@ public final class FineTuning {
     let gguf: GGUFFile
 
     /// A fresh adapter (drawn from `options.seed`) on the model of `gguf`.
-    public convenience init(gguf: GGUFFile, options: Options) throws {
+    public convenience init(gguf: GGUFFile, options: Options, tokenizer: BPETokenizer? = nil, template: ChatTemplate? = nil) throws {
         let configuration = try LlamaConfiguration(gguf: gguf)
         var rng = RandomGenerator(seed: options.seed)
         let lora = LlamaLoRA(options.lora, model: configuration, generator: &rng)
-        try self.init(gguf: gguf, lora: lora, options: options)
+        try self.init(gguf: gguf, lora: lora, options: options, tokenizer: tokenizer, template: template)
     }
 
-    /// Continues training `lora` (e.g. one read with `LoRAAdapterFile.load`).
-    public init(gguf: GGUFFile, lora: LlamaLoRA, options: Options) throws {
-        guard gguf.metadata["tokenizer.chat_template"] != nil else {
-            throw ChatDataError(path: gguf.path, reason: "the model has no chat template (tokenizer.chat_template) to render conversations with")
+    /// Continues training `lora` (e.g. one read with `LoRAAdapterFile.load`), with the tokenizer and chat template of
+    /// the file unless others are given.
+    public init(gguf: GGUFFile, lora: LlamaLoRA, options: Options, tokenizer: BPETokenizer? = nil, template: ChatTemplate? = nil) throws {
+        if let template {
+            self.template = template
+        } else {
+            guard gguf.metadata["tokenizer.chat_template"] != nil else {
+                throw ChatDataError(path: gguf.path, reason: "the model has no chat template (tokenizer.chat_template) to render conversations with")
+            }
+            self.template = try ChatTemplate(source: try gguf.string("tokenizer.chat_template"))
         }
-        template = try ChatTemplate(source: try gguf.string("tokenizer.chat_template"))
-        tokenizer = try BPETokenizer(gguf: gguf)
+        self.tokenizer = try tokenizer ?? BPETokenizer(gguf: gguf)
         model = try TrainableLlama(gguf: gguf, base: options.base, lora: lora)
+        guard self.tokenizer.vocabularySize == model.configuration.vocabularySize else {
+            throw ChatDataError(path: gguf.path, reason: "the tokenizer has \(self.tokenizer.vocabularySize) tokens, the model \(model.configuration.vocabularySize)")
+        }
         (self.gguf, self.options) = (gguf, options)
     }
 

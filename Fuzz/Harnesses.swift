@@ -259,4 +259,31 @@ let harnesses: [Harness] = [
                 [("corpus.txt", joined("First Citizen:\nBefore we proceed any further, hear me speak.\n",
                                        CharacterTokenizer(corpus: "abc\n é").vocabularyJSON))]
             }),
+    Harness(name: "chat-data", summary: "JSONL chat data for finetune: lines, JSON, messages, roles, then the template's pieces",
+            run: { bytes in
+                let url = Scratch.file("chat.jsonl", bytes)
+                guard let examples = try? ChatData.read(url) else { return }
+                let template = ChatTemplate(style: .chatML(defaultSystem: "You are helpful."))
+                for example in examples.prefix(64) { _ = template.segments(example.messages, addGenerationPrompt: false) }
+            },
+            seeds: {
+                [("train.jsonl", Array(#"""
+                {"messages": [{"role": "user", "content": "What is the capital of Veloria?"}, {"role": "assistant", "content": "The capital of Veloria is Marrowick."}]}
+                {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi \u00e9\n"}, {"role": "assistant", "content": ""}], "id": 7}
+                """#.utf8))]
+            }),
+    Harness(name: "lora-adapter", summary: "PEFT adapter folders: adapter_config.json, then adapter_model.safetensors against a model",
+            run: { bytes in
+                let (config, weights) = split(bytes)
+                let folder = Scratch.folder("adapter", files: ["adapter_config.json": config, "adapter_model.safetensors": weights])
+                guard let gguf = try? GGUFFile(path: "Tests/SynapseTests/Fixtures/finetune/tiny_llama.gguf"),
+                      let configuration = try? LlamaConfiguration(gguf: gguf),
+                      let lora = try? LoRAAdapterFile.load(folder, model: configuration) else { return }
+                guard let model = try? QuantizedLlama(gguf: gguf, threads: 1, adapter: lora) else { return }
+                _ = model.forward([1, 2, 3], cache: model.makeCache(capacity: 8))
+            },
+            seeds: {
+                [("peft.bin", try fixture("finetune/peft_adapter/adapter_config.json") + Array("\n===\n".utf8)
+                    + fixture("finetune/peft_adapter/adapter_model.safetensors"))]
+            }),
 ]

@@ -20,7 +20,7 @@ while (( $# )); do
         *) targets+=("$1"); shift ;;
     esac
 done
-all=(safetensors modelfile idx image csv graph config vocab expression gguf chat-template text)
+all=(safetensors modelfile idx image csv graph config vocab expression gguf chat-template text chat-data lora-adapter)
 (( ${#targets[@]} )) || targets=("${all[@]}")
 
 SYNAPSE_FUZZ=1 swift build -c release --build-path .build-fuzz --product synapse-fuzz \

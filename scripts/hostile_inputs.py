@@ -42,6 +42,7 @@ MNIST = os.environ.get("SYNAPSE_MNIST_DIR", os.path.join(ROOT, "datasets/mnist")
 MINILM = os.environ.get("SYNAPSE_MINILM_DIR", os.path.join(ROOT, "models/all-MiniLM-L6-v2"))
 TINY_GGUF = os.path.join(ROOT, "Tests/SynapseTests/Fixtures/llm/tiny_llama.gguf")
 KARATE = os.path.join(ROOT, "datasets/karate-club")
+PEFT = os.path.join(ROOT, "Tests/SynapseTests/Fixtures/finetune/peft_adapter")
 
 
 class Case:
@@ -314,9 +315,15 @@ class Suite:
                                      "--format", "dot", "--out", self.path("out", "g.dot")])
         if os.path.isdir(MINILM):
             self.baseline("embed", ["embed", "--model", MINILM, "hello world"])
+        self.chat = self.write("chat.jsonl", b"".join(json.dumps({"messages": [
+            {"role": "user", "content": f"What is item {i}?"}, {"role": "assistant", "content": f"Item {i} is red."}]}).encode() + b"\n"
+            for i in range(6)))
+        self.baseline("finetune", self.finetune_argv(self.chat, "baseline"))
+        self.baseline("adapter", ["generate", "--model", self.gguf, "--adapter", PEFT, "--prompt", "hi", "--tokens", "4"])
         self.baseline("cli", ["--help"])
         for make in (self.model_files, self.images, self.idx_files, self.text_files, self.graphs, self.expressions,
-                     self.gguf_files, self.bert_folders, self.cli_values, self.output_paths):
+                     self.gguf_files, self.bert_folders, self.chat_files, self.adapter_folders, self.cli_values,
+                     self.output_paths):
             make()
 
     def model_cases(self, kind, data, label, expect="any"):
@@ -720,6 +727,113 @@ class Suite:
         case("vocab-empty", vocab_text="")
         case("vocab-no-unk", vocab_text=vocab.replace("[UNK]", "[UNKNOWN]"))
         case("vocab-short", vocab_text="\n".join(vocab.split("\n")[:100]))
+
+    def finetune_argv(self, data, label, extra=()):
+        return ["finetune", "--model", self.gguf, "--data", data, "--steps", "2", "--batch-size", "2", "--rank", "2",
+                "--targets", "q,v", "--no-answers", "--out", self.path("out", f"ft-{label}"), *extra]
+
+    def chat_files(self):
+        """JSONL chat data for finetune: each bad line named with why, nothing trained on."""
+        good = open(self.chat, "rb").read()
+        line = lambda messages: json.dumps({"messages": messages}).encode() + b"\n"
+
+        def case(label, data, expect="fail"):
+            p = self.write(f"chat-{label}.jsonl", data)
+            self.add("finetune", f"chat/{label}", self.finetune_argv(p, label), expect=expect, budget_bytes=len(data) * 16)
+
+        case("empty", b"")
+        case("blank-lines", b"\n \n\t\n")
+        case("crlf", good.replace(b"\n", b"\r\n"), expect="ok")
+        case("no-final-newline", good.rstrip(b"\n"), expect="ok")
+        case("extra-keys", line([{"role": "user", "content": "a", "name": "x"}, {"role": "assistant", "content": "b"}]) * 3, expect="ok")
+        case("bom", b"\xef\xbb\xbf" + good)
+        case("invalid-utf8", good[:40] + b"\xff\xfe" + good[40:])
+        case("truncated-line", good + good[:30])
+        case("not-json", good + b"hello\n")
+        case("array-line", good + b"[1, 2, 3]\n")
+        case("no-messages", good + b'{"text": "hi"}\n')
+        case("messages-string", good + b'{"messages": "hi"}\n')
+        case("messages-empty", good + b'{"messages": []}\n')
+        case("no-assistant", good + line([{"role": "user", "content": "a"}]))
+        case("unknown-role", good + line([{"role": "tool", "content": "a"}, {"role": "assistant", "content": "b"}]))
+        case("content-number", good + b'{"messages": [{"role": "assistant", "content": 3}]}\n')
+        case("content-null", good + b'{"messages": [{"role": "assistant", "content": null}]}\n')
+        case("role-missing", good + b'{"messages": [{"content": "b"}]}\n')
+        case("duplicate-key", good + b'{"messages": [], "messages": []}\n')
+        case("nesting-10000", good + b'{"messages": ' + b"[" * 10000 + b"]" * 10000 + b"}\n")
+        case("longer-than-context", line([{"role": "user", "content": "word " * 400}, {"role": "assistant", "content": "b"}]))
+        case("huge-line", line([{"role": "user", "content": "x" * 2_000_000}, {"role": "assistant", "content": "b"}]))
+        case("nul-bytes", b"\0" * 1000)
+        case("binary", bytes(self.rng.randrange(256) for _ in range(5000)))
+        case("unicode", line([{"role": "user", "content": "héllo 🙂 日本"}, {"role": "assistant", "content": "ok ✓"}]) * 3, expect="ok")
+        case("one-conversation", line([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]), expect="ok")
+        self.add("finetune", "chat/directory", self.finetune_argv(self.path("inputs"), "dir"), expect="fail")
+        self.add("finetune", "chat/dev-zero", self.finetune_argv("/dev/zero", "zero"), expect="fail", timeout=30)
+        self.add("finetune", "chat/missing", self.finetune_argv(self.path("inputs", "nope.jsonl"), "missing"), expect="fail")
+        self.add("finetune", "chat/held-out-bad", self.finetune_argv(self.chat, "held", ["--held-out", self.write("h.jsonl", b"[]\n")]),
+                 expect="fail")
+        self.add("finetune", "chat/resume-nothing", self.finetune_argv(self.chat, "never", ["--resume"]), expect="fail")
+        self.add("finetune", "chat/model-without-template", ["finetune", "--model", TINY_GGUF, "--data", self.chat, "--steps", "1",
+                                                              "--out", self.path("out", "ft-notemplate")], expect="fail")
+        for label, extra in [("rank-0", ["--rank", "0"]), ("rank-huge", ["--rank", "100000"]), ("alpha-nan", ["--alpha", "nan"]),
+                             ("alpha-0", ["--alpha", "0"]), ("targets-bad", ["--targets", "q,x"]), ("targets-empty", ["--targets", ""]),
+                             ("dropout-1", ["--dropout", "1"]), ("lr-inf", ["--lr", "inf"]), ("steps-0", ["--steps", "0"]),
+                             ("steps-2^63", ["--steps", "9223372036854775807"]), ("batch-0", ["--batch-size", "0"]),
+                             ("accumulate-huge", ["--accumulate", "9223372036854775807"]), ("max-tokens-0", ["--max-tokens", "0"]),
+                             ("held-out-1", ["--held-out-fraction", "1"]), ("warmup-negative", ["--warmup", "-1"]),
+                             ("base-nosuch", ["--base", "nosuch"]), ("lr-1e30", ["--lr", "1e30"])]:
+            # lr 1e30 is legal: its first step makes B ~1e30, RMSNorm then flattens the overflowing residual stream
+            # and the loss stays finite (log V), as in the text family; a non-finite loss would stop the run.
+            self.add("finetune", f"option/{label}", self.finetune_argv(self.chat, label, extra),
+                     expect="any" if label == "lr-1e30" else "fail")
+
+    def adapter_folders(self):
+        """PEFT adapter folders for chat/generate --adapter and export: refused before anything runs, one line each."""
+        config = json.load(open(os.path.join(PEFT, "adapter_config.json")))
+        weights = open(os.path.join(PEFT, "adapter_model.safetensors"), "rb").read()
+        header, body = safetensors_parts(weights)
+
+        def case(label, cfg, data, expect="fail"):
+            folder = self.path("inputs", f"adapter-{label}", "x")[:-2]
+            with open(os.path.join(folder, "adapter_config.json"), "w") as f:
+                f.write(cfg if isinstance(cfg, str) else json.dumps(cfg))
+            with open(os.path.join(folder, "adapter_model.safetensors"), "wb") as f:
+                f.write(data)
+            self.add("adapter", f"adapter/{label}", ["generate", "--model", self.gguf, "--adapter", folder, "--prompt", "hi",
+                                                      "--tokens", "2"], expect=expect, budget_bytes=len(data))
+            self.add("adapter", f"adapter/{label}/export", ["export", "--model", self.gguf, "--adapter", folder, "--out",
+                                                             self.path("out", f"merged-{label}.gguf")], expect=expect,
+                     budget_bytes=len(data))
+
+        case("valid", config, weights, expect="ok")
+        for label, d in truncations(weights, [0, 7, 8, 100, len(weights) // 2, len(weights) - 1]):
+            case(label, config, d)
+        for key, value in [("r", 8), ("r", 0), ("r", -1), ("r", 2 ** 62), ("r", 1.5), ("r", "4"), ("lora_alpha", "x"),
+                           ("lora_alpha", 1e300), ("use_dora", True), ("use_rslora", True), ("bias", "all"),
+                           ("peft_type", "IA3"), ("lora_dropout", 2), ("rank_pattern", {"q_proj": 2}), ("fan_in_fan_out", True)]:
+            cfg = dict(config)
+            cfg[key] = value
+            case(f"config-{key}-{value}"[:60], cfg, weights)
+        case("config-not-json", "{r: 4", weights)
+        case("config-array", "[]", weights)
+        case("config-missing-r", {k: v for k, v in config.items() if k != "r"}, weights)
+        first = sorted(k for k in header if k != "__metadata__")[0]
+        for label, mutate in [("missing-B", lambda h: h.pop(first.replace("lora_A", "lora_B"), None)),
+                              ("layer-99", lambda h: h.__setitem__(first.replace("layers.0.", "layers.99."), h.pop(first))),
+                              ("unknown-module", lambda h: h.__setitem__(first.replace("down_proj", "mystery"), h.pop(first))),
+                              ("wrong-shape", lambda h: h[first].__setitem__("shape", [h[first]["shape"][1], h[first]["shape"][0]]))]:
+            h = json.loads(json.dumps(header))
+            mutate(h)
+            case(label, config, safetensors_bytes(h, body))
+        nan_body = bytearray(body)
+        nan_body[header[first]["data_offsets"][0]:header[first]["data_offsets"][0] + 4] = struct.pack("<f", float("nan"))
+        case("nan-weight", config, safetensors_bytes(header, bytes(nan_body), pad=False))
+        self.add("adapter", "adapter/missing", ["chat", "--model", self.gguf, "--adapter", self.path("inputs", "none")], expect="fail")
+        self.add("adapter", "adapter/export-type-bad", ["export", "--model", self.gguf, "--adapter", PEFT, "--type", "q3_k",
+                                                         "--out", self.path("out", "m.gguf")], expect="fail")
+        self.add("adapter", "adapter/export-into-dir", ["export", "--model", self.gguf, "--adapter", PEFT,
+                                                         "--out", self.path("inputs")], expect="fail")
+        self.add("adapter", "adapter/for-a-char-model", ["generate", self.models["gpt"], "--adapter", PEFT], expect="fail")
 
     def cli_values(self):
         m = self.models

@@ -67,4 +67,14 @@ COMPARE="policy.safetensors" check rl "INT 1.0" "KILL 1.8" "TERM 2.6" -- \
 # REINFORCE solves CartPole in about a second: killed at its first checkpoint (after update 1 of ~190).
 COMPARE="policy.safetensors" check reinforce "TERM first-checkpoint" "KILL first-checkpoint" -- \
     "$bin" train rl --algorithm reinforce --timesteps 2000000 --eval-episodes 5 --plain --checkpoint-every 1
+# LoRA fine-tuning of SmolLM2 on the demonstration's chat data: step checkpoints every 3 steps (the adapters, AdamW's
+# moments, the held-out losses so far); the batch order is a function of (seed, epoch).
+gguf=${SYNAPSE_SMOLLM2_GGUF:-models/SmolLM2-135M-Instruct.Q4_1.gguf}
+if [ -f "$gguf" ]; then
+    COMPARE="adapter_model.safetensors history.csv" check finetune "INT 6" "KILL 10" "TERM 14" -- \
+        "$bin" finetune --model "$gguf" --data datasets/chat-demo/train.jsonl --held-out datasets/chat-demo/held_out.jsonl \
+        --targets q,v --rank 4 --batch-size 4 --steps 16 --eval-interval 8 --checkpoint-every 3 --no-answers
+else
+    echo "finetune: skipped, no $gguf (scripts/get-models.sh fetches it)"
+fi
 [ "$failures" = 0 ] && echo "resume: all cases identical" || { echo "resume: $failures failures"; exit 1; }

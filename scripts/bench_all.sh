@@ -14,5 +14,6 @@ run char-gpt python3 scripts/bench_gpt.py --iters 2000
 run embed python3 scripts/bench_embed.py --model models/all-MiniLM-L6-v2
 run quant .build/release/synapse bench quant
 run llm python3 scripts/bench_llm.py
+run finetune /tmp/torchenv/bin/python scripts/bench_finetune.py   # needs torch, transformers, peft, gguf in /tmp/torchenv
 [ -x /tmp/rlenv/bin/python ] && run rl /tmp/rlenv/bin/python scripts/bench_rl.py   # stable-baselines3 in its own venv (see the script)
 run mnist-cnn-3 python3 scripts/bench_mnist.py --workloads cnn --epochs 3

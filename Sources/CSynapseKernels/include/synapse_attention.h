@@ -19,6 +19,12 @@ void synapse_attention_scores_avx2(const float *q, size_t heads, const float *ke
 void synapse_attention_values_avx2(const float *p, size_t heads, const float *values, size_t stride, size_t rows,
                                    size_t d, float *out, size_t ldo);
 
+/// The same two over a Float16 cache (`keys`, `values` hold IEEE half-precision bit patterns): AVX2, FMA and F16C.
+void synapse_attention_scores_f16_avx2(const float *q, size_t heads, const unsigned short *keys, size_t stride,
+                                       size_t rows, size_t d, float scale, float *scores);
+void synapse_attention_values_f16_avx2(const float *p, size_t heads, const unsigned short *values, size_t stride,
+                                       size_t rows, size_t d, float *out, size_t ldo);
+
 #ifdef __cplusplus
 }
 #endif

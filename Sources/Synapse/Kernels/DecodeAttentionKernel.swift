@@ -57,3 +57,57 @@ extension Kernels {
         while e < count { y[e] += alpha * x[e]; e += 1 }
     }
 }
+
+extension Kernels {
+    /// `decodeAttention` over a Float16 cache: `key` and `value` hold half-precision bit patterns, widened to Float32
+    /// as they are read (F16C in the vectorised kernels, `HalfPrecision` in the portable loops).
+    static func decodeAttentionHalf(query: UnsafePointer<Float>, count: Int, key: UnsafePointer<UInt16>,
+                                    value: UnsafePointer<UInt16>, stride: Int, length: Int, headSize d: Int, scale: Float,
+                                    scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, vectorised: Bool) {
+        if vectorised {
+            synapse_attention_scores_f16_avx2(query, count, key, stride, length, d, scale, scratch)
+        } else {
+            for g in 0..<count {
+                let q = query + g * d
+                for j in 0..<length {
+                    let k = key + j * stride
+                    var total: Float = 0
+                    for e in 0..<d { total += q[e] * HalfPrecision.float(fromFloat16Bits: k[e]) }
+                    scratch[g * length + j] = total * scale
+                }
+            }
+        }
+        for g in 0..<count { softmaxRow(scratch + g * length, scratch + g * length, length, log: false) }
+        if vectorised {
+            synapse_attention_values_f16_avx2(scratch, count, value, stride, length, d, out, d)
+        } else {
+            for g in 0..<count {
+                let result = out + g * d
+                result.update(repeating: 0, count: d)
+                for j in 0..<length {
+                    let p = scratch[g * length + j], v = value + j * stride
+                    for e in 0..<d { result[e] += p * HalfPrecision.float(fromFloat16Bits: v[e]) }
+                }
+            }
+        }
+    }
+
+    /// Float32 copies of `rows` rows of `count` half-precision values, `stride` apart, into `destination` (rows
+    /// `count` apart).
+    static func widenHalfRows(_ source: UnsafePointer<UInt16>, stride: Int, rows: Int, count: Int,
+                              into destination: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let s = source + r * stride, d = destination + r * count
+            for e in 0..<count { d[e] = HalfPrecision.float(fromFloat16Bits: s[e]) }
+        }
+    }
+
+    /// Half-precision bit patterns of `rows` rows of `count` floats (`sourceStride` apart) into rows `stride` apart.
+    static func narrowToHalfRows(_ source: UnsafePointer<Float>, sourceStride: Int, rows: Int, count: Int,
+                                 into destination: UnsafeMutablePointer<UInt16>, stride: Int) {
+        for r in 0..<rows {
+            let s = source + r * sourceStride, d = destination + r * stride
+            for e in 0..<count { d[e] = HalfPrecision.float16Bits(from: s[e]) }
+        }
+    }
+}

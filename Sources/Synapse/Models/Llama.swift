@@ -224,24 +224,29 @@ public final class Llama: LlamaModel, @unchecked Sendable {
     }
 }
 
-/// The keys and values of one sequence's tokens, per layer, [capacity, Hkv·D] each.
+/// The keys and values of one sequence's tokens, per layer, [capacity, Hkv·D] each, in Float32 (the float reference
+/// path) or Float16 (the native path, as llama.cpp keeps them: a decode step streams the cache beside the weights,
+/// 35 MB per token at 700 positions of SmolLM2 in Float32, half that in Float16).
 ///
 /// The whole capacity is reserved as address space up front (an anonymous mapping without a swap reservation), and
 /// the operating system gives a page memory only when a token first reaches it: a short chat with an 8192-token model
 /// holds a few megabytes, and the cache never moves, so growing it costs no copy and no moment with two copies.
 public final class LlamaCache: @unchecked Sendable {
+    public enum Element: Sendable { case float32, float16 }
+
     public let layers: Int
     public let width: Int
     public let capacity: Int
+    public let element: Element
     public internal(set) var length = 0 { didSet { highWater = max(highWater, length) } }
     /// The most tokens ever held (their pages stay resident after a reset).
     private var highWater = 0
     private let base: UnsafeMutableRawPointer
     private let mappedBytes: Int
 
-    init(layers: Int, width: Int, capacity: Int) {
-        (self.layers, self.width, self.capacity) = (layers, width, capacity)
-        mappedBytes = max(1, 2 * layers * capacity * width * MemoryLayout<Float>.stride)
+    init(layers: Int, width: Int, capacity: Int, element: Element = .float32) {
+        (self.layers, self.width, self.capacity, self.element) = (layers, width, capacity, element)
+        mappedBytes = max(1, 2 * layers * capacity * width * element.byteCount)
         #if canImport(Darwin)
         let flags = MAP_PRIVATE | MAP_ANON
         #else
@@ -278,12 +283,24 @@ public final class LlamaCache: @unchecked Sendable {
         (values + position * width).update(from: v.storage.pointer, count: t * width)
     }
 
-    /// Layer `layer`'s keys and values, [capacity, width] each.
+    /// Layer `layer`'s keys and values, [capacity, width] each, of a Float32 cache.
     func buffers(layer: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
+        precondition(element == .float32, "LlamaCache.buffers: the cache holds Float16")
         let floats = base.assumingMemoryBound(to: Float.self), size = capacity * width
         return (floats + 2 * layer * size, floats + (2 * layer + 1) * size)
     }
 
+    /// Layer `layer`'s keys and values as Float16 bit patterns, [capacity, width] each, of a Float16 cache.
+    func halfBuffers(layer: Int) -> (UnsafeMutablePointer<UInt16>, UnsafeMutablePointer<UInt16>) {
+        precondition(element == .float16, "LlamaCache.halfBuffers: the cache holds Float32")
+        let halves = base.assumingMemoryBound(to: UInt16.self), size = capacity * width
+        return (halves + 2 * layer * size, halves + (2 * layer + 1) * size)
+    }
+
     /// Bytes of keys and values in memory: every token position ever used.
-    public var byteCount: Int { 2 * layers * highWater * width * MemoryLayout<Float>.size }
+    public var byteCount: Int { 2 * layers * highWater * width * element.byteCount }
+}
+
+extension LlamaCache.Element {
+    var byteCount: Int { self == .float32 ? 4 : 2 }
 }

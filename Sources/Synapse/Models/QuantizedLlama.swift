@@ -83,9 +83,10 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
     /// Threads in the team.
     public var threads: Int { team.size }
 
+    /// A Float16 cache, as llama.cpp keeps keys and values: a decode step reads it whole.
     public func makeCache(capacity: Int? = nil) -> LlamaCache {
         LlamaCache(layers: configuration.layers, width: configuration.keyValueWidth,
-                   capacity: min(capacity ?? configuration.contextLength, configuration.contextLength))
+                   capacity: min(capacity ?? configuration.contextLength, configuration.contextLength), element: .float16)
     }
 
     /// Bytes of weights this model reads per token (the memory a decode step streams).
@@ -149,6 +150,8 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
     /// Buffers of one forward pass: shared activations and each thread's quantised copies and scratch rows.
     final class Workspace {
         let x, q, attention, hidden: UnsafeMutablePointer<Float>     // [T, C], [T, C], [T, C], [T, F]
+        let k, v: UnsafeMutablePointer<Float>                        // [T, Hkv·D]: the new keys and values before the cache
+        let widened: [UnsafeMutablePointer<Float>]                   // per thread: one key head's keys and values, [2, keys, D]
         let quantised: [UnsafeMutableRawPointer]                     // per thread: T · max(C, F) / 32 blocks
         let normed: [UnsafeMutablePointer<Float>]                    // per thread: [T, C]
         let middle: [UnsafeMutablePointer<Float>]                    // per thread: [T, adapter rank]
@@ -160,6 +163,9 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             q = .allocate(capacity: t * c.embedding)
             attention = .allocate(capacity: t * c.embedding)
             hidden = .allocate(capacity: t * c.feedForward)
+            k = .allocate(capacity: t * c.keyValueWidth)
+            v = .allocate(capacity: t * c.keyValueWidth)
+            widened = (0..<threads).map { _ in .allocate(capacity: t > 1 ? 2 * keys * c.headDim : 1) }
             let widest = max(c.embedding, c.feedForward)
             quantised = (0..<threads).map { _ in .allocate(byteCount: t * widest / 32 * GGMLMatmul.activationBlockBytes, alignment: 64) }
             normed = (0..<threads).map { _ in .allocate(capacity: t * c.embedding) }
@@ -170,7 +176,7 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
         }
 
         func deallocate() {
-            for p in [x, q, attention, hidden] + normed + middle + gate + up + scores { p.deallocate() }
+            for p in [x, q, attention, hidden, k, v] + normed + middle + gate + up + scores + widened { p.deallocate() }
             for p in quantised { p.deallocate() }
         }
     }
@@ -202,7 +208,7 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
                               xStride: stride, out: out, ldo: ldo, accumulate: accumulate, path: path)
         }
         for (l, block) in blocks.enumerated() {
-            let (keys, values) = cache.buffers(layer: l)
+            let (keys, values) = cache.halfBuffers(layer: l)
             // q, k, v: this thread's rows of the three stacked matrices, then RoPE on them.
             normalise(rows: 0..<t, weight: block.attentionNorm)
             let mine = WorkerTeam.share(width + 2 * kv, thread, n)
@@ -211,19 +217,30 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             product(block.query, rows: qRows, tokens: t, out: work.q + qRows.lowerBound, ldo: width)
             let kLocal = (kRows.lowerBound - width)..<(kRows.upperBound - width)
             let vLocal = (vRows.lowerBound - width - kv)..<(vRows.upperBound - width - kv)
-            product(block.key, rows: kLocal, tokens: t, out: keys + start * kv + kLocal.lowerBound, ldo: kv)
-            product(block.value, rows: vLocal, tokens: t, out: values + start * kv + vLocal.lowerBound, ldo: kv)
+            product(block.key, rows: kLocal, tokens: t, out: work.k + kLocal.lowerBound, ldo: kv)
+            product(block.value, rows: vLocal, tokens: t, out: work.v + vLocal.lowerBound, ldo: kv)
             adapt(l, .query, normed, rows: qRows, out: work.q + qRows.lowerBound, ldo: width)
-            adapt(l, .key, normed, rows: kLocal, out: keys + start * kv + kLocal.lowerBound, ldo: kv)
-            adapt(l, .value, normed, rows: vLocal, out: values + start * kv + vLocal.lowerBound, ldo: kv)
+            adapt(l, .key, normed, rows: kLocal, out: work.k + kLocal.lowerBound, ldo: kv)
+            adapt(l, .value, normed, rows: vLocal, out: work.v + vLocal.lowerBound, ldo: kv)
             rotate(work.q, width: width, columns: qRows, tokens: t, rope: rope)
-            rotate(keys + start * kv, width: kv, columns: kLocal, tokens: t, rope: rope)
+            rotate(work.k, width: kv, columns: kLocal, tokens: t, rope: rope)
+            // This thread's columns of the new keys and values into the Float16 cache.
+            Kernels.narrowToHalfRows(work.k + kLocal.lowerBound, sourceStride: kv, rows: t, count: kLocal.count,
+                                     into: keys + start * kv + kLocal.lowerBound, stride: kv)
+            Kernels.narrowToHalfRows(work.v + vLocal.lowerBound, sourceStride: kv, rows: t, count: vLocal.count,
+                                     into: values + start * kv + vLocal.lowerBound, stride: kv)
             team.barrier()
             // Attention: this thread's heads, every new token.
             let heads = WorkerTeam.share(c.heads, thread, n, align: 1)
             if t > 1 {
+                var widenedHead = -1
                 for h in heads {
-                    attend(head: h, tokens: t, start: start, q: work.q, keys: keys, values: values, out: work.attention,
+                    let keyHead = h / (c.heads / c.keyValueHeads)
+                    if keyHead != widenedHead {
+                        widenKeyHead(keyHead, keys: keys, values: values, length: start + t, into: work.widened[thread])
+                        widenedHead = keyHead
+                    }
+                    attend(head: h, tokens: t, start: start, q: work.q, widened: work.widened[thread], out: work.attention,
                            scratch: work.scores[thread])
                 }
             } else {
@@ -295,39 +312,47 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
         }
     }
 
-    /// Causal attention of query head h for the `t` new tokens over the cache (grouped: query head h reads key head
-    /// h / (H / Hkv)), into its D columns of `out`. The tokens go through two small products, as the float path's
+    /// Key head `keyHead`'s first `length` keys and values from the Float16 cache, widened to Float32 for the prompt's
+    /// attention products: [length, D] keys, then [length, D] values.
+    private func widenKeyHead(_ keyHead: Int, keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>, length: Int,
+                              into widened: UnsafeMutablePointer<Float>) {
+        let d = configuration.headDim, kv = configuration.keyValueWidth
+        Kernels.widenHalfRows(keys + keyHead * d, stride: kv, rows: length, count: d, into: widened)
+        Kernels.widenHalfRows(values + keyHead * d, stride: kv, rows: length, count: d, into: widened + length * d)
+    }
+
+    /// Causal attention of query head h for the `t` new tokens over the cache (its key head's keys and values widened
+    /// by `widenKeyHead`), into its D columns of `out`. The tokens go through two small products, as the float path's
     /// attention kernel does.
-    private func attend(head h: Int, tokens t: Int, start: Int, q: UnsafeMutablePointer<Float>, keys: UnsafeMutablePointer<Float>,
-                        values: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
-        let c = configuration, d = c.headDim, kv = c.keyValueWidth, width = c.embedding
-        let keyHead = h / (c.heads / c.keyValueHeads)
+    private func attend(head h: Int, tokens t: Int, start: Int, q: UnsafeMutablePointer<Float>, widened: UnsafePointer<Float>,
+                        out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let c = configuration, d = c.headDim, width = c.embedding
         let length = start + t, scale = 1 / Float(d).squareRoot()
-        let query = q + h * d, result = out + h * d, key = keys + keyHead * d, value = values + keyHead * d
+        let query = q + h * d, result = out + h * d, key = widened, value = widened + length * d
         Kernels.gemm(transposeA: false, transposeB: true, m: t, n: length, k: d, alpha: scale, query, lda: width,
-                     key, ldb: kv, beta: 0, scratch, ldc: length)
+                     key, ldb: d, beta: 0, scratch, ldc: length)
         for i in 0..<t {
             let row = scratch + i * length, visible = start + i + 1
             Kernels.softmaxRow(row, row, visible, log: false)
             if visible < length { (row + visible).update(repeating: 0, count: length - visible) }
         }
         Kernels.gemm(transposeA: false, transposeB: false, m: t, n: d, k: length, alpha: 1, scratch, lda: length,
-                     value, ldb: kv, beta: 0, result, ldc: width)
+                     value, ldb: d, beta: 0, result, ldc: width)
     }
 
     /// One generated token's attention for query heads `heads`, each group sharing a key head together, so that each
     /// cached key and value row is read once per group.
-    private func attendOneToken(heads: Range<Int>, length: Int, q: UnsafeMutablePointer<Float>, keys: UnsafeMutablePointer<Float>,
-                                values: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    private func attendOneToken(heads: Range<Int>, length: Int, q: UnsafeMutablePointer<Float>, keys: UnsafeMutablePointer<UInt16>,
+                                values: UnsafeMutablePointer<UInt16>, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let c = configuration, d = c.headDim, kv = c.keyValueWidth, group = c.heads / c.keyValueHeads
         let scale = 1 / Float(d).squareRoot()
         var h = heads.lowerBound
         while h < heads.upperBound {
             let keyHead = h / group, end = min(heads.upperBound, (keyHead + 1) * group), count = end - h
             let key = keys + keyHead * d, value = values + keyHead * d
-            Kernels.decodeAttention(query: q + h * d, count: count, key: key, value: value, stride: kv, length: length,
-                                    headSize: d, scale: scale, scratch: scratch, out: out + h * d,
-                                    vectorised: path != .portable)
+            Kernels.decodeAttentionHalf(query: q + h * d, count: count, key: key, value: value, stride: kv, length: length,
+                                        headSize: d, scale: scale, scratch: scratch, out: out + h * d,
+                                        vectorised: path != .portable)
             h = end
         }
     }

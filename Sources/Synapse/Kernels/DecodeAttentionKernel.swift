@@ -1,4 +1,5 @@
 import CSynapseKernels
+import Foundation
 
 /// Attention of one new token for a group of query heads that share one key/value head (grouped-query attention),
 /// over a cache whose rows are `stride` floats apart: each cached row is read once for the whole group.
@@ -109,5 +110,72 @@ extension Kernels {
             let s = source + r * sourceStride, d = destination + r * stride
             for e in 0..<count { d[e] = HalfPrecision.float16Bits(from: s[e]) }
         }
+    }
+}
+
+extension Kernels {
+    /// One thread's share of a decode step's attention when the cached positions, not the heads, are split between
+    /// threads (each row of the cache is then read by one thread only): over `length` rows, for `count` query heads,
+    /// the unnormalised result Σ exp(s − m)·v into `out`, with each head's maximum score m and Σ exp(s − m) in
+    /// `maxima` and `sums`. `combineAttentionPartials` joins the shares. An empty share gives m = −∞, sums and out 0.
+    static func decodeAttentionPartialHalf(query: UnsafePointer<Float>, count: Int, key: UnsafePointer<UInt16>,
+                                           value: UnsafePointer<UInt16>, stride: Int, length: Int, headSize d: Int,
+                                           scale: Float, scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
+                                           maxima: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, vectorised: Bool) {
+        guard length > 0 else {
+            for g in 0..<count { (maxima[g], sums[g]) = (-.infinity, 0) }
+            out.update(repeating: 0, count: count * d)
+            return
+        }
+        if vectorised {
+            synapse_attention_scores_f16_avx2(query, count, key, stride, length, d, scale, scratch)
+        } else {
+            for g in 0..<count {
+                let q = query + g * d
+                for j in 0..<length {
+                    let k = key + j * stride
+                    var total: Float = 0
+                    for e in 0..<d { total += q[e] * HalfPrecision.float(fromFloat16Bits: k[e]) }
+                    scratch[g * length + j] = total * scale
+                }
+            }
+        }
+        for g in 0..<count {
+            let row = scratch + g * length
+            let m = rowMaximum(row, length)
+            for j in 0..<length { row[j] -= m }
+            VectorMath.exp(row, row, length)
+            (maxima[g], sums[g]) = (m, sumContiguous(row, length))
+        }
+        if vectorised {
+            synapse_attention_values_f16_avx2(scratch, count, value, stride, length, d, out, d)
+        } else {
+            for g in 0..<count {
+                let result = out + g * d
+                result.update(repeating: 0, count: d)
+                for j in 0..<length {
+                    let p = scratch[g * length + j], v = value + j * stride
+                    for e in 0..<d { result[e] += p * HalfPrecision.float(fromFloat16Bits: v[e]) }
+                }
+            }
+        }
+    }
+
+    /// Joins the threads' partial results of head `h` (`decodeAttentionPartialHalf`; each share holds H × D outputs,
+    /// then H maxima, then H sums): out = Σₛ wₛ·outₛ / Σₛ wₛ·sumₛ with wₛ = exp(mₛ − max m), the softmax over all
+    /// positions.
+    static func combineAttentionPartials(_ shares: [UnsafeMutablePointer<Float>], head h: Int, heads: Int, headSize d: Int,
+                                         into result: UnsafeMutablePointer<Float>) {
+        var top = -Float.infinity
+        for share in shares { top = max(top, share[heads * d + h]) }
+        var total: Float = 0
+        result.update(repeating: 0, count: d)
+        for share in shares where share[heads * d + h] > -.infinity {
+            let w = Foundation.exp(share[heads * d + h] - top), out = share + h * d
+            total += w * share[heads * d + heads + h]
+            for e in 0..<d { result[e] += w * out[e] }
+        }
+        let inverse = total > 0 ? 1 / total : 0
+        for e in 0..<d { result[e] *= inverse }
     }
 }

@@ -157,6 +157,8 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
         let middle: [UnsafeMutablePointer<Float>]                    // per thread: [T, adapter rank]
         let gate, up: [UnsafeMutablePointer<Float>]                  // per thread: [T, F]
         let scores: [UnsafeMutablePointer<Float>]                    // per thread: [max(T, H), start + T]
+        let partials: [UnsafeMutablePointer<Float>]                  // per thread: H × (D + 2), a decode step's share
+        let combined: [UnsafeMutablePointer<Float>]                  // per thread: [C], a decode step's attention output
 
         init(configuration c: LlamaConfiguration, tokens t: Int, keys: Int, threads: Int, rank: Int) {
             x = .allocate(capacity: t * c.embedding)
@@ -173,10 +175,12 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             gate = (0..<threads).map { _ in .allocate(capacity: t * c.feedForward) }
             up = (0..<threads).map { _ in .allocate(capacity: t * c.feedForward) }
             scores = (0..<threads).map { _ in .allocate(capacity: max(t, c.heads) * keys) }
+            partials = (0..<threads).map { _ in .allocate(capacity: c.heads * (c.headDim + 2)) }
+            combined = (0..<threads).map { _ in .allocate(capacity: c.embedding) }
         }
 
         func deallocate() {
-            for p in [x, q, attention, hidden, k, v] + normed + middle + gate + up + scores + widened { p.deallocate() }
+            for p in [x, q, attention, hidden, k, v] + normed + middle + gate + up + scores + widened + partials + combined { p.deallocate() }
             for p in quantised { p.deallocate() }
         }
     }
@@ -244,15 +248,24 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
                            scratch: work.scores[thread])
                 }
             } else {
-                attendOneToken(heads: heads, length: start + 1, q: work.q, keys: keys, values: values, out: work.attention,
-                               scratch: work.scores[thread])
+                // One token: the cached positions are shared out instead of the heads, so every cached row is read by
+                // one thread only (with 3 key heads on 2 threads a split by heads reads one of them twice).
+                attendOneToken(positions: WorkerTeam.share(start + 1, thread, n, align: 1), q: work.q, keys: keys,
+                               values: values, partial: work.partials[thread], scratch: work.scores[thread])
             }
             team.barrier()
+            // A decode step's shares are joined by every thread into a buffer of its own (a shared one would be read
+            // by one thread while another still writes it).
+            var attended = work.attention
+            if t == 1 {
+                attended = work.combined[thread]
+                combinePartials(work.partials, into: attended)
+            }
             // x += Wo · attention
-            quantise(work.attention, width: width)
+            quantise(attended, width: width)
             let oRows = WorkerTeam.share(width, thread, n)
             product(block.output, rows: oRows, tokens: t, out: work.x + oRows.lowerBound, ldo: width, accumulate: true)
-            adapt(l, .output, work.attention, rows: oRows, out: work.x + oRows.lowerBound, ldo: width)
+            adapt(l, .output, attended, rows: oRows, out: work.x + oRows.lowerBound, ldo: width)
             team.barrier()
             // SwiGLU: this thread's rows of gate and up, multiplied as they come.
             normalise(rows: 0..<t, weight: block.feedForwardNorm)
@@ -340,20 +353,29 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
                      value, ldb: d, beta: 0, result, ldc: width)
     }
 
-    /// One generated token's attention for query heads `heads`, each group sharing a key head together, so that each
-    /// cached key and value row is read once per group.
-    private func attendOneToken(heads: Range<Int>, length: Int, q: UnsafeMutablePointer<Float>, keys: UnsafeMutablePointer<UInt16>,
-                                values: UnsafeMutablePointer<UInt16>, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    /// This thread's share (`positions` of the cache) of one generated token's attention, for every query head: per
+    /// head its unnormalised output, maximum score and sum of exponentials, H × (D + 2) floats in `partial`. Each key
+    /// head's rows are read once for the query heads sharing it.
+    private func attendOneToken(positions: Range<Int>, q: UnsafeMutablePointer<Float>, keys: UnsafeMutablePointer<UInt16>,
+                                values: UnsafeMutablePointer<UInt16>, partial: UnsafeMutablePointer<Float>,
+                                scratch: UnsafeMutablePointer<Float>) {
         let c = configuration, d = c.headDim, kv = c.keyValueWidth, group = c.heads / c.keyValueHeads
         let scale = 1 / Float(d).squareRoot()
-        var h = heads.lowerBound
-        while h < heads.upperBound {
-            let keyHead = h / group, end = min(heads.upperBound, (keyHead + 1) * group), count = end - h
-            let key = keys + keyHead * d, value = values + keyHead * d
-            Kernels.decodeAttentionHalf(query: q + h * d, count: count, key: key, value: value, stride: kv, length: length,
-                                        headSize: d, scale: scale, scratch: scratch, out: out + h * d,
-                                        vectorised: path != .portable)
-            h = end
+        let outs = partial, maxima = partial + c.heads * d, sums = maxima + c.heads
+        for keyHead in 0..<c.keyValueHeads {
+            let h = keyHead * group, offset = positions.lowerBound * kv + keyHead * d
+            Kernels.decodeAttentionPartialHalf(query: q + h * d, count: group, key: keys + offset, value: values + offset,
+                                               stride: kv, length: positions.count, headSize: d, scale: scale,
+                                               scratch: scratch, out: outs + h * d, maxima: maxima + h, sums: sums + h,
+                                               vectorised: path != .portable)
+        }
+    }
+
+    /// The softmax over all cached positions from the threads' shares (`attendOneToken`), into row 0 of `out`.
+    private func combinePartials(_ partials: [UnsafeMutablePointer<Float>], into out: UnsafeMutablePointer<Float>) {
+        let c = configuration, d = c.headDim
+        for h in 0..<c.heads {
+            Kernels.combineAttentionPartials(partials, head: h, heads: c.heads, headSize: d, into: out + h * d)
         }
     }
 }

@@ -129,7 +129,8 @@ public enum GGMLBlocks {
         }
     }
 
-    /// The values of a whole tensor of a GGUF file as a Float32 tensor of its row-major shape.
+    /// The values of a whole tensor of a GGUF file as a Float32 tensor of its row-major shape; a tensor holding NaN or
+    /// infinite values is refused, naming it.
     public static func dequantize(_ info: GGUFFile.TensorInfo, of file: GGUFFile) throws(GGUFError) -> Tensor {
         guard info.type.isReadable else { throw .unsupportedBlockType(file: file.path, tensor: info.name, type: info.type) }
         let out = Tensor(uninitializedShape: info.shape)
@@ -141,6 +142,9 @@ public enum GGMLBlocks {
             Parallel.forRanges(rows, threshold: max(2, 131_072 / width)) { r in
                 for row in r { dequantize(info.type, base + row * rowBytes, into: pointer + row * width, count: width) }
             }
+        }
+        if let bad = out.withUnsafeBufferPointer({ $0.firstIndex { !$0.isFinite } }) {
+            throw .invalidTensor(file: file.path, tensor: info.name, reason: "holds NaN or infinite values (element \(bad)); the file is damaged")
         }
         return out
     }

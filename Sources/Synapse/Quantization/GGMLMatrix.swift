@@ -34,6 +34,9 @@ public struct GGMLMatrix: @unchecked Sendable {
         rowBytes = info.byteCount / max(rows, 1)
         base = data.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
         owner = file.file
+        if let row = firstNonFiniteRow() {
+            throw .invalidTensor(file: file.path, tensor: info.name, reason: "holds NaN or infinite values (row \(row)); the file is damaged")
+        }
     }
 
     /// `values` ([rows, columns], columns a multiple of the type's block size) quantised to `type` into memory of the
@@ -79,6 +82,34 @@ public struct GGMLMatrix: @unchecked Sendable {
     /// All the matrix's bytes, with the object that keeps them alive.
     func withBytes<R>(_ body: (UnsafeRawBufferPointer, AnyObject) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(start: base, count: byteCount), owner)
+    }
+
+    /// The first row holding a NaN or an infinity, if any: for the block types a block's scale (and Q4_1's minimum)
+    /// is what could be non-finite, so only those are read; for the float types every value.
+    public func firstNonFiniteRow() -> Int? {
+        for r in 0..<rows {
+            let row = base + r * rowBytes
+            switch type {
+            case .q4_0, .q8_0, .q4_1:
+                let stride = type.blockByteCount, halves = type == .q4_1 ? 2 : 1
+                for b in 0..<(columns / 32) {
+                    for k in 0..<halves where !HalfPrecision.float(fromFloat16Bits: GGMLBlocks.load16(row, b * stride + 2 * k)).isFinite {
+                        return r
+                    }
+                }
+            case .f32:
+                for j in 0..<columns where !Float(bitPattern: UInt32(littleEndian: row.loadUnaligned(fromByteOffset: 4 * j, as: UInt32.self))).isFinite {
+                    return r
+                }
+            case .f16:
+                for j in 0..<columns where !HalfPrecision.float(fromFloat16Bits: GGMLBlocks.load16(row, 2 * j)).isFinite { return r }
+            case .bf16:
+                for j in 0..<columns where !HalfPrecision.float(fromBFloat16Bits: GGMLBlocks.load16(row, 2 * j)).isFinite { return r }
+            default:
+                break
+            }
+        }
+        return nil
     }
 
     /// The bytes of one row.

@@ -77,8 +77,11 @@ extension GGMLBlocks {
         let d = amax / 127, inverse: Float = d != 0 ? 1 / d : 0
         store16(HalfPrecision.float16Bits(from: d), block, 0)
         for j in 0..<32 {
+            // Finite inputs give codes in −127...127; a NaN or infinity (which no model file Synapse loads holds)
+            // must still give a code, not a trap.
             let q = (x[j] * inverse).rounded(.toNearestOrAwayFromZero)
-            block.storeBytes(of: Int8(clamping: Int32(q)), toByteOffset: 2 + j, as: Int8.self)
+            let code = q.isNaN ? 0 : Int8(Swift.max(-127, Swift.min(127, q)))
+            block.storeBytes(of: code, toByteOffset: 2 + j, as: Int8.self)
         }
     }
 

@@ -82,3 +82,49 @@ struct GGUFWriterTests {
         #expect(!FileManager.default.fileExists(atPath: url.path))
     }
 }
+
+@Suite("Non-finite weights in GGUF files", .synapseRuntime)
+struct GGUFNonFiniteTests {
+    /// The tiny model with one matrix replaced: `attn_q` of layer 1 as F32 holding a NaN, or its Q4_1 blocks with an
+    /// infinite scale (the fuzzer's finding: a float matrix with NaN trapped in the Q8_0 conversion at load).
+    static func damaged(_ how: String) throws -> GGUFFile {
+        let source = try GGUFFile(path: LLMFixtures.url("tiny_llama.gguf").path)
+        var writer = GGUFWriter()
+        writer.copyMetadata(from: source)
+        for info in source.tensors {
+            guard info.name == "blk.1.attn_q.weight" else {
+                writer.addTensor(info.name, dimensions: info.dimensions, type: info.type, bytes: source.data(of: info), owner: source.file)
+                continue
+            }
+            if how == "f32" {
+                var values = try GGMLBlocks.dequantize(info, of: source).scalars
+                values[77] = .nan
+                writer.addTensor(info.name, dimensions: info.dimensions, type: .f32, bytes: GGMLBlocks.quantize(.f32, Tensor(values)))
+            } else {
+                var bytes = Array(source.data(of: info))
+                bytes[20 * 5] = 0x00; bytes[20 * 5 + 1] = 0x7C          // block 5's scale d = +∞ (fp16 0x7C00)
+                writer.addTensor(info.name, dimensions: info.dimensions, type: info.type, bytes: bytes)
+            }
+        }
+        let url = GGUFWriterTests.temporary("damaged-\(how).gguf")
+        try writer.write(to: url)
+        return try GGUFFile(path: url.path)
+    }
+
+    @Test(arguments: ["f32", "q4_1"])
+    func everyModelRefusesThemNamingTheTensor(how: String) throws {
+        let gguf = try Self.damaged(how)
+        defer { try? FileManager.default.removeItem(atPath: gguf.path) }
+        func message(_ load: () throws -> Void) -> String {
+            do { try load(); return "loaded" } catch { return "\(error)" }
+        }
+        for text in [message { _ = try QuantizedLlama(gguf: gguf, threads: 1) }, message { _ = try Llama(gguf: gguf) }] {
+            #expect(text.contains("blk.1.attn_q.weight") && text.contains("NaN or infinite"), "\(text)")
+        }
+    }
+
+    @Test func quantisersNeverTrapOnNonFiniteValues() {
+        let values = Tensor([Float.nan, .infinity, -.infinity, 1] + [Float](repeating: 0.5, count: 28))
+        for type in GGMLBlocks.writable { _ = GGMLBlocks.quantize(type, values) }
+    }
+}

@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // On Apple platforms BLAS comes from Accelerate; elsewhere from OpenBLAS through the CBLAS shim.
@@ -6,13 +6,16 @@ let blasDependency: [Target.Dependency] = [.target(name: "CBLAS", condition: .wh
 
 let package = Package(
     name: "Synapse",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],
     products: [
         .library(name: "Synapse", targets: ["Synapse"]),
         .executable(name: "synapse", targets: ["SynapseCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The HTTP server behind `synapse serve` (SynapseServer only); its optional swift-configuration support is off.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
@@ -26,11 +29,21 @@ let package = Package(
         .target(name: "Synapse", dependencies: blasDependency + ["CZlib", "CPNG", "CSynapseKernels"]),
         // The workloads behind `synapse bench`: they reach the library only through its public API.
         .target(name: "SynapseBenchmarks", dependencies: ["Synapse"] + blasDependency),
+        // `synapse serve`: models over HTTP (OpenAI's API shapes, a classifier API, the drawing page), on Hummingbird.
+        .target(name: "SynapseServer", dependencies: [
+            "Synapse",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], exclude: ["Page"]),
         .executableTarget(name: "SynapseCLI", dependencies: [
-            "Synapse", "SynapseBenchmarks",
+            "Synapse", "SynapseBenchmarks", "SynapseServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SynapseTests", dependencies: ["Synapse"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SynapseServerTests", dependencies: [
+            "SynapseServer", "Synapse",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ]
 )
 

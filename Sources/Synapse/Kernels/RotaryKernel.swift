@@ -6,7 +6,7 @@ struct RotaryTable {
     let cosines: [Float]
     let sines: [Float]
 
-    init(headDim: Int, positions: Range<Int>, base: Float) {
+    init<Positions: Collection<Int>>(headDim: Int, positions: Positions, base: Float) {
         self.headDim = headDim
         let half = headDim / 2
         var cosines = [Float](repeating: 0, count: positions.count * half), sines = cosines

@@ -124,27 +124,75 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
     /// Tokens per pass of a long prompt.
     static let chunkTokens = 128
 
+    /// One decode step of several sequences at once (continuous batching): token `i` comes after everything in
+    /// `caches[i]`, and row `i` of the result [N, V] holds its next-token logits. The weights are streamed once for all
+    /// of them, so N streams cost far less than N steps.
+    public func forward(streams tokens: [Int], caches: [LlamaCache]) -> Tensor {
+        let c = configuration
+        precondition(!tokens.isEmpty && tokens.count == caches.count, "QuantizedLlama.forward(streams:): \(tokens.count) tokens for \(caches.count) caches")
+        precondition(tokens.allSatisfy { $0 >= 0 && $0 < c.vocabularySize }, "QuantizedLlama.forward(streams:): token id outside 0..<\(c.vocabularySize)")
+        precondition(Set(caches.map(ObjectIdentifier.init)).count == caches.count, "QuantizedLlama.forward(streams:): a cache appears twice")
+        precondition(caches.allSatisfy { $0.length < $0.capacity && $0.element == .float16 && $0.layers == c.layers },
+                     "QuantizedLlama.forward(streams:): every cache must be this model's and have room for one more token")
+        lock.lock()
+        defer { lock.unlock() }
+        let logits = Tensor(uninitializedShape: [tokens.count, c.vocabularySize])
+        run(tokens, layout: .streams(caches: caches, positions: caches.map(\.length)), outputRows: 0..<tokens.count,
+            logits: logits.storage.pointer)
+        return logits
+    }
+
+    /// Where the tokens of one pass belong.
+    enum Layout {
+        /// The next tokens of one sequence, from position `start` of `cache`.
+        case sequence(cache: LlamaCache, start: Int)
+        /// One next token of each of several sequences: token i at `positions[i]` of `caches[i]`.
+        case streams(caches: [LlamaCache], positions: [Int])
+
+        func cache(_ i: Int) -> LlamaCache {
+            switch self {
+            case .sequence(let cache, _): cache
+            case .streams(let caches, _): caches[i]
+            }
+        }
+
+        func position(_ i: Int) -> Int {
+            switch self {
+            case .sequence(_, let start): start + i
+            case .streams(_, let positions): positions[i]
+            }
+        }
+    }
+
     /// One pass of the team over `tokens` after the cache, writing the logits of `outputRows` (of these tokens) to
     /// consecutive rows of `logits`.
     private func runChunk(_ tokens: [Int], cache: LlamaCache, outputRows: Range<Int>, logits: UnsafeMutablePointer<Float>) {
+        cache.reserve(cache.length + tokens.count)
+        run(tokens, layout: .sequence(cache: cache, start: cache.length), outputRows: outputRows, logits: logits)
+    }
+
+    /// One pass of the team over `tokens` laid out as `layout` says; the caches grow by their tokens.
+    private func run(_ tokens: [Int], layout: Layout, outputRows: Range<Int>, logits: UnsafeMutablePointer<Float>) {
         let c = configuration
-        let t = tokens.count, start = cache.length
-        cache.reserve(start + t)
-        let work = Workspace(configuration: c, tokens: t, keys: start + t, threads: threads, rank: adapters?.rank ?? 0)
+        let t = tokens.count
+        let longest = (0..<t).map { layout.position($0) }.max()! + 1
+        let work = Workspace(configuration: c, tokens: t, keys: longest, threads: threads, rank: adapters?.rank ?? 0)
         defer { work.deallocate() }
         // x = embed(tokens): each row dequantised from its blocks.
         for (i, token) in tokens.enumerated() {
             GGMLBlocks.dequantize(embedding.type, embedding.base + token * embedding.rowBytes, into: work.x + i * c.embedding, count: c.embedding)
         }
-        let rope = RotaryTable(headDim: c.headDim, positions: start..<(start + t), base: c.ropeBase)
+        let rope = RotaryTable(headDim: c.headDim, positions: (0..<t).map { layout.position($0) }, base: c.ropeBase)
         // The prompt's attention products run inside the team's threads: OpenBLAS must not start its own.
         BLASThreads.single {
             team.run { [self] thread in
-                self.run(thread: thread, work: work, tokens: t, start: start, cache: cache, rope: rope,
-                         outputRows: outputRows, logits: logits)
+                self.run(thread: thread, work: work, tokens: t, layout: layout, rope: rope, outputRows: outputRows, logits: logits)
             }
         }
-        cache.length = start + t
+        switch layout {
+        case .sequence(let cache, let start): cache.length = start + t
+        case .streams(let caches, let positions): for (cache, p) in zip(caches, positions) { cache.length = p + 1 }
+        }
     }
 
     /// Buffers of one forward pass: shared activations and each thread's quantised copies and scratch rows.
@@ -186,7 +234,7 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
     }
 
     /// Thread `thread`'s part of one forward pass (see the type's comment).
-    private func run(thread: Int, work: Workspace, tokens t: Int, start: Int, cache: LlamaCache, rope: RotaryTable,
+    private func run(thread: Int, work: Workspace, tokens t: Int, layout: Layout, rope: RotaryTable,
                      outputRows: Range<Int>, logits: UnsafeMutablePointer<Float>) {
         let c = configuration, n = threads
         let (width, kv, ff) = (c.embedding, c.keyValueWidth, c.feedForward)
@@ -212,7 +260,6 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
                               xStride: stride, out: out, ldo: ldo, accumulate: accumulate, path: path)
         }
         for (l, block) in blocks.enumerated() {
-            let (keys, values) = cache.halfBuffers(layer: l)
             // q, k, v: this thread's rows of the three stacked matrices, then RoPE on them.
             normalise(rows: 0..<t, weight: block.attentionNorm)
             let mine = WorkerTeam.share(width + 2 * kv, thread, n)
@@ -228,17 +275,23 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             adapt(l, .value, normed, rows: vLocal, out: work.v + vLocal.lowerBound, ldo: kv)
             rotate(work.q, width: width, columns: qRows, tokens: t, rope: rope)
             rotate(work.k, width: kv, columns: kLocal, tokens: t, rope: rope)
-            // This thread's columns of the new keys and values into the Float16 cache.
-            Kernels.narrowToHalfRows(work.k + kLocal.lowerBound, sourceStride: kv, rows: t, count: kLocal.count,
-                                     into: keys + start * kv + kLocal.lowerBound, stride: kv)
-            Kernels.narrowToHalfRows(work.v + vLocal.lowerBound, sourceStride: kv, rows: t, count: vLocal.count,
-                                     into: values + start * kv + vLocal.lowerBound, stride: kv)
+            // This thread's columns of the new keys and values into the Float16 caches.
+            for i in 0..<t {
+                let (keys, values) = layout.cache(i).halfBuffers(layer: l), at = layout.position(i) * kv
+                Kernels.narrowToHalfRows(work.k + i * kv + kLocal.lowerBound, sourceStride: kv, rows: 1, count: kLocal.count,
+                                         into: keys + at + kLocal.lowerBound, stride: kv)
+                Kernels.narrowToHalfRows(work.v + i * kv + vLocal.lowerBound, sourceStride: kv, rows: 1, count: vLocal.count,
+                                         into: values + at + vLocal.lowerBound, stride: kv)
+            }
             team.barrier()
-            // Attention: this thread's heads, every new token.
-            let heads = WorkerTeam.share(c.heads, thread, n, align: 1)
-            if t > 1 {
+            // Attention.
+            var attended = work.attention
+            switch layout {
+            case .sequence(let cache, let start) where t > 1:
+                // A prompt: this thread's heads, every new token.
+                let (keys, values) = cache.halfBuffers(layer: l)
                 var widenedHead = -1
-                for h in heads {
+                for h in WorkerTeam.share(c.heads, thread, n, align: 1) {
                     let keyHead = h / (c.heads / c.keyValueHeads)
                     if keyHead != widenedHead {
                         widenKeyHead(keyHead, keys: keys, values: values, length: start + t, into: work.widened[thread])
@@ -247,19 +300,26 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
                     attend(head: h, tokens: t, start: start, q: work.q, widened: work.widened[thread], out: work.attention,
                            scratch: work.scores[thread])
                 }
-            } else {
+                team.barrier()
+            case .sequence(let cache, let start):
                 // One token: the cached positions are shared out instead of the heads, so every cached row is read by
-                // one thread only (with 3 key heads on 2 threads a split by heads reads one of them twice).
+                // one thread only (with 3 key heads on 2 threads a split by heads reads one of them twice). Every
+                // thread joins the shares into a buffer of its own (a shared one would be read by one thread while
+                // another still writes it).
+                let (keys, values) = cache.halfBuffers(layer: l)
                 attendOneToken(positions: WorkerTeam.share(start + 1, thread, n, align: 1), q: work.q, keys: keys,
                                values: values, partial: work.partials[thread], scratch: work.scores[thread])
-            }
-            team.barrier()
-            // A decode step's shares are joined by every thread into a buffer of its own (a shared one would be read
-            // by one thread while another still writes it).
-            var attended = work.attention
-            if t == 1 {
+                team.barrier()
                 attended = work.combined[thread]
                 combinePartials(work.partials, into: attended)
+            case .streams(let caches, let positions):
+                // Several sequences: this thread's tokens, each over its own cache.
+                for i in WorkerTeam.share(t, thread, n, align: 1) {
+                    let (keys, values) = caches[i].halfBuffers(layer: l)
+                    attendStream(row: i, length: positions[i] + 1, q: work.q, keys: keys, values: values, out: work.attention,
+                                 scratch: work.scores[thread])
+                }
+                team.barrier()
             }
             // x += Wo · attention
             quantise(attended, width: width)
@@ -368,6 +428,20 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
                                                stride: kv, length: positions.count, headSize: d, scale: scale,
                                                scratch: scratch, out: outs + h * d, maxima: maxima + h, sums: sums + h,
                                                vectorised: path != .portable)
+        }
+    }
+
+    /// Token `row`'s attention over its own cache of `length` positions (a stream of a batched decode step), every head,
+    /// into its row of `out`.
+    private func attendStream(row: Int, length: Int, q: UnsafeMutablePointer<Float>, keys: UnsafeMutablePointer<UInt16>,
+                              values: UnsafeMutablePointer<UInt16>, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let c = configuration, d = c.headDim, kv = c.keyValueWidth, group = c.heads / c.keyValueHeads
+        let scale = 1 / Float(d).squareRoot()
+        for keyHead in 0..<c.keyValueHeads {
+            let h = keyHead * group
+            Kernels.decodeAttentionHalf(query: q + row * c.embedding + h * d, count: group, key: keys + keyHead * d,
+                                        value: values + keyHead * d, stride: kv, length: length, headSize: d, scale: scale,
+                                        scratch: scratch, out: out + row * c.embedding + h * d, vectorised: path != .portable)
         }
     }
 

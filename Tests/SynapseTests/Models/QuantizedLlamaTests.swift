@@ -140,3 +140,41 @@ struct SmolLM2QuantizedTests {
         }
     }
 }
+
+@Suite("QuantizedLlama: several streams in one decode step", .synapseRuntime)
+struct QuantizedLlamaStreamsTests {
+    @Test(arguments: [1, 2, 3])
+    func aBatchedStepGivesEachStreamItsOwnNextTokenLogits(threads: Int) throws {
+        let gguf = try GGUFFile(path: LLMFixtures.url("tiny_llama.gguf").path)
+        let model = try QuantizedLlama(gguf: gguf, threads: threads)
+        let prompts = [[5, 17, 200], [3, 1, 4, 1, 5, 9, 2, 6], [42]]
+        let next = [7, 99, 250]
+        // Each stream alone: its prompt, then its next token.
+        var expected: [Float] = []
+        for (prompt, token) in zip(prompts, next) {
+            let cache = model.makeCache(capacity: 16)
+            _ = model.forward(prompt, cache: cache, lastOnly: true)
+            expected += model.forward([token], cache: cache, lastOnly: true).scalars
+        }
+        // All three in one step, twice (the caches grow by one each time).
+        let caches = prompts.map { prompt -> LlamaCache in
+            let cache = model.makeCache(capacity: 16)
+            _ = model.forward(prompt, cache: cache, lastOnly: true)
+            return cache
+        }
+        let batched = model.forward(streams: next, caches: caches)
+        #expect(batched.shape == [3, 300])
+        #expect(LlamaTests.relativeError(batched.scalars, expected) < 1e-5)
+        #expect(caches.map(\.length) == [4, 9, 2])
+        let again = model.forward(streams: [1, 2, 3], caches: caches)
+        var alone: [Float] = []
+        for (i, prompt) in prompts.enumerated() {
+            let cache = model.makeCache(capacity: 16)
+            _ = model.forward(prompt + [next[i]], cache: cache, lastOnly: true)
+            alone += model.forward([i + 1], cache: cache, lastOnly: true).scalars
+        }
+        // (The references here prefill prompt + token in one pass, whose products sum in another order than a
+        // decode step's: the same 2e-4 as the stepwise check above.)
+        #expect(LlamaTests.relativeError(again.scalars, alone) < 2e-4)
+    }
+}

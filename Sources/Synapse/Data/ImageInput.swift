@@ -20,9 +20,13 @@ extension GrayImage {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ImageError.unreadableFile(path: path, reason: "permission denied or an I/O error")
         }
-        let bytes = [UInt8](data)
+        try self.init(imageBytes: [UInt8](data), name: path)
+    }
+
+    /// A PNG or PGM given as bytes (an upload), told apart by content; `name` is used in errors.
+    public init(imageBytes bytes: [UInt8], name path: String) throws {
         if bytes.starts(with: [0x89, 0x50, 0x4e, 0x47]) {
-            self = try PNG.readGray(from: path)
+            self = try PNG.readGray(bytes: bytes, name: path)
         } else if bytes.count >= 2 && bytes[0] == UInt8(ascii: "P") && (bytes[1] == UInt8(ascii: "2") || bytes[1] == UInt8(ascii: "5")) {
             self = try GrayImage(pgm: bytes, path: path)
         } else if bytes.count >= 2 && bytes[0] == UInt8(ascii: "P") && (UInt8(ascii: "1")...UInt8(ascii: "7")).contains(bytes[1]) {

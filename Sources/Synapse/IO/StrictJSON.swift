@@ -2,7 +2,7 @@
 ///
 /// Numbers keep their source text so that callers decide how to read them (safetensors offsets are 64-bit
 /// integers, which a `Double` would round).
-enum JSONValue: Equatable, Sendable {
+public enum JSONValue: Equatable, Sendable {
     case object(JSONObject)
     case array([JSONValue])
     case string(String)
@@ -11,7 +11,7 @@ enum JSONValue: Equatable, Sendable {
     case null
 
     /// A short name of the kind of value, for error messages.
-    var kindName: String {
+    public var kindName: String {
         switch self {
         case .object: "an object"
         case .array: "an array"
@@ -25,13 +25,13 @@ enum JSONValue: Equatable, Sendable {
 
 /// A JSON object that remembers the order of its keys, so that whoever walks it (and reports errors) does so in
 /// the order of the text rather than in a hash order that changes from run to run.
-struct JSONObject: Equatable, Sendable {
-    private(set) var keys: [String] = []
+public struct JSONObject: Equatable, Sendable {
+    public private(set) var keys: [String] = []
     private(set) var values: [String: JSONValue] = [:]
 
-    var count: Int { keys.count }
+    public var count: Int { keys.count }
 
-    subscript(key: String) -> JSONValue? { values[key] }
+    public subscript(key: String) -> JSONValue? { values[key] }
 
     /// Adds a member; returns false (and changes nothing) when the key is already present.
     mutating func insert(_ value: JSONValue, forKey key: String) -> Bool {
@@ -42,13 +42,13 @@ struct JSONObject: Equatable, Sendable {
     }
 
     /// The members in text order.
-    var members: [(key: String, value: JSONValue)] { keys.map { ($0, values[$0]!) } }
+    public var members: [(key: String, value: JSONValue)] { keys.map { ($0, values[$0]!) } }
 }
 
 /// Why a text is not strict JSON, and at which byte offset.
-struct JSONSyntaxError: Error, Equatable, Sendable {
-    var reason: String
-    var offset: Int
+public struct JSONSyntaxError: Error, Equatable, Sendable {
+    public var reason: String
+    public var offset: Int
 }
 
 /// A strict RFC 8259 JSON parser over UTF-8 bytes.
@@ -61,16 +61,16 @@ struct JSONSyntaxError: Error, Equatable, Sendable {
 /// ```swift
 /// let value = try StrictJSON.parse(Array(#"{"a": [1, 2]}"#.utf8))
 /// ```
-enum StrictJSON {
-    static let defaultMaximumDepth = 64
+public enum StrictJSON {
+    public static let defaultMaximumDepth = 64
 
-    static func parse(_ bytes: [UInt8], maximumDepth: Int = defaultMaximumDepth) throws(JSONSyntaxError) -> JSONValue {
+    public static func parse(_ bytes: [UInt8], maximumDepth: Int = defaultMaximumDepth) throws(JSONSyntaxError) -> JSONValue {
         try bytes.withUnsafeBufferPointer { (buffer) throws(JSONSyntaxError) -> JSONValue in
             try parse(buffer, maximumDepth: maximumDepth)
         }
     }
 
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int = defaultMaximumDepth) throws(JSONSyntaxError) -> JSONValue {
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int = defaultMaximumDepth) throws(JSONSyntaxError) -> JSONValue {
         var parser = Parser(bytes: bytes, maximumDepth: maximumDepth)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
@@ -308,7 +308,7 @@ enum StrictJSON {
 extension JSONValue {
     /// `string` as a JSON string literal, escaped the way serde_json (safetensors' writer) does it: short escapes
     /// where JSON has them, `\u00XX` for other control characters, everything else verbatim.
-    static func escaped(_ string: String) -> String {
+    public static func escaped(_ string: String) -> String {
         var result = "\""
         for scalar in string.unicodeScalars {
             switch scalar {

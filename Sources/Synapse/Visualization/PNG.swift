@@ -75,35 +75,46 @@ public enum PNG {
     /// transparent canvas become dark on white, light strokes become light on black.
     public static func readGray(from path: String) throws -> GrayImage {
         guard FileManager.default.fileExists(atPath: path) else { throw ImageError.missingFile(path: path) }
-        var image = png_image()
-        image.version = UInt32(PNG_IMAGE_VERSION)
-        guard png_image_begin_read_from_file(&image, path) != 0 else {
-            let message = PNG.message(of: &image)
-            png_image_free(&image)
-            throw ImageError.unreadablePNG(path: path, message: message)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ImageError.unreadableFile(path: path, reason: "permission denied or an I/O error")
         }
-        let width = Int(image.width), height = Int(image.height)
-        guard width > 0, height > 0 else {
-            png_image_free(&image)
-            throw ImageError.zeroSize(path: path)
-        }
-        // Deflate expands at most ~1032:1, so the file's size bounds the pixels it can really hold.
-        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        let declared = width * height
-        guard declared <= GrayImage.maximumPixels, declared <= (fileBytes + 64) * 1032 else {
-            png_image_free(&image)
-            throw ImageError.tooLarge(path: path, width: width, height: height,
-                                      reason: declared > GrayImage.maximumPixels
-                                        ? "more than the \(GrayImage.maximumPixels / 1_000_000) million this reads"
-                                        : "more than its \(fileBytes) compressed bytes can hold")
-        }
-        image.format = formatGrayAlpha
-        var buffer = [UInt8](repeating: 0, count: width * height * 2)
-        let ok = buffer.withUnsafeMutableBytes { raw in png_image_finish_read(&image, nil, raw.baseAddress, 0, nil) }
-        guard ok != 0 else {
-            let message = PNG.message(of: &image)
-            png_image_free(&image)
-            throw ImageError.unreadablePNG(path: path, message: message)
+        return try readGray(bytes: [UInt8](data), name: path)
+    }
+
+    /// The same from PNG bytes in memory (an upload); `name` is used in errors.
+    public static func readGray(bytes: [UInt8], name path: String) throws -> GrayImage {
+        // libpng's memory reader keeps a pointer to the bytes from begin to finish: both happen inside one closure.
+        let (width, height, buffer) = try bytes.withUnsafeBytes { raw -> (Int, Int, [UInt8]) in
+            var image = png_image()
+            image.version = UInt32(PNG_IMAGE_VERSION)
+            guard png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count) != 0 else {
+                let message = PNG.message(of: &image)
+                png_image_free(&image)
+                throw ImageError.unreadablePNG(path: path, message: message)
+            }
+            let width = Int(image.width), height = Int(image.height)
+            guard width > 0, height > 0 else {
+                png_image_free(&image)
+                throw ImageError.zeroSize(path: path)
+            }
+            // Deflate expands at most ~1032:1, so the file's size bounds the pixels it can really hold.
+            let declared = width * height
+            guard declared <= GrayImage.maximumPixels, declared <= (raw.count + 64) * 1032 else {
+                png_image_free(&image)
+                throw ImageError.tooLarge(path: path, width: width, height: height,
+                                          reason: declared > GrayImage.maximumPixels
+                                            ? "more than the \(GrayImage.maximumPixels / 1_000_000) million this reads"
+                                            : "more than its \(raw.count) compressed bytes can hold")
+            }
+            image.format = formatGrayAlpha
+            var buffer = [UInt8](repeating: 0, count: width * height * 2)
+            let ok = buffer.withUnsafeMutableBytes { out in png_image_finish_read(&image, nil, out.baseAddress, 0, nil) }
+            guard ok != 0 else {
+                let message = PNG.message(of: &image)
+                png_image_free(&image)
+                throw ImageError.unreadablePNG(path: path, message: message)
+            }
+            return (width, height, buffer)
         }
 
         let count = width * height

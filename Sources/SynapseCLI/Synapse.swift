@@ -2,7 +2,7 @@ import ArgumentParser
 import Synapse
 
 @main
-struct SynapseCommand: ParsableCommand {
+struct SynapseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synapse",
         abstract: "Synapse: train and inspect neural networks.",
@@ -10,12 +10,12 @@ struct SynapseCommand: ParsableCommand {
         subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, GenerateCommand.self, ChatCommand.self,
                       TokenizeCommand.self, InspectCommand.self,
                       FinetuneCommand.self, ExportCommand.self, EmbedCommand.self, SimilarityCommand.self, GraphCommand.self, QuantizeCommand.self,
-                      AnomalyCommand.self, PlayCommand.self, LessonCommand.self, BenchCommand.self])
+                      AnomalyCommand.self, PlayCommand.self, LessonCommand.self, ServeCommand.self, BenchCommand.self])
 
     /// The process-wide set-up a command-line run wants (OpenBLAS's best kernels, quiet idle threads), then parsing.
-    static func main() {
+    static func main() async {
         Runtime.configureBLAS()
-        main(nil)
+        await main(nil)
     }
 }
 

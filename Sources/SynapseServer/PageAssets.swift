@@ -1,0 +1,1 @@
+enum PageAssets { static let indexHTML = "<html></html>" }

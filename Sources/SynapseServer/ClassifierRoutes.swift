@@ -3,7 +3,7 @@ import Hummingbird
 import Synapse
 
 extension SynapseServer {
-    static func addClassifierRoutes(to router: Router<BasicRequestContext>, models: ServedModels, configuration c: ServerConfiguration) {
+    static func addClassifierRoutes(to router: Router<Context>, models: ServedModels, configuration c: ServerConfiguration) {
         router.post("/v1/classify") { request, _ in
             let classifier = try requireClassifier(models)
             var request = request

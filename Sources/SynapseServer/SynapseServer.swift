@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import Synapse
 
 /// `synapse serve`: Synapse's models over HTTP.
@@ -14,10 +15,20 @@ import Synapse
 ///
 /// Every error is OpenAI's `{"error": {"message", "type", "param", "code"}}` with its HTTP status.
 public enum SynapseServer {
+    /// Each request's context, with its connection: a generation that is not streamed stops when the client leaves.
+    public struct Context: RequestContext {
+        public var coreContext: CoreRequestContextStorage
+        let channel: any Channel
+        public init(source: ApplicationRequestContextSource) {
+            coreContext = .init(source: source)
+            channel = source.channel
+        }
+    }
+
     /// The application: routes, the API-key check, limits, metrics.
     public static func application(models: ServedModels, configuration: ServerConfiguration,
                                    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: Context.self)
         let metrics = ServerMetrics()
         router.add(middleware: GuardMiddleware(configuration: configuration, metrics: metrics))
         addRoutes(to: router, models: models, configuration: configuration, metrics: metrics)
@@ -27,7 +38,7 @@ public enum SynapseServer {
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) })
     }
 
-    static func addRoutes(to router: Router<BasicRequestContext>, models: ServedModels, configuration c: ServerConfiguration,
+    static func addRoutes(to router: Router<Context>, models: ServedModels, configuration c: ServerConfiguration,
                           metrics: ServerMetrics) {
         router.get("/") { _, _ in Page.response(Page.index, type: "text/html; charset=utf-8") }
         router.get("/health") { _, _ in json(.object([("status", .string("ok"))])) }
@@ -43,11 +54,11 @@ public enum SynapseServer {
                          ("owned_by", .string("synapse")), ("kind", .string(m.kind))])
             }))]))
         }
-        router.post("/v1/chat/completions") { request, _ in
-            try await generate(request, models: models, configuration: c, metrics: metrics, parse: GenerationRequest.chat)
+        router.post("/v1/chat/completions") { request, context in
+            try await generate(request, context: context, models: models, configuration: c, metrics: metrics, parse: GenerationRequest.chat)
         }
-        router.post("/v1/completions") { request, _ in
-            try await generate(request, models: models, configuration: c, metrics: metrics, parse: GenerationRequest.completion)
+        router.post("/v1/completions") { request, context in
+            try await generate(request, context: context, models: models, configuration: c, metrics: metrics, parse: GenerationRequest.completion)
         }
         router.post("/v1/embeddings") { request, _ in
             var request = request
@@ -59,7 +70,7 @@ public enum SynapseServer {
 
     // MARK: Generation
 
-    static func generate(_ request: Request, models: ServedModels, configuration c: ServerConfiguration, metrics: ServerMetrics,
+    static func generate(_ request: Request, context: Context, models: ServedModels, configuration c: ServerConfiguration, metrics: ServerMetrics,
                          parse: (RequestObject, ServedModels, ServerConfiguration) throws(APIError) -> GenerationRequest) async throws -> Response {
         var request = request
         let body = try RequestObject(bytes: try await bodyBytes(&request, limit: c.maximumBodyBytes))
@@ -74,7 +85,9 @@ public enum SynapseServer {
                                 try await writer.finish(nil)
                             })
         }
-        // Without streaming, a client that closes its connection cancels the generation all the same.
+        // Without streaming, a client that closes its connection stops the generation all the same: the connection's
+        // inbound side is watched while the answer is made, and the task cancelled when it closes (which ends the
+        // token stream and so the generation). Watching consumes the connection, so the answer closes it.
         let answer = try await request.body.consumeWithCancellationOnInboundClose { _ in
             await collect(events, generation: generation, metrics: metrics)
         }
@@ -82,11 +95,13 @@ public enum SynapseServer {
             ? .object([("index", .int(0)), ("message", .object([("role", .string("assistant")), ("content", .string(answer.text))])),
                        ("logprobs", .null), ("finish_reason", .string(answer.reason))])
             : .object([("text", .string(answer.text)), ("index", .int(0)), ("logprobs", .null), ("finish_reason", .string(answer.reason))])
-        return json(.object([
+        var response = json(.object([
             ("id", .string(generation.id)), ("object", .string(generation.chat ? "chat.completion" : "text_completion")),
             ("created", .int(generation.created)), ("model", .string(generation.model.id)), ("choices", .array([choice])),
             ("usage", usage(prompt: generation.prompt.count, completion: answer.tokens)),
         ]))
+        response.headers[.connection] = "close"
+        return response
     }
 
     static func usage(prompt: Int, completion: Int) -> JSONText {

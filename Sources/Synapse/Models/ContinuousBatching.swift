@@ -163,6 +163,7 @@ public final class ContinuousBatcher: @unchecked Sendable {
             let room = max(0, configuration.maximumStreams - running.count)
             let admitted = Array(waiting.prefix(room))
             waiting.removeFirst(admitted.count)
+            running += admitted          // counted from now on, while their prompts run
             condition.unlock()
             for stream in admitted { start(stream) }
             step()
@@ -171,13 +172,7 @@ public final class ContinuousBatcher: @unchecked Sendable {
 
     /// Runs a new stream's prompt and emits its first token.
     private func start(_ stream: Stream) {
-        if let reason = finishReason(stream) ?? prefill(stream) {
-            finish(stream, reason)
-            return
-        }
-        condition.lock()
-        running.append(stream)
-        condition.unlock()
+        if let reason = finishReason(stream) ?? prefill(stream) { finish(stream, reason) }
     }
 
     /// nil while the stream goes on.

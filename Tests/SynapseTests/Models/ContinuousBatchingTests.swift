@@ -64,16 +64,19 @@ struct ContinuousBatchingTests {
         _ = kept
     }
 
-    @Test func aConsumerThatLeavesCancelsItsStream() async throws {
-        let batcher = ContinuousBatcher(model: Self.model, configuration: .init(maximumStreams: 2, queueLimit: 2))
+    /// On SmolLM2 (the tiny model finishes 100 tokens before a consumer's leaving can be seen).
+    @Test(.enabled(if: SmolLM2File.available, SmolLM2File.skipMessage))
+    func aConsumerThatLeavesCancelsItsStream() async throws {
+        let model = try QuantizedLlama(gguf: GGUFFile(path: SmolLM2File.path))
+        let batcher = ContinuousBatcher(model: model, configuration: .init(maximumStreams: 2, queueLimit: 2))
         defer { batcher.shutdown() }
         do {
-            let events = try batcher.submit(.init(prompt: [1, 2, 3], maxTokens: 100, sampler: TokenSampler(temperature: 0)))
+            let events = try batcher.submit(.init(prompt: [1, 2, 3], maxTokens: 200, sampler: TokenSampler(temperature: 0)))
             var iterator = events.makeAsyncIterator()
             _ = await iterator.next()              // one token, then the consumer is gone
         }
-        for _ in 0..<200 where batcher.load.running + batcher.load.waiting > 0 { try await Task.sleep(for: .milliseconds(5)) }
+        for _ in 0..<2000 where batcher.load.running + batcher.load.waiting > 0 { try await Task.sleep(for: .milliseconds(5)) }
         #expect(batcher.load.running == 0 && batcher.load.waiting == 0)
-        #expect(batcher.load.generated < 100)
+        #expect(batcher.load.generated < 50, "\(batcher.load.generated) tokens for a consumer that left after one")
     }
 }

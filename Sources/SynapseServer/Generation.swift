@@ -10,6 +10,8 @@ struct GenerationRequest: Sendable {
     let stops: [String]
     let stream: Bool
     let chat: Bool
+    /// llama.cpp's extension: generate `maxTokens` whatever the model says (for benchmarks).
+    let ignoreEndOfText: Bool
     let id: String
     let created = Int(Date().timeIntervalSince1970)
 
@@ -91,13 +93,13 @@ struct GenerationRequest: Sendable {
         let stream = try body.bool("stream") ?? false
         let id = (chat ? "chatcmpl-" : "cmpl-") + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         return GenerationRequest(model: llm, prompt: prompt, maxTokens: maxTokens, sampler: sampler, stops: try body.stops(),
-                                 stream: stream, chat: chat, id: id)
+                                 stream: stream, chat: chat, ignoreEndOfText: try body.bool("ignore_eos") ?? false, id: id)
     }
 
     func submit(deadline: Date) throws(APIError) -> AsyncStream<ContinuousBatcher.Event> {
         do {
             return try model.batcher.submit(.init(prompt: prompt, maxTokens: maxTokens, sampler: sampler,
-                                                  stopTokens: chat ? model.stopTokens : model.tokenizer.endOfText.map { [$0] } ?? [],
+                                                  stopTokens: ignoreEndOfText ? [] : chat ? model.stopTokens : model.tokenizer.endOfText.map { [$0] } ?? [],
                                                   deadline: deadline))
         } catch {
             switch error {

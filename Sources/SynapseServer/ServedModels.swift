@@ -84,22 +84,19 @@ public final class ServedModels: @unchecked Sendable {
         var architecture: String { info.architecture.description }
     }
 
-    /// A sentence embedder (MiniLM), one batch at a time.
+    /// A sentence embedder (MiniLM); requests that arrive together are encoded as one batch (`EmbeddingBatcher`).
     public final class Embedder: @unchecked Sendable {
         public let id: String
         let embedder: SentenceEmbedder
-        let lock = NSLock()
+        let batcher: EmbeddingBatcher
 
         init(path: String) throws {
             embedder = try SentenceEmbedder(folder: URL(fileURLWithPath: path))
+            batcher = EmbeddingBatcher(embedder: embedder)
             id = URL(fileURLWithPath: path).standardizedFileURL.lastPathComponent
         }
 
-        func embed(_ texts: [String]) -> [[Float]] {
-            lock.lock()
-            defer { lock.unlock() }
-            return embedder.embed(texts)
-        }
+        func embed(_ texts: [String]) async -> [[Float]] { await batcher.embed(texts) }
 
         func tokenCount(_ text: String) -> Int { embedder.tokenizer.encode(text).count }
     }

@@ -32,7 +32,9 @@ public enum SynapseServer {
         let metrics = ServerMetrics()
         router.add(middleware: GuardMiddleware(configuration: configuration, metrics: metrics))
         addRoutes(to: router, models: models, configuration: configuration, metrics: metrics)
-        return Application(router: router,
+        // Connections idle for longer than a request may take are closed (a client that opened one and went away).
+        let idle = TimeAmount.seconds(Int64(configuration.requestTimeout) + 30)
+        return Application(router: router, server: .http1(configuration: .init(idleTimeout: idle)),
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                                 serverName: "synapse/\(Synapse.version)", backlog: 1024),
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) })
@@ -187,7 +189,7 @@ public enum SynapseServer {
         }
         let format = try body.string("encoding_format") ?? "float"
         guard format == "float" || format == "base64" else { throw APIError.invalid("'encoding_format' must be float or base64", param: "encoding_format") }
-        let vectors = embedder.embed(inputs)
+        let vectors = await embedder.embed(inputs)
         let tokens = inputs.reduce(0) { $0 + embedder.tokenCount($1) }
         let data: [JSONText] = vectors.enumerated().map { i, v in
             let embedding: JSONText = format == "float" ? .floats(v)

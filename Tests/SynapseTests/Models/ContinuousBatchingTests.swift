@@ -70,13 +70,18 @@ struct ContinuousBatchingTests {
         let model = try QuantizedLlama(gguf: GGUFFile(path: SmolLM2File.path))
         let batcher = ContinuousBatcher(model: model, configuration: .init(maximumStreams: 2, queueLimit: 2))
         defer { batcher.shutdown() }
+        // The consumer may be starved for a while under a parallel test run (the worker is a thread of its own), so
+        // the bound is on what happens after it left, with room for the step in flight, not on an absolute count.
+        let limit = 4000
         do {
-            let events = try batcher.submit(.init(prompt: [1, 2, 3], maxTokens: 200, sampler: TokenSampler(temperature: 0)))
+            let events = try batcher.submit(.init(prompt: [1, 2, 3], maxTokens: limit, sampler: TokenSampler(temperature: 0)))
             var iterator = events.makeAsyncIterator()
             _ = await iterator.next()              // one token, then the consumer is gone
         }
+        let atLeaving = batcher.load.generated
         for _ in 0..<2000 where batcher.load.running + batcher.load.waiting > 0 { try await Task.sleep(for: .milliseconds(5)) }
         #expect(batcher.load.running == 0 && batcher.load.waiting == 0)
-        #expect(batcher.load.generated < 50, "\(batcher.load.generated) tokens for a consumer that left after one")
+        #expect(atLeaving < limit, "the stream ran to its end before the consumer left")
+        #expect(batcher.load.generated <= atLeaving + 2, "\(batcher.load.generated - atLeaving) tokens after the consumer left")
     }
 }

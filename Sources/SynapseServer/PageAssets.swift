@@ -47,7 +47,7 @@ enum PageAssets {
 <body>
 <header>
   <h1>Synapse</h1><span>Draw a digit and watch the network think: each circle is a neuron, lit by its activation.</span>
-  <input id="key" type="password" placeholder="API key (if the server needs one)" aria-label="API key">
+  <input id="key" type="password" placeholder="API key, if needed" title="The key given to synapse serve --api-key" aria-label="API key">
 </header>
 <main>
   <section>
@@ -235,7 +235,7 @@ async function showPattern(layer, neuron) {
   } catch (e) { $("patternnote").textContent = e.message; }
 }
 
-// ---- Chat (streamed) -----------------------------------------------------------------------------------------------
+// ---- Chat (streamed; temperature 0.2 and top_p 0.9, as SmolLM2-Instruct's model card suggests) ----------------------
 const history = [];
 async function send() {
   const text = $("chatin").value.trim(); if (!text) return;
@@ -245,7 +245,7 @@ async function send() {
   const bot = log.lastElementChild; bot.textContent = "model: ";
   let answer = "";
   try {
-    const r = await fetch("/v1/chat/completions", { method: "POST", headers: headers(), body: JSON.stringify({ messages: history, stream: true, max_tokens: 256, temperature: 0.7 }) });
+    const r = await fetch("/v1/chat/completions", { method: "POST", headers: headers(), body: JSON.stringify({ messages: history, stream: true, max_tokens: 256, temperature: 0.2, top_p: 0.9 }) });
     if (!r.ok) { const j = await r.json(); throw new Error(j.error.message); }
     const reader = r.body.getReader(), decoder = new TextDecoder(); let buffer = "";
     for (;;) {

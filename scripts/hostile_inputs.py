@@ -851,6 +851,10 @@ class Suite:
             ("quantize", ["quantize", m["classifier"], "--scheme", "int8-absmax", "--data", self.small_mnist, "--out",
                           self.path("out", "cli-q.safetensors")], ["--calibrate", "--percentile"]),
             ("inspect", ["inspect", self.gguf], ["--array-limit"]),
+            # The server's model file does not exist, so a value the options accept ends in a load error, never in a
+            # server that waits for requests.
+            ("serve", ["serve", "--llm", self.path("inputs", "none.gguf")],
+             ["--port", "--streams", "--queue", "--max-tokens", "--max-body-bytes", "--timeout"]),
         ]
         for family, base, options in commands:
             for option in options:
@@ -865,6 +869,9 @@ class Suite:
                      ["train", "rl", "--env", "nosuch"], ["train", "rl", "--algorithm", "nosuch"],
                      ["embed", "--model", self.path("inputs")], ["similarity", "--model", self.path("inputs"), "a", "b"],
                      ["tokenize", "--model", self.gguf, "x", "--format", "nosuch"],
+                     ["serve"], ["serve", "--adapter", PEFT], ["serve", "--host", "0.0.0.0", "--llm", self.gguf],
+                     ["serve", "--classifier", self.gguf], ["serve", "--embedder", self.path("inputs")],
+                     ["serve", "--llm", m["gpt"]], ["serve", "--llm", self.gguf, "--adapter", self.path("inputs")],
                      ["train", "mnist", "--data", self.path("inputs", "none")],
                      ["train", "mnist", "--resume", "--out", self.path("out", "never-ran")],
                      ["train", "text", "--resume", "--out", self.path("out", "never-ran")],

@@ -16,12 +16,15 @@ struct LLMBench: ParsableCommand {
     @Option(help: "Text file the prompt comes from (default: ../shared/data/tinyshakespeare/input.txt).") var data: String?
     @Option(help: "native (4-bit blocks, integer dot products) or float (the Float32 reference).") var precision: LLMPrecision = .native
     @Option(help: "Threads (default: one per core; native precision only).") var threads: Int?
+    @Option(help: "Native precision: passes over at least this many tokens multiply dequantised panels with sgemm instead of the integer block product (4097: never).")
+    var floatProductsFrom: Int = QuantizedLlama.defaultFloatProductTokens
     @Flag(help: "Print one JSON line.") var json = false
 
     func validate() throws {
         if !(1...4096).contains(promptTokens) { throw ValidationError("--prompt-tokens must lie in 1...4096, got \(promptTokens)") }
         if !(1...4096).contains(generate) { throw ValidationError("--generate must lie in 1...4096, got \(generate)") }
         if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must lie in 1...64, got \(threads)") }
+        if !(1...4097).contains(floatProductsFrom) { throw ValidationError("--float-products-from must lie in 1...4097, got \(floatProductsFrom)") }
         if !(1...100).contains(repetitions) { throw ValidationError("--repetitions must lie in 1...100, got \(repetitions)") }
     }
 
@@ -29,7 +32,7 @@ struct LLMBench: ParsableCommand {
         warnIfDebug()
         let text = try TextDataset.readText(data.map { URL(fileURLWithPath: $0) } ?? defaultTextFile())
         let start = Date()
-        let llm = try LoadedLLM.load(model, precision: precision, threads: threads, quiet: true)
+        let llm = try LoadedLLM.load(model, precision: precision, threads: threads, floatProductTokens: floatProductsFrom, quiet: true)
         let loadSeconds = Date().timeIntervalSince(start)
         let all = llm.tokenizer.encode(String(text.prefix(promptTokens * 8)))
         guard all.count >= promptTokens else { throw CLIError("the text gives only \(all.count) tokens; ask for fewer --prompt-tokens") }

@@ -19,14 +19,14 @@ struct LoadedLLM {
     /// Loads `path`, printing how long it took to standard error.
     /// Loads `path` (with the LoRA adapter at `adapter`, a PEFT folder or its safetensors file, if given).
     static func load(_ path: String, precision: LLMPrecision = .native, threads: Int? = nil, adapter: String? = nil,
-                     quiet: Bool = false) throws -> LoadedLLM {
+                     floatProductTokens: Int = QuantizedLlama.defaultFloatProductTokens, quiet: Bool = false) throws -> LoadedLLM {
         let start = Date()
         let gguf = try GGUFFile(path: path)
         let configuration = try LlamaConfiguration(gguf: gguf)   // the architecture and shapes first: the most telling error
         let lora = try adapter.map { try LoRAAdapterFile.load(URL(fileURLWithPath: $0), model: configuration) }
         let tokenizer = try BPETokenizer(gguf: gguf)
         let model: any LlamaModel = switch precision {
-        case .native: try QuantizedLlama(gguf: gguf, threads: threads, adapter: lora)
+        case .native: try QuantizedLlama(gguf: gguf, threads: threads, adapter: lora, floatProductTokens: floatProductTokens)
         case .float: try Llama(gguf: gguf, adapter: lora)
         }
         if !quiet {

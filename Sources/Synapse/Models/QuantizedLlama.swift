@@ -18,6 +18,12 @@ import Foundation
 ///     logits = rows t/n of E · quantised(rmsNorm(x))
 ///
 /// Matrices stored as F32, F16 or BF16 are quantised to Q8_0 at load (1.0625 bytes per weight).
+///
+/// A prompt of `floatProductTokens` tokens or more takes another road through the block products: each thread
+/// dequantises its rows of a matrix a panel at a time and multiplies the Float32 activations with sgemm. Every weight
+/// then serves hundreds of tokens, so dequantising it is cheap next to the products, and sgemm's FP32 roof on these
+/// cores is above what the int16 block product reaches (docs/BENCHMARKS.md, #19). The numbers are those of the
+/// dequantised model (the float reference's), not of int16 activations; the tests hold both roads to it.
 public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
     typealias Matrix = GGMLMatrix
 
@@ -39,13 +45,25 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
     /// The integer kernels this model uses (the best the CPU has, unless a test asks for another).
     public let path: GGMLMatmul.Path
 
+    /// Passes over at least this many tokens multiply dequantised panels with sgemm (see the type's comment).
+    public let floatProductTokens: Int
+
+    /// The default `floatProductTokens`: where the two roads cross on a 2-core Zen 4 (`synapse bench llm`).
+    public static let defaultFloatProductTokens = 40
+
+    /// Rows of a matrix dequantised at a time: 64 rows of the widest input (1536 floats for SmolLM2's down
+    /// projection) are 384 KB, inside a core's L2 while sgemm reuses them for every token.
+    static let panelRows = 64
+
     /// LoRA adapters applied beside the block products, if any.
     let adapters: LlamaAdapterProducts?
 
     /// Loads the model's matrices as views into the file; `threads` defaults to one per core. With `adapter`, each
     /// adapted projection adds its (α/r)·B·A·x, computed in Float32 beside the block product (no re-quantisation).
     public init(gguf: GGUFFile, threads: Int? = nil, path: GGMLMatmul.Path = GGMLMatmul.bestPath,
-                adapter: LlamaLoRA? = nil) throws(GGUFError) {
+                adapter: LlamaLoRA? = nil, floatProductTokens: Int = QuantizedLlama.defaultFloatProductTokens) throws(GGUFError) {
+        precondition(floatProductTokens >= 1, "QuantizedLlama: floatProductTokens must be at least 1, got \(floatProductTokens)")
+        self.floatProductTokens = floatProductTokens
         let c = try LlamaConfiguration(gguf: gguf)
         adapters = try adapter.map { lora throws(GGUFError) in try LlamaAdapterProducts(lora, model: c, file: gguf.path) }
         guard c.embedding % 32 == 0 && c.feedForward % 32 == 0 else {
@@ -176,7 +194,8 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
         let c = configuration
         let t = tokens.count
         let longest = (0..<t).map { layout.position($0) }.max()! + 1
-        let work = Workspace(configuration: c, tokens: t, keys: longest, threads: threads, rank: adapters?.rank ?? 0)
+        let work = Workspace(configuration: c, tokens: t, keys: longest, threads: threads, rank: adapters?.rank ?? 0,
+                             floatProducts: t >= floatProductTokens)
         defer { work.deallocate() }
         // x = embed(tokens): each row dequantised from its blocks.
         for (i, token) in tokens.enumerated() {
@@ -207,8 +226,9 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
         let scores: [UnsafeMutablePointer<Float>]                    // per thread: [max(T, H), start + T]
         let partials: [UnsafeMutablePointer<Float>]                  // per thread: H × (D + 2), a decode step's share
         let combined: [UnsafeMutablePointer<Float>]                  // per thread: [C], a decode step's attention output
+        let panels: [UnsafeMutablePointer<Float>]                    // per thread: [panelRows, max(C, F)] dequantised rows
 
-        init(configuration c: LlamaConfiguration, tokens t: Int, keys: Int, threads: Int, rank: Int) {
+        init(configuration c: LlamaConfiguration, tokens t: Int, keys: Int, threads: Int, rank: Int, floatProducts: Bool) {
             x = .allocate(capacity: t * c.embedding)
             q = .allocate(capacity: t * c.embedding)
             attention = .allocate(capacity: t * c.embedding)
@@ -225,10 +245,13 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             scores = (0..<threads).map { _ in .allocate(capacity: max(t, c.heads) * keys) }
             partials = (0..<threads).map { _ in .allocate(capacity: c.heads * (c.headDim + 2)) }
             combined = (0..<threads).map { _ in .allocate(capacity: c.embedding) }
+            panels = (0..<threads).map { _ in .allocate(capacity: floatProducts ? QuantizedLlama.panelRows * widest : 1) }
         }
 
         func deallocate() {
-            for p in [x, q, attention, hidden, k, v] + normed + middle + gate + up + scores + widened + partials + combined { p.deallocate() }
+            for p in [x, q, attention, hidden, k, v] + normed + middle + gate + up + scores + widened + partials + combined + panels {
+                p.deallocate()
+            }
             for p in quantised { p.deallocate() }
         }
     }
@@ -240,10 +263,13 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
         let (width, kv, ff) = (c.embedding, c.keyValueWidth, c.feedForward)
         let xq = work.quantised[thread], normed = work.normed[thread]
         let stride = max(width, ff) / 32      // activation blocks between tokens in xq
-        func normalise(rows: Range<Int>, weight: [Float]) {
+        let floatProducts = t >= floatProductTokens
+        func normalise(rows: Range<Int>, weight: [Float], quantising: Bool) {
             for (k, i) in rows.enumerated() {
                 rmsNorm(work.x + i * width, weight: weight, into: normed + k * width)
-                GGMLMatmul.quantize(normed + k * width, count: width, into: xq + k * stride * GGMLMatmul.activationBlockBytes, path: path)
+                if quantising {
+                    GGMLMatmul.quantize(normed + k * width, count: width, into: xq + k * stride * GGMLMatmul.activationBlockBytes, path: path)
+                }
             }
         }
         // out[i, rows] += (α/r)·B[rows]·A·x[i] for an adapted projection.
@@ -251,25 +277,39 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             adapters?.add(layer: l, kind, input: x, tokens: t, rows: rows, out: out, ldo: ldo, scratch: work.middle[thread])
         }
         func quantise(_ source: UnsafeMutablePointer<Float>, width: Int) {
+            if floatProducts { return }
             for i in 0..<t {
                 GGMLMatmul.quantize(source + i * width, count: width, into: xq + i * stride * GGMLMatmul.activationBlockBytes, path: path)
             }
         }
-        func product(_ m: Matrix, rows: Range<Int>, tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int, accumulate: Bool = false) {
-            GGMLMatmul.matmul(m.type, weight: m.base, rowBytes: m.rowBytes, rows: rows, blocks: m.blocks, x: xq, tokens: tokens,
-                              xStride: stride, out: out, ldo: ldo, accumulate: accumulate, path: path)
+        // out[i, rows] (+)= W[rows] · input[i]: from the quantised activations in xq, or for a long prompt from the
+        // Float32 `input` [T, W.columns] and W's rows dequantised a panel at a time.
+        func product(_ m: Matrix, rows: Range<Int>, tokens: Int, input: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+                     ldo: Int, accumulate: Bool = false) {
+            guard floatProducts else {
+                GGMLMatmul.matmul(m.type, weight: m.base, rowBytes: m.rowBytes, rows: rows, blocks: m.blocks, x: xq, tokens: tokens,
+                                  xStride: stride, out: out, ldo: ldo, accumulate: accumulate, path: path)
+                return
+            }
+            let panel = work.panels[thread], k = m.columns
+            for start in Swift.stride(from: rows.lowerBound, to: rows.upperBound, by: Self.panelRows) {
+                let panelRows = start..<min(start + Self.panelRows, rows.upperBound)
+                m.dequantizeRows(panelRows, into: panel)
+                Kernels.gemm(transposeA: false, transposeB: true, m: tokens, n: panelRows.count, k: k, alpha: 1, input, lda: k,
+                             panel, ldb: k, beta: accumulate ? 1 : 0, out + (start - rows.lowerBound), ldc: ldo)
+            }
         }
         for (l, block) in blocks.enumerated() {
             // q, k, v: this thread's rows of the three stacked matrices, then RoPE on them.
-            normalise(rows: 0..<t, weight: block.attentionNorm)
+            normalise(rows: 0..<t, weight: block.attentionNorm, quantising: !floatProducts)
             let mine = WorkerTeam.share(width + 2 * kv, thread, n)
             let qRows = mine.clamped(to: 0..<width)
             let kRows = mine.clamped(to: width..<(width + kv)), vRows = mine.clamped(to: (width + kv)..<(width + 2 * kv))
-            product(block.query, rows: qRows, tokens: t, out: work.q + qRows.lowerBound, ldo: width)
+            product(block.query, rows: qRows, tokens: t, input: normed, out: work.q + qRows.lowerBound, ldo: width)
             let kLocal = (kRows.lowerBound - width)..<(kRows.upperBound - width)
             let vLocal = (vRows.lowerBound - width - kv)..<(vRows.upperBound - width - kv)
-            product(block.key, rows: kLocal, tokens: t, out: work.k + kLocal.lowerBound, ldo: kv)
-            product(block.value, rows: vLocal, tokens: t, out: work.v + vLocal.lowerBound, ldo: kv)
+            product(block.key, rows: kLocal, tokens: t, input: normed, out: work.k + kLocal.lowerBound, ldo: kv)
+            product(block.value, rows: vLocal, tokens: t, input: normed, out: work.v + vLocal.lowerBound, ldo: kv)
             adapt(l, .query, normed, rows: qRows, out: work.q + qRows.lowerBound, ldo: width)
             adapt(l, .key, normed, rows: kLocal, out: work.k + kLocal.lowerBound, ldo: kv)
             adapt(l, .value, normed, rows: vLocal, out: work.v + vLocal.lowerBound, ldo: kv)
@@ -324,15 +364,15 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             // x += Wo · attention
             quantise(attended, width: width)
             let oRows = WorkerTeam.share(width, thread, n)
-            product(block.output, rows: oRows, tokens: t, out: work.x + oRows.lowerBound, ldo: width, accumulate: true)
+            product(block.output, rows: oRows, tokens: t, input: attended, out: work.x + oRows.lowerBound, ldo: width, accumulate: true)
             adapt(l, .output, attended, rows: oRows, out: work.x + oRows.lowerBound, ldo: width)
             team.barrier()
             // SwiGLU: this thread's rows of gate and up, multiplied as they come.
-            normalise(rows: 0..<t, weight: block.feedForwardNorm)
+            normalise(rows: 0..<t, weight: block.feedForwardNorm, quantising: !floatProducts)
             let fRows = WorkerTeam.share(ff, thread, n)
             let g = work.gate[thread], u = work.up[thread], count = fRows.count
-            product(block.gate, rows: fRows, tokens: t, out: g, ldo: count)
-            product(block.up, rows: fRows, tokens: t, out: u, ldo: count)
+            product(block.gate, rows: fRows, tokens: t, input: normed, out: g, ldo: count)
+            product(block.up, rows: fRows, tokens: t, input: normed, out: u, ldo: count)
             adapt(l, .gate, normed, rows: fRows, out: g, ldo: count)
             adapt(l, .up, normed, rows: fRows, out: u, ldo: count)
             VectorMath.silu(g, g, t * count)
@@ -343,14 +383,16 @@ public final class QuantizedLlama: LlamaModel, @unchecked Sendable {
             team.barrier()
             // x += Wdown · hidden
             quantise(work.hidden, width: ff)
-            product(block.down, rows: oRows, tokens: t, out: work.x + oRows.lowerBound, ldo: width, accumulate: true)
+            product(block.down, rows: oRows, tokens: t, input: work.hidden, out: work.x + oRows.lowerBound, ldo: width, accumulate: true)
             adapt(l, .down, work.hidden, rows: oRows, out: work.x + oRows.lowerBound, ldo: width)
             team.barrier()
         }
         // logits = E · rmsNorm(x) for the rows asked for.
-        normalise(rows: outputRows, weight: outputNorm)
+        // The head stays on the block product: usually one row is asked for, and the 49152 × 576 embedding is read once.
+        normalise(rows: outputRows, weight: outputNorm, quantising: true)
         let vocabulary = WorkerTeam.share(c.vocabularySize, thread, n)
-        product(head, rows: vocabulary, tokens: outputRows.count, out: logits + vocabulary.lowerBound, ldo: c.vocabularySize)
+        GGMLMatmul.matmul(head.type, weight: head.base, rowBytes: head.rowBytes, rows: vocabulary, blocks: head.blocks, x: xq,
+                          tokens: outputRows.count, xStride: stride, out: logits + vocabulary.lowerBound, ldo: c.vocabularySize, path: path)
     }
 
     /// y = x / sqrt(mean(x²) + ε) ⊙ weight for one row of the width.

@@ -30,13 +30,18 @@ struct QuantizedLlamaTests {
         let tokens = (fixture["tokens"] as! [NSNumber]).map(\.intValue)
         let expected = float.forward(tokens, cache: float.makeCache()).scalars
         var first: [Float]?
-        for path in GGMLMatmul.availablePaths {
+        // Every integer kernel path with the block products, then the long-prompt road (dequantised panels through
+        // sgemm) forced on for every pass, decode steps included.
+        let roads = GGMLMatmul.availablePaths.map { ($0, 1 << 30) } + [(GGMLMatmul.bestPath, 1)]
+        for (path, floatFrom) in roads {
             for threads in [1, 2, 3] {
-                let model = try QuantizedLlama(gguf: gguf, threads: threads, path: path)
+                let model = try QuantizedLlama(gguf: gguf, threads: threads, path: path, floatProductTokens: floatFrom)
                 let whole = model.forward(tokens, cache: model.makeCache())
                 #expect(whole.shape == [tokens.count, 300])
                 let error = Self.worstTopLogProbabilityError(whole.scalars, expected, vocabulary: 300)
-                #expect(error < 0.1, "\(path), \(threads) threads: worst top-20 |Δ log p| = \(error)")
+                // The panel road multiplies the dequantised weights in Float32, as the reference does: only the
+                // Float16 cache stands between them.
+                #expect(error < (floatFrom == 1 ? 0.02 : 0.1), "\(path), float products from \(floatFrom), \(threads) threads: worst top-20 |Δ log p| = \(error)")
                 // Token by token through the cache, and a 3-token chunk in the middle: the same numbers as at once
                 // up to the order of float sums.
                 let cache = model.makeCache()
@@ -45,7 +50,7 @@ struct QuantizedLlamaTests {
                 for t in tokens[7...] { stepwise += model.forward([t], cache: cache).scalars }
                 #expect(LlamaTests.relativeError(stepwise, whole.scalars) < 2e-4)
                 // Each output row is computed by one thread with the same code: the thread count changes nothing.
-                if path == GGMLMatmul.bestPath {
+                if path == GGMLMatmul.bestPath && floatFrom > 1 {
                     if let first { #expect(whole.scalars == first, "\(threads) threads") } else { first = whole.scalars }
                 }
                 // The head then multiplies one token instead of many: another kernel shape, the same sums in another
@@ -111,6 +116,25 @@ struct SmolLM2QuantizedTests {
             #expect(e < 0.1, "prompt \(i): \(e)")
             print("SmolLM2 4-bit path: prompt \(i) worst top-20 |Δ log p| = \(e)")
         }
+    }
+
+    @Test func longPromptsTakeThePanelRoadAndStayWithTheReference() throws {
+        // The chat prompt through the block products and through dequantised panels with sgemm (the road prompts of
+        // `defaultFloatProductTokens` or more take): both within a tenth of the float reference, and the panel road
+        // closer, since it multiplies the same Float32 weights the reference does.
+        let gguf = try #require(SmolLM2File.model?.gguf)
+        let reference = try SafeTensorsFile(contentsOf: LLMFixtures.url("smollm2_logits.safetensors")).floatTensor("chat").scalars
+        let fixture = try Fixtures.json("llm/smollm2.json")
+        let chatIds = ((fixture["chat"] as! [String: Any])["ids"] as! [NSNumber]).map(\.intValue)
+        var errors: [Double] = []
+        for floatFrom in [1 << 30, 1] {
+            let model = try QuantizedLlama(gguf: gguf, floatProductTokens: floatFrom)
+            let logits = model.forward(chatIds, cache: model.makeCache()).scalars
+            errors.append(QuantizedLlamaTests.worstTopLogProbabilityError(logits, reference, vocabulary: 49152))
+        }
+        print("SmolLM2, chat prompt (\(chatIds.count) positions): worst top-20 |Δ log p| \(errors[0]) (blocks), \(errors[1]) (panels)")
+        #expect(errors[0] < 0.1 && errors[1] < 0.1)
+        #expect(errors[1] <= errors[0], "the panel road should not be further from the Float32 reference than the int16 one")
     }
 
     /// Greedy continuations equal the float reference's until a near tie: where they first differ, the reference's

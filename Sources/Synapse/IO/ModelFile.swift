@@ -14,7 +14,7 @@ public enum ModelFile {
     /// in any error, and switches the model to evaluation mode. A tensor holding NaN or infinity is refused first:
     /// such a model would answer NaN to everything.
     static func loadWeights(of file: SafeTensorsFile, into model: Module, name: String) throws {
-        let tensors = try file.floatTensors()
+        let tensors = file.floatTensors()
         try requireFinite(tensors, file: name)
         do {
             try model.load(stateDict: tensors, strict: true)

@@ -146,7 +146,7 @@ extension NodeClassificationTraining {
         guard file.metadata[Self.fingerprintKey] == fingerprint else {
             throw TrainingError.badCheckpoint(path: name, reason: "it was written for \(file.metadata[Self.fingerprintKey] ?? "another run"); this run has \(fingerprint) (resume with the same graph and settings, or start afresh without --resume)")
         }
-        let all = try file.floatTensors()
+        let all = file.floatTensors()
         guard let losses = all["losses"], losses.rank == 1, losses.count <= options.epochs else {
             throw TrainingError.badCheckpoint(path: name, reason: "its losses are missing or longer than --epochs \(options.epochs)")
         }

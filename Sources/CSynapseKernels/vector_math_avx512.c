@@ -77,6 +77,39 @@ INLINE __m512 erf_block(__m512 x) {
     return with_sign(x, r);
 }
 
+// e^x for x in [0, 20] (no overflow or subnormal handling): the reduction and polynomial of exp_block, one scale.
+INLINE __m512 exp_normal_range(__m512 x) {
+    const float magic = 12582912.0f;
+    __m512 shifted = _mm512_fmadd_ps(x, SET(1.4426950f), SET(magic));
+    __m512 n = _mm512_sub_ps(shifted, SET(magic));
+    __m512 r = _mm512_fnmadd_ps(n, SET(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, SET(-2.1219444e-4f), r);
+    __m512 p = _mm512_fmadd_ps(r, SET(1.3814189e-3f), SET(8.368914e-3f));
+    p = _mm512_fmadd_ps(p, r, SET(4.1668408e-2f));
+    p = _mm512_fmadd_ps(p, r, SET(0.1666652f));
+    p = _mm512_fmadd_ps(p, r, SET(0.49999994f));
+    __m512 er = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), SET(1.0f));
+    __m512i ni = _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_castps_si512(SET(magic)));
+    return _mm512_mul_ps(er, exponent_scale(ni));
+}
+
+// tanh x: odd; a + a³·P(a²) below 0.625, 1 − 2 / (e^(2a) + 1) from there, a clamped at 10 (see the Swift
+// `VectorMath.tanh` block). NaN: every comparison fails, so the exp branch carries it through.
+INLINE __m512 tanh_block(__m512 x) {
+    __m512 a = _mm512_abs_ps(x);
+    __m512 z = _mm512_mul_ps(a, a);
+    __m512 p = _mm512_fmadd_ps(z, SET(-5.7049906e-3f), SET(2.063909e-2f));
+    p = _mm512_fmadd_ps(p, z, SET(-5.3739715e-2f));
+    p = _mm512_fmadd_ps(p, z, SET(0.13331442f));
+    p = _mm512_fmadd_ps(p, z, SET(-0.3333328f));
+    __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(a, z), p, a);
+    __m512 clamped = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, SET(10.0f), _CMP_GT_OQ), a, SET(10.0f));
+    __m512 e = exp_normal_range(_mm512_add_ps(clamped, clamped));
+    __m512 large = _mm512_sub_ps(SET(1.0f), _mm512_div_ps(SET(2.0f), _mm512_add_ps(e, SET(1.0f))));
+    __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, SET(0.625f), _CMP_LT_OQ), large, small);
+    return with_sign(x, r);
+}
+
 // Φ(x) = 0.5 · (1 + erf(x · (1/√2))), in PyTorch's float formula.
 INLINE __m512 normal_cdf(__m512 x) {
     return _mm512_mul_ps(SET(0.5f), _mm512_add_ps(SET(1.0f), erf_block(_mm512_mul_ps(x, SET(0.70710677f)))));
@@ -99,6 +132,13 @@ AVX512 void synapse_erf_avx512(const float *x, float *y, size_t count) {
     for (size_t i = 0; i < count; i += 16) {
         __mmask16 m = lanes_from(i, count);
         _mm512_mask_storeu_ps(y + i, m, erf_block(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
+AVX512 void synapse_tanh_avx512(const float *x, float *y, size_t count) {
+    for (size_t i = 0; i < count; i += 16) {
+        __mmask16 m = lanes_from(i, count);
+        _mm512_mask_storeu_ps(y + i, m, tanh_block(_mm512_maskz_loadu_ps(m, x + i)));
     }
 }
 
@@ -127,6 +167,7 @@ AVX512 void synapse_gelu_exact_backward_avx512(const float *x, const float *cdf,
 // Not called off x86-64 (`synapse_cpu_has_avx512()` is 0); defined so the package links everywhere.
 void synapse_exp_avx512(const float *x, float *y, size_t count) { (void)x; (void)y; (void)count; }
 void synapse_erf_avx512(const float *x, float *y, size_t count) { (void)x; (void)y; (void)count; }
+void synapse_tanh_avx512(const float *x, float *y, size_t count) { (void)x; (void)y; (void)count; }
 void synapse_gelu_exact_avx512(const float *x, float *y, float *cdf, size_t count) {
     (void)x; (void)y; (void)cdf; (void)count;
 }

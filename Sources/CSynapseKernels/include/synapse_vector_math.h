@@ -14,6 +14,7 @@ extern "C" {
 
 void synapse_exp_avx512(const float *x, float *y, size_t count);
 void synapse_erf_avx512(const float *x, float *y, size_t count);
+void synapse_tanh_avx512(const float *x, float *y, size_t count);
 /// y = x · Φ(x) with Φ(x) = 0.5 · (1 + erf(x / √2)); also writes Φ(x) to `cdf` unless it is NULL.
 void synapse_gelu_exact_avx512(const float *x, float *y, float *cdf, size_t count);
 /// gradInput = gradOutput · (Φ(x) + x · φ(x)), φ(x) = e^(−x²/2) / √(2π). `gradInput` may alias any input.

@@ -10,7 +10,7 @@ import CSynapseKernels
 /// The leftover `count % 16` elements are copied into a zero-padded block and go through the very same block
 /// function, so a value's result never depends on its position in the buffer.
 ///
-/// On CPUs with AVX-512 the buffer forms of `exp`, `erf` and the exact GELU (forward and backward) run the same
+/// On CPUs with AVX-512 the buffer forms of `exp`, `tanh`, `erf` and the exact GELU (forward and backward) run the same
 /// reductions and polynomials as C kernels with fused multiply-adds, 16 floats per instruction (CSynapseKernels,
 /// `CPUFeatures`); at the default SSE2 target the Swift blocks take four instructions for each of those. Results may
 /// differ from the Swift blocks by the roundings FMA skips (tested in AVX512KernelTests).
@@ -54,6 +54,7 @@ enum VectorMath {
 
     /// `y[i] = tanh x[i]`, exactly ±1 once the true value rounds to ±1.
     static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+        if CPUFeatures.avx512 { return synapse_tanh_avx512(x, y, count) }
         map(x, y, count) { tanh($0) }
     }
 

@@ -8,7 +8,8 @@ import Testing
 @Suite(.enabled(if: synapse_cpu_has_avx512() != 0, "needs AVX-512"), .synapseRuntime)
 struct AVX512KernelTests {
     static let specials: [Float] = [0, -0, 1, -1, .infinity, -.infinity, .nan, 88.7, 88.8, 89, -87, -103.9, -104, -200,
-                                    3.91, 3.92, -3.92, 1e-30, -1e-30, .leastNonzeroMagnitude, 1e6, -1e6]
+                                    3.91, 3.92, -3.92, 1e-30, -1e-30, .leastNonzeroMagnitude, 1e6, -1e6,
+                                    0.6249999, 0.625, -0.625, 9.01, 10, 10.000001, -10.5]
     static let xs = VectorMathTests.sweep(-110, 90, stride: 4099) + specials
 
     /// Values agree within `ulps` units in the last place (of the larger) plus `absolute(i)`, NaN with NaN and
@@ -42,9 +43,10 @@ struct AVX512KernelTests {
         return ys
     }
 
-    @Test func expAndErfMatchTheSwiftBlocks() {
+    @Test func expTanhAndErfMatchTheSwiftBlocks() {
         Self.expectAgree("exp", Self.c { synapse_exp_avx512($0, $1, $2) }, Self.swift { VectorMath.exp($0) }, ulps: 2)
         Self.expectAgree("erf", Self.c { synapse_erf_avx512($0, $1, $2) }, Self.swift { VectorMath.erf($0) }, ulps: 2)
+        Self.expectAgree("tanh", Self.c { synapse_tanh_avx512($0, $1, $2) }, Self.swift { VectorMath.tanh($0) }, ulps: 2)
     }
 
     @Test func geluForwardAndBackwardMatchTheSwiftBlocks() {

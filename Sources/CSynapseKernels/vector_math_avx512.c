@@ -20,12 +20,9 @@ INLINE __m512 exponent_scale(__m512i n) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23));
 }
 
-// e^x: x = n·ln2 + r (Cody–Waite), e^r = 1 + r + r²·P(r), 2^n applied as two factors so overflow gives +inf and
-// underflow a correctly rounded subnormal. The Swift `VectorMath.exp` block documents the constants.
-INLINE __m512 exp_block(__m512 x) {
-    // min/max return their second operand for NaN, so NaN passes through.
-    x = _mm512_min_ps(SET(88.8f), x);
-    x = _mm512_max_ps(SET(-104.0f), x);
+// e^r for x = n·ln2 + r (Cody–Waite), with the integer n in `n_out`: the reduction and polynomial both exponentials
+// below share. The Swift `VectorMath.expReduced` documents the constants.
+INLINE __m512 exp_reduced(__m512 x, __m512i *n_out) {
     const float magic = 12582912.0f;
     __m512 shifted = _mm512_fmadd_ps(x, SET(1.4426950f), SET(magic));
     __m512 n = _mm512_sub_ps(shifted, SET(magic));
@@ -35,11 +32,27 @@ INLINE __m512 exp_block(__m512 x) {
     p = _mm512_fmadd_ps(p, r, SET(4.1668408e-2f));
     p = _mm512_fmadd_ps(p, r, SET(0.1666652f));
     p = _mm512_fmadd_ps(p, r, SET(0.49999994f));
-    __m512 er = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), SET(1.0f));
-    __m512i ni = _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_castps_si512(SET(magic)));
+    *n_out = _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_castps_si512(SET(magic)));
+    return _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), SET(1.0f));
+}
+
+// e^x: 2^n applied as two factors so overflow gives +inf and underflow a correctly rounded subnormal.
+INLINE __m512 exp_block(__m512 x) {
+    // min/max return their second operand for NaN, so NaN passes through.
+    x = _mm512_min_ps(SET(88.8f), x);
+    x = _mm512_max_ps(SET(-104.0f), x);
+    __m512i ni;
+    __m512 er = exp_reduced(x, &ni);
     __m512i n1 = _mm512_srai_epi32(ni, 1);
     __m512i n2 = _mm512_sub_epi32(ni, n1);
     return _mm512_mul_ps(_mm512_mul_ps(er, exponent_scale(n1)), exponent_scale(n2));
+}
+
+// e^x for x in [0, 20] (no overflow or subnormal to handle): one scale.
+INLINE __m512 exp_normal_range(__m512 x) {
+    __m512i ni;
+    __m512 er = exp_reduced(x, &ni);
+    return _mm512_mul_ps(er, exponent_scale(ni));
 }
 
 // erf x: odd; a·P(a²) below 1, Q(a − 2.4) up to 3.92, exactly 1 beyond (see the Swift `VectorMath.erf` block).
@@ -75,22 +88,6 @@ INLINE __m512 erf_block(__m512 x) {
     __mmask16 saturated = _mm512_cmp_ps_mask(a, SET(3.92f), _CMP_GE_OQ) | _mm512_cmp_ps_mask(r, SET(1.0f), _CMP_GT_OQ);
     r = _mm512_mask_blend_ps(saturated, r, SET(1.0f));
     return with_sign(x, r);
-}
-
-// e^x for x in [0, 20] (no overflow or subnormal handling): the reduction and polynomial of exp_block, one scale.
-INLINE __m512 exp_normal_range(__m512 x) {
-    const float magic = 12582912.0f;
-    __m512 shifted = _mm512_fmadd_ps(x, SET(1.4426950f), SET(magic));
-    __m512 n = _mm512_sub_ps(shifted, SET(magic));
-    __m512 r = _mm512_fnmadd_ps(n, SET(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, SET(-2.1219444e-4f), r);
-    __m512 p = _mm512_fmadd_ps(r, SET(1.3814189e-3f), SET(8.368914e-3f));
-    p = _mm512_fmadd_ps(p, r, SET(4.1668408e-2f));
-    p = _mm512_fmadd_ps(p, r, SET(0.1666652f));
-    p = _mm512_fmadd_ps(p, r, SET(0.49999994f));
-    __m512 er = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), SET(1.0f));
-    __m512i ni = _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_castps_si512(SET(magic)));
-    return _mm512_mul_ps(er, exponent_scale(ni));
 }
 
 // tanh x: odd; a + a³·P(a²) below 0.625, 1 − 2 / (e^(2a) + 1) from there, a clamped at 10 (see the Swift

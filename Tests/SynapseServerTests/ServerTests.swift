@@ -356,6 +356,40 @@ struct ServerTests {
         }
     }
 
+    @Test func anAdapterIsServedAsTheLibraryAppliesIt() async throws {
+        // The PEFT adapter of the fine-tuning fixtures on the tiny model: the server's greedy completion equals the
+        // library's greedy generation with the same adapter, and differs from the base model's.
+        let adapter = ServedFixtures.fixtures.appendingPathComponent("finetune/peft_adapter").path
+        let c = ServedFixtures.configuration()
+        let gguf = try GGUFFile(path: ServedFixtures.llmPath)
+        let tokenizer = try BPETokenizer(gguf: gguf)
+        func greedy(_ lora: LlamaLoRA?) throws -> String {
+            let model = try QuantizedLlama(gguf: gguf, adapter: lora)
+            let cache = model.makeCache()
+            var logits = model.forward(tokenizer.encode("abc"), cache: cache, lastOnly: true).scalars
+            var generated: [Int] = []
+            var sampler = TokenSampler(temperature: 0)
+            for _ in 0..<12 {
+                generated.append(sampler.sample(logits))
+                logits = model.forward([generated.last!], cache: cache).scalars
+            }
+            return tokenizer.decode(generated)
+        }
+        let lora = try LoRAAdapterFile.load(URL(fileURLWithPath: adapter), model: LlamaConfiguration(gguf: gguf))
+        let (adapted, base) = (try greedy(lora), try greedy(nil))
+        #expect(adapted != base, "the fixture adapter should change the tiny model's greedy answer")
+        for (path, expected) in [(adapter, adapted), (nil, base)] {
+            let models = try ServedModels(classifier: nil, embedder: nil, llm: ServedFixtures.llmPath, adapter: path, configuration: c)
+            try await SynapseServer.application(models: models, configuration: c).test(.router) { client in
+                let body = #"{"prompt": "abc", "max_tokens": 12, "temperature": 0, "ignore_eos": true}"#
+                let answer = object(try await post(client, "/v1/completions", body).body)
+                let text = ((answer["choices"] as? [[String: Any]])?.first?["text"] as? String) ?? "<no text: \(answer)>"
+                #expect(text == expected, "adapter \(path ?? "none")")
+            }
+            models.languageModel?.batcher.shutdown()
+        }
+    }
+
     @Test func aFullQueueAnswers429WithRetryAfter() async throws {
         // One stream and no queue: a second request while the first is generating is refused at once. (Submitted
         // back to back here: over HTTP the tiny model finishes a request before the next one arrives.)

@@ -14,7 +14,10 @@
 // codes are loaded once and do four multiply-adds (`vpmaddwd`, pairs summed to Int32). The minimum terms m·s are a
 // small Float product of their own (rows × blocks by blocks × tokens), 16 tokens per register.
 
-enum { PANEL_BYTES = 24 * 1024, TILE = 4, TOKEN_GROUP = 64 };
+// Below DIRECT_BELOW tokens the rows are read straight from their blocks, a few tokens at a time (the decode step of
+// one to eight streams): widening a panel to Int16 in memory and reading it back cost more than 8 tokens repay (4 and
+// 8 streams decoded together: 203 → 263–349 and 266–277 → 314–333 tokens/s; prompts of 16 tokens were slower direct).
+enum { PANEL_BYTES = 24 * 1024, TILE = 4, TOKEN_GROUP = 64, DIRECT_BELOW = 9 };
 
 // The weights' blocks of rows [first, first + rows) to codes (32 Int16 per block), scales and minimums.
 ALWAYS void widen_panel(const int TYPE, const uint8_t *weight, size_t rowBytes, size_t first, size_t rows,
@@ -161,9 +164,9 @@ ALWAYS void matmul_panels(const int TYPE, const uint8_t *weight, size_t rowBytes
 TARGET void synapse_ggml_matmul_vnni(int type, const uint8_t *weight, size_t rowBytes, size_t firstRow, size_t lastRow,
                                      size_t blocks, const synapse_q16_block *x, size_t tokens, size_t xStride,
                                      float *out, size_t ldo, int accumulate) {
-    // Below a tile's worth of tokens the widening would cost more than it saves (a decode step reads each weight once).
-    // Rows wider than 4096 values would not leave a panel of four rows in the stack buffer's budget.
-    if (tokens < TILE || blocks > 128) {
+    // A few tokens do not repay the widening (see DIRECT_BELOW). Rows wider than 4096 values would not leave a panel
+    // of four rows in the stack buffer's budget.
+    if (tokens < DIRECT_BELOW || blocks > 128) {
         matmul_direct(type, weight, rowBytes, firstRow, lastRow, blocks, x, tokens, xStride, out, ldo, accumulate);
         return;
     }

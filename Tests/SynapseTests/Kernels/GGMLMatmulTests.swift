@@ -45,9 +45,9 @@ struct GGMLMatmulTests {
     @Test(arguments: [GGMLType.q4_0, .q4_1, .q8_0])
     func everyPathMatchesTheReference(type: GGMLType) {
         var g = RandomGenerator(seed: 5 + UInt64(type.rawValue))
-        // Shapes that cross the VNNI path's panels (8 rows at 48 blocks), its 4 × 4 tiles and their tails, and its
-        // fall-back to the direct kernel for rows of more than 128 blocks.
-        for (rows, blocks, tokens) in [(1, 1, 1), (37, 3, 7), (16, 18, 4), (33, 48, 5), (5, 2, 9), (6, 130, 4)] {
+        // Shapes that cross the VNNI path's panels (8 rows at 48 blocks), its 4 × 4 tiles and their tails, its token
+        // groups (64), and its direct kernel (below 9 tokens, and for rows of more than 128 blocks).
+        for (rows, blocks, tokens) in [(1, 1, 1), (37, 3, 7), (16, 18, 4), (33, 48, 5), (33, 48, 13), (5, 2, 9), (6, 130, 4), (8, 3, 8), (21, 5, 70)] {
             let weights = Self.randomMatrix(type, rows: rows, blocks: blocks, generator: &g)
             let x = Self.randomActivations(tokens * blocks * 32, generator: &g)
             var q = [UInt8](repeating: 0, count: tokens * blocks * GGMLMatmul.activationBlockBytes)

@@ -188,7 +188,9 @@ struct QuantizedLlamaStreamsTests {
         }
         let batched = model.forward(streams: next, caches: caches)
         #expect(batched.shape == [3, 300])
-        #expect(LlamaTests.relativeError(batched.scalars, expected) < 1e-5)
+        // The attention of a batched step sums in another order than a lone decode step (which splits the positions
+        // between threads): equal up to rounding, where a stream given another's cache would be off by O(1).
+        #expect(LlamaTests.relativeError(batched.scalars, expected) < 2e-5)
         #expect(caches.map(\.length) == [4, 9, 2])
         let again = model.forward(streams: [1, 2, 3], caches: caches)
         var alone: [Float] = []

@@ -96,6 +96,9 @@ public final class ServedModels: @unchecked Sendable {
             id = URL(fileURLWithPath: path).standardizedFileURL.lastPathComponent
         }
 
+        // The batcher's thread holds the batcher; the owner going away ends it.
+        deinit { batcher.shutdown() }
+
         func embed(_ texts: [String]) async -> [[Float]] { await batcher.embed(texts) }
 
         func tokenCount(_ text: String) -> Int { embedder.tokenizer.encode(text).count }
@@ -125,6 +128,9 @@ public final class ServedModels: @unchecked Sendable {
                                                                           queueLimit: configuration.queueLimit))
             id = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         }
+
+        // The batcher's worker thread keeps it alive while it runs; the owner going away ends it.
+        deinit { batcher.shutdown() }
 
         var contextLength: Int { model.configuration.contextLength }
     }

@@ -103,6 +103,8 @@ public final class ContinuousBatcher: @unchecked Sendable {
         thread.start()
     }
 
+    // The worker holds `self` while it runs, so this runs only for a batcher whose worker has already stopped;
+    // owners call `shutdown()` when they go away.
     deinit { shutdown() }
 
     /// Streams generating now, requests waiting for a place, and tokens generated since the start.

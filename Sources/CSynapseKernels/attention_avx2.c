@@ -3,56 +3,13 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#define TARGET __attribute__((target("avx2,fma")))
-
-static inline __attribute__((always_inline)) TARGET float horizontal_sum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-TARGET void synapse_attention_scores_avx2(const float *q, size_t heads, const float *keys, size_t stride, size_t rows,
-                                          size_t d, float scale, float *scores) {
-    for (size_t j = 0; j < rows; j++) {
-        const float *k = keys + j * stride;
-        for (size_t g = 0; g < heads; g++) {
-            const float *qg = q + g * d;
-            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-            size_t e = 0;
-            for (; e + 16 <= d; e += 16) {
-                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qg + e), _mm256_loadu_ps(k + e), a0);
-                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qg + e + 8), _mm256_loadu_ps(k + e + 8), a1);
-            }
-            float total = horizontal_sum8(_mm256_add_ps(a0, a1));
-            for (; e < d; e++) total += qg[e] * k[e];
-            scores[g * rows + j] = total * scale;
-        }
-    }
-}
-
-TARGET void synapse_attention_values_avx2(const float *p, size_t heads, const float *values, size_t stride, size_t rows,
-                                          size_t d, float *out, size_t ldo) {
-    for (size_t g = 0; g < heads; g++)
-        for (size_t e = 0; e < d; e++) out[g * ldo + e] = 0;
-    for (size_t j = 0; j < rows; j++) {
-        const float *v = values + j * stride;
-        for (size_t g = 0; g < heads; g++) {
-            float *o = out + g * ldo;
-            __m256 w = _mm256_set1_ps(p[g * rows + j]);
-            size_t e = 0;
-            for (; e + 8 <= d; e += 8) _mm256_storeu_ps(o + e, _mm256_fmadd_ps(w, _mm256_loadu_ps(v + e), _mm256_loadu_ps(o + e)));
-            for (; e < d; e++) o[e] += p[g * rows + j] * v[e];
-        }
-    }
-}
 #define TARGET_F16 __attribute__((target("avx2,fma,f16c")))
 
 static inline __attribute__((always_inline)) TARGET_F16 __m256 load_half8(const unsigned short *p) {
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 }
 
-static inline __attribute__((always_inline)) TARGET_F16 float horizontal_sum8_f16(__m256 v) {
+static inline __attribute__((always_inline)) TARGET_F16 float horizontal_sum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
@@ -72,7 +29,7 @@ TARGET_F16 void synapse_attention_scores_f16_avx2(const float *q, size_t heads, 
                 a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qg + e), load_half8(k + e), a0);
                 a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qg + e + 8), load_half8(k + e + 8), a1);
             }
-            float total = horizontal_sum8_f16(_mm256_add_ps(a0, a1));
+            float total = horizontal_sum8(_mm256_add_ps(a0, a1));
             for (; e < d; e++) total += qg[e] * _cvtsh_ss(k[e]);
             scores[g * rows + j] = total * scale;
         }
@@ -99,8 +56,4 @@ void synapse_attention_scores_f16_avx2(const float *q, size_t heads, const unsig
                                        size_t rows, size_t d, float scale, float *scores) {}
 void synapse_attention_values_f16_avx2(const float *p, size_t heads, const unsigned short *values, size_t stride,
                                        size_t rows, size_t d, float *out, size_t ldo) {}
-void synapse_attention_scores_avx2(const float *q, size_t heads, const float *keys, size_t stride, size_t rows,
-                                   size_t d, float scale, float *scores) {}
-void synapse_attention_values_avx2(const float *p, size_t heads, const float *values, size_t stride, size_t rows,
-                                   size_t d, float *out, size_t ldo) {}
 #endif

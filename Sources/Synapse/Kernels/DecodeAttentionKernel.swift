@@ -4,91 +4,73 @@ import Foundation
 /// Attention of one new token for a group of query heads that share one key/value head (grouped-query attention),
 /// over a cache whose rows are `stride` floats apart: each cached row is read once for the whole group.
 extension Kernels {
+    /// The readable reference of the decode step's attention, over a Float32 cache: scores, softmax, weighted values.
+    /// The Float16-cache kernels below are tested against it.
     /// - Parameters:
     ///   - query: `count` heads of `headSize` floats, side by side.
     ///   - key, value: the shared head's first cached row; `length` rows, `stride` floats apart.
     ///   - scratch: `count · length` floats for the scores.
     ///   - out: `count` heads of `headSize` floats, side by side.
-    ///   - vectorised: the AVX2 kernels (CSynapseKernels/attention_avx2.c), else the portable loops below.
-    static func decodeAttention(query: UnsafePointer<Float>, count: Int, key: UnsafePointer<Float>,
-                                value: UnsafePointer<Float>, stride: Int, length: Int, headSize d: Int, scale: Float,
-                                scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, vectorised: Bool) {
-        if vectorised {
-            synapse_attention_scores_avx2(query, count, key, stride, length, d, scale, scratch)
-        } else {
-            for g in 0..<count {
-                for j in 0..<length { scratch[g * length + j] = dot(query + g * d, key + j * stride, count: d) * scale }
+    static func referenceDecodeAttention(query: UnsafePointer<Float>, count: Int, key: UnsafePointer<Float>,
+                                         value: UnsafePointer<Float>, stride: Int, length: Int, headSize d: Int, scale: Float,
+                                         scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        for g in 0..<count {
+            for j in 0..<length {
+                var total: Float = 0
+                for e in 0..<d { total += query[g * d + e] * key[j * stride + e] }
+                scratch[g * length + j] = total * scale
+            }
+            softmaxRow(scratch + g * length, scratch + g * length, length, log: false)
+            let result = out + g * d
+            result.update(repeating: 0, count: d)
+            for j in 0..<length {
+                for e in 0..<d { result[e] += scratch[g * length + j] * value[j * stride + e] }
             }
         }
-        for g in 0..<count { softmaxRow(scratch + g * length, scratch + g * length, length, log: false) }
-        if vectorised {
-            synapse_attention_values_avx2(scratch, count, value, stride, length, d, out, d)
-        } else {
-            for g in 0..<count {
-                let result = out + g * d
-                result.update(repeating: 0, count: d)
-                for j in 0..<length { addScaled(value + j * stride, scratch[g * length + j], into: result, count: d) }
-            }
-        }
-    }
-
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var acc = SIMD16<Float>()
-        var e = 0
-        while e + 16 <= count {
-            acc += UnsafeRawPointer(a + e).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + e).loadUnaligned(as: SIMD16<Float>.self)
-            e += 16
-        }
-        var total = acc.sum()
-        while e < count { total += a[e] * b[e]; e += 1 }
-        return total
-    }
-
-    /// y += α·x.
-    @inline(__always)
-    static func addScaled(_ x: UnsafePointer<Float>, _ alpha: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
-        var e = 0
-        while e + 16 <= count {
-            let raw = UnsafeMutableRawPointer(y + e)
-            raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) + alpha * UnsafeRawPointer(x + e).loadUnaligned(as: SIMD16<Float>.self),
-                           as: SIMD16<Float>.self)
-            e += 16
-        }
-        while e < count { y[e] += alpha * x[e]; e += 1 }
     }
 }
 
 extension Kernels {
-    /// `decodeAttention` over a Float16 cache: `key` and `value` hold half-precision bit patterns, widened to Float32
-    /// as they are read (F16C in the vectorised kernels, `HalfPrecision` in the portable loops).
+    /// The decode step's attention over a Float16 cache: `key` and `value` hold half-precision bit patterns, widened to
+    /// Float32 as they are read (F16C in the vectorised kernels, `HalfPrecision` in the portable loops). Parameters as
+    /// `referenceDecodeAttention`'s; `vectorised` picks the AVX2 kernels (CSynapseKernels/attention_avx2.c).
     static func decodeAttentionHalf(query: UnsafePointer<Float>, count: Int, key: UnsafePointer<UInt16>,
                                     value: UnsafePointer<UInt16>, stride: Int, length: Int, headSize d: Int, scale: Float,
                                     scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, vectorised: Bool) {
-        if vectorised {
-            synapse_attention_scores_f16_avx2(query, count, key, stride, length, d, scale, scratch)
-        } else {
-            for g in 0..<count {
-                let q = query + g * d
-                for j in 0..<length {
-                    let k = key + j * stride
-                    var total: Float = 0
-                    for e in 0..<d { total += q[e] * HalfPrecision.float(fromFloat16Bits: k[e]) }
-                    scratch[g * length + j] = total * scale
-                }
+        halfScores(query: query, count: count, key: key, stride: stride, length: length, headSize: d, scale: scale,
+                   into: scratch, vectorised: vectorised)
+        for g in 0..<count { softmaxRow(scratch + g * length, scratch + g * length, length, log: false) }
+        halfWeightedValues(scratch, count: count, value: value, stride: stride, length: length, headSize: d, into: out,
+                           vectorised: vectorised)
+    }
+
+    /// scores[g · length + j] = scale · q_g · k_j over a Float16 cache.
+    private static func halfScores(query: UnsafePointer<Float>, count: Int, key: UnsafePointer<UInt16>, stride: Int,
+                                   length: Int, headSize d: Int, scale: Float, into scores: UnsafeMutablePointer<Float>,
+                                   vectorised: Bool) {
+        if vectorised { return synapse_attention_scores_f16_avx2(query, count, key, stride, length, d, scale, scores) }
+        for g in 0..<count {
+            let q = query + g * d
+            for j in 0..<length {
+                let k = key + j * stride
+                var total: Float = 0
+                for e in 0..<d { total += q[e] * HalfPrecision.float(fromFloat16Bits: k[e]) }
+                scores[g * length + j] = total * scale
             }
         }
-        for g in 0..<count { softmaxRow(scratch + g * length, scratch + g * length, length, log: false) }
-        if vectorised {
-            synapse_attention_values_f16_avx2(scratch, count, value, stride, length, d, out, d)
-        } else {
-            for g in 0..<count {
-                let result = out + g * d
-                result.update(repeating: 0, count: d)
-                for j in 0..<length {
-                    let p = scratch[g * length + j], v = value + j * stride
-                    for e in 0..<d { result[e] += p * HalfPrecision.float(fromFloat16Bits: v[e]) }
-                }
+    }
+
+    /// out_g = Σ_j p[g · length + j] · v_j over a Float16 cache.
+    private static func halfWeightedValues(_ p: UnsafePointer<Float>, count: Int, value: UnsafePointer<UInt16>, stride: Int,
+                                           length: Int, headSize d: Int, into out: UnsafeMutablePointer<Float>,
+                                           vectorised: Bool) {
+        if vectorised { return synapse_attention_values_f16_avx2(p, count, value, stride, length, d, out, d) }
+        for g in 0..<count {
+            let result = out + g * d
+            result.update(repeating: 0, count: d)
+            for j in 0..<length {
+                let w = p[g * length + j], v = value + j * stride
+                for e in 0..<d { result[e] += w * HalfPrecision.float(fromFloat16Bits: v[e]) }
             }
         }
     }
@@ -127,19 +109,8 @@ extension Kernels {
             out.update(repeating: 0, count: count * d)
             return
         }
-        if vectorised {
-            synapse_attention_scores_f16_avx2(query, count, key, stride, length, d, scale, scratch)
-        } else {
-            for g in 0..<count {
-                let q = query + g * d
-                for j in 0..<length {
-                    let k = key + j * stride
-                    var total: Float = 0
-                    for e in 0..<d { total += q[e] * HalfPrecision.float(fromFloat16Bits: k[e]) }
-                    scratch[g * length + j] = total * scale
-                }
-            }
-        }
+        halfScores(query: query, count: count, key: key, stride: stride, length: length, headSize: d, scale: scale,
+                   into: scratch, vectorised: vectorised)
         for g in 0..<count {
             let row = scratch + g * length
             let m = rowMaximum(row, length)
@@ -147,18 +118,8 @@ extension Kernels {
             VectorMath.exp(row, row, length)
             (maxima[g], sums[g]) = (m, sumContiguous(row, length))
         }
-        if vectorised {
-            synapse_attention_values_f16_avx2(scratch, count, value, stride, length, d, out, d)
-        } else {
-            for g in 0..<count {
-                let result = out + g * d
-                result.update(repeating: 0, count: d)
-                for j in 0..<length {
-                    let p = scratch[g * length + j], v = value + j * stride
-                    for e in 0..<d { result[e] += p * HalfPrecision.float(fromFloat16Bits: v[e]) }
-                }
-            }
-        }
+        halfWeightedValues(scratch, count: count, value: value, stride: stride, length: length, headSize: d, into: out,
+                           vectorised: vectorised)
     }
 
     /// Joins the threads' partial results of head `h` (`decodeAttentionPartialHalf`; each share holds H × D outputs,

@@ -2,7 +2,8 @@ import Foundation
 import Testing
 @testable import Synapse
 
-/// The decode step's attention kernels (AVX2 with F16C) against the portable loops, over Float32 and Float16 caches.
+/// The decode step's attention kernels (AVX2 with F16C) against the portable loops, and the Float16 cache against the
+/// Float32 reference.
 @Suite("Decode attention over the KV cache", .synapseRuntime)
 struct DecodeAttentionTests {
     /// Three query heads sharing one key head, 70 cached rows of head size 64 inside rows of 192 (three key heads).
@@ -36,8 +37,9 @@ struct DecodeAttentionTests {
                        values.map { HalfPrecision.float(fromFloat16Bits: HalfPrecision.float16Bits(from: $0)) })
         var scratch = [Float](repeating: 0, count: 3 * 70), reference = [Float](repeating: 0, count: 3 * 64)
         q.withUnsafeBufferPointer { q in rounded.0.withUnsafeBufferPointer { k in rounded.1.withUnsafeBufferPointer { v in
-            Kernels.decodeAttention(query: q.baseAddress!, count: 3, key: k.baseAddress! + 64, value: v.baseAddress! + 64, stride: 192,
-                                    length: 70, headSize: 64, scale: 0.125, scratch: &scratch, out: &reference, vectorised: false)
+            Kernels.referenceDecodeAttention(query: q.baseAddress!, count: 3, key: k.baseAddress! + 64, value: v.baseAddress! + 64,
+                                             stride: 192, length: 70, headSize: 64, scale: 0.125, scratch: &scratch,
+                                             out: &reference)
         } } }
         #expect(LlamaTests.relativeError(run(vectorised: true, length: 70), reference) < 1e-5)
     }

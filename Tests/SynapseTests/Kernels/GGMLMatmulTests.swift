@@ -111,9 +111,11 @@ struct GGMLMatmulTests {
         var g = RandomGenerator(seed: 21)
         let (heads, rows, d, stride) = (3, 37, 64, 192)
         let q = (0..<(heads * d)).map { _ in g.nextNormal() }
-        let keys = (0..<(rows * stride)).map { _ in g.nextNormal() }
+        // The Float16 cache the kernels read, and the values it holds, for the plain loops.
+        let halfKeys = (0..<(rows * stride)).map { _ in HalfPrecision.float16Bits(from: g.nextNormal()) }
+        let keys = halfKeys.map(HalfPrecision.float(fromFloat16Bits:))
         var scores = [Float](repeating: 0, count: heads * rows)
-        synapse_attention_scores_avx2(q, heads, keys, stride, rows, d, 0.125, &scores)
+        synapse_attention_scores_f16_avx2(q, heads, halfKeys, stride, rows, d, 0.125, &scores)
         for h in 0..<heads {
             for j in 0..<rows {
                 var e: Float = 0
@@ -122,7 +124,7 @@ struct GGMLMatmulTests {
             }
         }
         var out = [Float](repeating: 7, count: heads * d)
-        synapse_attention_values_avx2(scores, heads, keys, stride, rows, d, &out, d)
+        synapse_attention_values_f16_avx2(scores, heads, halfKeys, stride, rows, d, &out, d)
         for h in 0..<heads {
             for k in 0..<d {
                 var e: Float = 0

@@ -65,9 +65,29 @@ extension Tensor {
             seed = Tensor.ones(shape)
         }
         let sink = LeafGradientHook.sink
+        // Someone waiting for leaves to finish (distributed training starts reducing a bucket of gradients as soon
+        // as all of them are complete): count each leaf's uses, and tell when the last one has been processed.
+        // Not while a sink collects shards' partial sums: those are complete only after every shard has run.
+        let observer = sink == nil ? LeafGradientHook.completion : nil
         noGrad {
             root.accumulate(seed, sink: sink)
-            for node in Self.topologicalOrder(from: root).reversed() {
+            let order = Self.topologicalOrder(from: root)
+            var uses: [ObjectIdentifier: Int] = [:]
+            if observer != nil {
+                for node in order where !node.isLeaf {
+                    for case let input? in node.inputs where input.isLeaf { uses[ObjectIdentifier(input), default: 0] += 1 }
+                }
+            }
+            for node in order.reversed() {
+                defer {
+                    if let observer, !node.isLeaf {
+                        for case let input? in node.inputs where input.isLeaf {
+                            let id = ObjectIdentifier(input)
+                            uses[id]! -= 1
+                            if uses[id] == 0 { observer.gradientIsComplete(input) }
+                        }
+                    }
+                }
                 guard !node.isLeaf, let outputGrad = node.grad else { continue }
                 precondition(!node.released, "backward: the graph through \(node.op) was already used by an earlier backward(); "
                              + "build the forward pass again (PyTorch would ask for retain_graph)")
@@ -132,7 +152,14 @@ protocol LeafGradientSink: AnyObject, Sendable {
     func add(_ gradient: Tensor, to leaf: AutogradNode)
 }
 
-/// The sink of the current task's backward passes; nil (the default) sends gradients to the leaves.
+/// Told, during `backward()`, when a leaf's gradient has received its last contribution of the pass.
+protocol LeafGradientCompletion: AnyObject, Sendable {
+    func gradientIsComplete(_ leaf: AutogradNode)
+}
+
+/// The sink of the current task's backward passes; nil (the default) sends gradients to the leaves. `completion`,
+/// when set, hears of each leaf as its gradient completes (only when there is no sink).
 enum LeafGradientHook {
     @TaskLocal static var sink: (any LeafGradientSink)?
+    @TaskLocal static var completion: (any LeafGradientCompletion)?
 }

@@ -42,6 +42,9 @@ public final class DataLoader: Sequence {
     public let dropLast: Bool
     /// Whether the next batch is assembled on a background thread while the current one is used.
     public let prefetch: Bool
+    /// Distributed training: this process takes only its share of each batch (`DistributedDataParallel.share`), so
+    /// `batchSize` is the global batch and every rank walks the same order.
+    public let shard: (index: Int, count: Int)?
     /// The epoch the next `for` loop (`makeIterator()`) will produce; it advances by one per loop.
     public var epoch: Int = 0
     private let makeGenerator: @Sendable (UInt64) -> any RandomNumberGenerator
@@ -51,6 +54,7 @@ public final class DataLoader: Sequence {
     ///     `RandomGenerator`, the same generator the tensor ops use.
     public init(inputs: Tensor, labels: [Int]? = nil, targets: Tensor? = nil, batchSize: Int,
                 shuffle: Bool = false, seed: UInt64 = 0, dropLast: Bool = false, prefetch: Bool = true,
+                shard: (index: Int, count: Int)? = nil,
                 makeGenerator: @escaping @Sendable (UInt64) -> any RandomNumberGenerator = { RandomGenerator(seed: $0) }) {
         precondition(inputs.rank >= 1, "DataLoader: inputs must have a leading sample dimension, got shape \(inputs.shape)")
         precondition(batchSize > 0, "DataLoader: batchSize must be positive, got \(batchSize)")
@@ -70,6 +74,11 @@ public final class DataLoader: Sequence {
         self.seed = seed
         self.dropLast = dropLast
         self.prefetch = prefetch
+        if let shard {
+            precondition(shard.count > 0 && (0..<shard.count).contains(shard.index),
+                         "DataLoader: shard \(shard.index) of \(shard.count)")
+        }
+        self.shard = shard
         self.makeGenerator = makeGenerator
     }
 
@@ -177,6 +186,7 @@ public final class DataLoader: Sequence {
         private let batchSize: Int
         private let end: Int
         private let prefetch: Bool
+        private let shard: (index: Int, count: Int)?
         private var position = 0
         private var pending: PrefetchSlot?
         private var handedOut = Buffers()
@@ -190,10 +200,16 @@ public final class DataLoader: Sequence {
             batchSize = loader.batchSize
             end = loader.dropLast ? order.count - order.count % loader.batchSize : order.count
             prefetch = loader.prefetch
+            shard = loader.shard
             queue = loader.prefetch ? DispatchQueue(label: "synapse.dataloader.prefetch", qos: .userInitiated) : nil
         }
 
-        private func indices(at start: Int) -> [Int] { Array(order[start..<Swift.min(start + batchSize, end)]) }
+        private func indices(at start: Int) -> [Int] {
+            let rows = Swift.min(start + batchSize, end) - start
+            guard let shard else { return Array(order[start..<start + rows]) }
+            let share = DistributedDataParallel.share(of: rows, rank: shard.index, size: shard.count)
+            return Array(order[start + share.lowerBound..<start + share.upperBound])
+        }
 
         /// The previous batch's buffers if the caller has let go of them; empty otherwise (or on the first batch).
         private mutating func reusableBuffers() -> Buffers {

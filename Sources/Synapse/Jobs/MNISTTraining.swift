@@ -31,7 +31,8 @@ public struct MNISTTraining {
         public var initialStateDict: [String: Tensor]?
         /// Keep a training checkpoint (every N epochs and on SIGINT/SIGTERM) and resume from it; see `Checkpointing`.
         public var checkpoint: Checkpointing?
-
+        /// Train on the first this many training images only (a quick run, a test); nil for all.
+        public var trainingLimit: Int?
 
         /// The defaults per architecture: mlp reaches ≥ 98% test accuracy (time in docs/BENCHMARKS.md).
         public init(architecture: MNISTArchitecture, epochs: Int? = nil, batchSize: Int? = nil,
@@ -67,18 +68,29 @@ public struct MNISTTraining {
         public var history: TrainingHistory
         public var testMetrics: ClassificationMetrics
         public var trainingSeconds: Double
+        /// A distributed run: the parameters' checksum (verified equal on every rank) and the seconds the steps
+        /// spent waiting for gradient reductions.
+        public var parameterChecksum: UInt64?
+        public var communicationWaitSeconds = 0.0
     }
 
     public var options: Options
     /// Where the per-epoch progress goes (`.off` in tests).
     public var progress: ProgressBar.Mode
 
-    public init(options: Options, progress: ProgressBar.Mode = .automatic) { (self.options, self.progress) = (options, progress) }
+    /// Distributed data parallelism over these ranks: `options.batchSize` is each rank's share of a global batch of
+    /// `batchSize × size`; give the ranks other than 0 `progress: .off`.
+    public var communicator: Communicator?
+
+    public init(options: Options, progress: ProgressBar.Mode = .automatic, communicator: Communicator? = nil) {
+        (self.options, self.progress, self.communicator) = (options, progress, communicator)
+    }
 
     /// Trains on `data.train` (less the validation tail) and evaluates on `data.test`.
     public func run(on data: MNIST) throws -> Result {
         let shape = options.architecture.inputs
-        let (train, validation) = SupervisedFit.split(data.train, validationCount: options.validationCount) {
+        let samples = options.trainingLimit.map { data.train.prefix($0) } ?? data.train
+        let (train, validation) = SupervisedFit.split(samples, validationCount: options.validationCount) {
             TrainingData(inputs: shape($0.images), labels: $0.labels)
         }
 
@@ -89,15 +101,16 @@ public struct MNISTTraining {
         let optimizer = options.optimizer.make(parameters: model.parameters(), learningRate: options.learningRate)
         let fit = SupervisedFit(epochs: options.epochs, batchSize: options.batchSize, seed: options.seed,
                                 cosineSchedule: options.cosineSchedule, keepBest: .validationAccuracy, progress: progress,
-                                checkpoint: options.checkpoint)
-        let (history, seconds) = try fit.run(
+                                checkpoint: options.checkpoint, communicator: communicator)
+        let ((history, seconds), trainer) = try fit.runTrainer(
             model: model, optimizer: optimizer, loss: .crossEntropy,
             train: train, validation: validation)
         let quantized = options.quantizationAware ? QATLinear.export(model).model : nil
         let predictions = (quantized ?? model).predictClasses(shape(data.test.images))
         let metrics = ClassificationMetrics(predictions: predictions, labels: data.test.labels, classCount: MNIST.classCount)
         return Result(options: options, model: model, quantizedModel: quantized, history: history, testMetrics: metrics,
-                      trainingSeconds: seconds)
+                      trainingSeconds: seconds, parameterChecksum: trainer.parameterChecksum,
+                      communicationWaitSeconds: trainer.communicationWaitSeconds)
     }
 }
 

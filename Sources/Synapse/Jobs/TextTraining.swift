@@ -77,6 +77,8 @@ public struct TextTraining {
     public var options: Options
     /// A saved model to continue (its architecture and vocabulary win over `options`' architecture fields).
     public var initialModel: (any LanguageModel)?
+    /// Distributed data parallelism over these ranks (`TextTrainer.communicator`): `options.batchSize` is per rank.
+    public var communicator: Communicator?
 
     public init(options: Options, continuing initialModel: (any LanguageModel)? = nil) {
         self.options = options
@@ -138,6 +140,7 @@ public struct TextTraining {
                                                  gradientClip: o.clip > 0 ? o.clip : nil,
                                                  evaluationInterval: o.evaluationInterval,
                                                  evaluationBatches: o.evaluationBatches, seed: o.seed))
+        trainer.communicator = communicator
         let training = try trainer.run(onEvent: onEvent, checkpoint: o.checkpoint, checkpointInterval: o.checkpointInterval)
         return Result(model: model, tokenizer: dataset.tokenizer, summary: summary, training: training)
     }

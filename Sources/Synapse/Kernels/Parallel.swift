@@ -2,8 +2,15 @@ import Dispatch
 
 /// Splits index ranges across the cores when the work is large enough to pay for the threads.
 enum Parallel {
-    /// Number of worker chunks used for large loops (the machine's active processor count).
-    static let coreCount = max(1, ProcessInfoShim.activeProcessorCount)
+    /// The machine's active processors.
+    static let processorCount = max(1, ProcessInfoShim.activeProcessorCount)
+
+    /// Number of worker chunks used for large loops: the processors, or fewer (`SYNAPSE_THREADS`,
+    /// `Runtime.limitThreads`). Written only at start-up, before the first op.
+    nonisolated(unsafe) static var coreCount: Int = {
+        guard let text = getenv("SYNAPSE_THREADS"), let n = Int(String(cString: text)), n >= 1 else { return processorCount }
+        return min(n, processorCount)
+    }()
 
     /// Below this many elements a memory-bound loop runs on the calling thread (`Runtime.elementwiseParallelThreshold`).
     static var elementwiseThreshold: Int { Runtime.elementwiseParallelThreshold }

@@ -222,6 +222,13 @@ enum BLASThreads {
     }()
     #endif
 
+    /// Sets OpenBLAS's thread count for good (`Runtime.limitThreads`).
+    static func set(_ threads: Int) {
+        #if canImport(Glibc)
+        functions?.set(Int32(threads))
+        #endif
+    }
+
     static func single<R>(_ body: () throws -> R) rethrows -> R {
         #if canImport(Glibc)
         if let functions {

@@ -17,6 +17,8 @@ import Darwin
 /// | OpenBLAS's kernel set             | `OPENBLAS_CORETYPE` (wins)   | OpenBLAS's own choice            | `Runtime.configureBLAS()`               |
 /// | OpenBLAS's idle-thread timeout    | `OPENBLAS_THREAD_TIMEOUT`    | OpenBLAS's 2^28 cycles           | `Runtime.configureBLAS()`               |
 /// | SIGINT/SIGTERM stop training      | —                            | the default action (exit)        | `Runtime.stopTrainingOnInterrupt()`     |
+/// | Threads per process               | `SYNAPSE_THREADS`            | the active processors            | `Runtime.limitThreads(_:)`              |
+/// | A collective's deadline (MPI)     | `SYNAPSE_COLLECTIVE_TIMEOUT` | 300 s                            | `Runtime.collectiveTimeout`             |
 ///
 /// Nothing here changes behind an application's back: the `synapse` command and the test suite call
 /// `configureBLAS()` at start-up; an application embedding the library decides for itself.
@@ -41,6 +43,20 @@ public enum Runtime {
 
     /// How many chunks large loops split into.
     public static var cores: Int { Parallel.coreCount }
+
+    /// Makes this process use at most `threads` cores: Synapse's own loops and OpenBLAS's. For several processes
+    /// on one machine (distributed training runs one per core). Call it before the first op; `SYNAPSE_THREADS`
+    /// does the same from the environment.
+    public static func limitThreads(_ threads: Int) {
+        precondition(threads >= 1, "Runtime.limitThreads: \(threads) threads")
+        Parallel.coreCount = Swift.min(threads, Parallel.processorCount)
+        BLASThreads.set(Parallel.coreCount)
+    }
+
+    /// How long a distributed collective may wait for the other ranks before the job ends with a timeout: long
+    /// enough for the slowest step, short enough that a rank stuck without dying does not hang the job for ever.
+    nonisolated(unsafe) public static var collectiveTimeout: Double =
+        getenv("SYNAPSE_COLLECTIVE_TIMEOUT").flatMap { Double(String(cString: $0)) }.flatMap { $0 > 0 ? $0 : nil } ?? 300
 
     /// From now on SIGINT and SIGTERM ask the training loops to finish their step, write a checkpoint (when they
     /// keep one) and stop with `TrainingError.interrupted`, instead of killing the process; a second signal kills.
@@ -73,6 +89,7 @@ public enum Runtime {
             BLASSetup.restartThreadPool()
         }
         #endif
+        if Parallel.coreCount < Parallel.processorCount { BLASThreads.set(Parallel.coreCount) }   // SYNAPSE_THREADS
         return BLASSetup.coreName()
     }()
 }

@@ -55,6 +55,10 @@ public final class TextTrainer {
         public var validationLoss: Float
         /// (iteration, train loss, validation loss) at every evaluation.
         public var evaluations: [(iteration: Int, trainLoss: Float, validationLoss: Float)]
+        /// A distributed run: the parameters' checksum (verified equal on every rank) and the seconds the steps
+        /// spent waiting for gradient reductions.
+        public var parameterChecksum: UInt64? = nil
+        public var communicationWaitSeconds = 0.0
     }
 
     public let model: any LanguageModel
@@ -65,6 +69,21 @@ public final class TextTrainer {
     private let baseLearningRate: Float
     private var batchGenerator: RandomGenerator
     private var evaluationGenerator: RandomGenerator
+    /// Distributed data parallelism: with a communicator of more than one rank, `batchSize` is each rank's share;
+    /// every rank draws the same global batch of `batchSize × size` windows and trains on its own rows, gradients
+    /// are averaged over the ranks, and only rank 0 writes checkpoints. Set it before `run`.
+    public var communicator: Communicator? { didSet { makeReducer() } }
+    /// Gradient bucket size for the distributed reduction.
+    public var bucketBytes = DistributedDataParallel.defaultBucketBytes { didSet { makeReducer() } }
+    private func makeReducer() {
+        ddp = communicator.flatMap {
+            $0.size > 1 ? DistributedDataParallel(parameters: optimizer.parameters, communicator: $0, bucketBytes: bucketBytes) : nil
+        }
+    }
+    /// The distributed reducer while `communicator` has more than one rank.
+    public private(set) var ddp: DistributedDataParallel?
+    /// A signal seen by any rank during the last distributed step (all ranks stop together).
+    private var interruptedEverywhere = false
 
     public init(model: any LanguageModel, dataset: TextDataset, optimizer: Optimizer,
                 schedule: (any LearningRateSchedule)? = nil, options: Options = Options()) {
@@ -83,13 +102,33 @@ public final class TextTrainer {
     /// One training step on a fresh random batch; returns its loss. A non-finite loss or gradient norm leaves the
     /// parameters as they were (no step is taken) and is returned for the caller to stop on.
     @discardableResult
-    public func step(iteration: Int) -> Float {
+    public func step(iteration: Int) throws -> Float {
         if let schedule { optimizer.learningRate = schedule.learningRate(at: iteration, baseLearningRate: baseLearningRate) }
-        let batch = dataset.randomBatch(.train, batchSize: options.batchSize, generator: &batchGenerator)
+        let size = ddp?.communicator.size ?? 1
+        let batch = dataset.randomBatch(.train, batchSize: options.batchSize * size, generator: &batchGenerator)
         model.train()
         optimizer.zeroGrad()
         let loss: Float
-        if model.supportsDataParallelTraining {
+        if let ddp {
+            // This rank's windows of the global batch; the mean over the global batch is the ranks' sum of
+            // (their mean × their share).
+            let share = DistributedDataParallel.share(of: batch.batchSize, rank: ddp.communicator.rank, size: size)
+            let length = batch.inputs.count / batch.batchSize
+            let weight = Float(share.count) / Float(batch.batchSize)
+            let sums = try ddp.backward(weight: weight) {
+                var local: [Float] = [0, Runtime.interruptSignal == nil ? 0 : 1]
+                guard !share.isEmpty else { return local }
+                let mean = DataParallel.backward(rows: share.count) { windows in
+                    let tokens = (share.lowerBound + windows.lowerBound) * length..<(share.lowerBound + windows.upperBound) * length
+                    return model.logits(tokens: Array(batch.inputs[tokens]), batchSize: windows.count)
+                        .crossEntropy(targets: Array(batch.targets[tokens]))
+                }
+                local[0] = mean * weight
+                return local
+            }
+            loss = sums[0]
+            interruptedEverywhere = sums[1] > 0
+        } else if model.supportsDataParallelTraining {
             // One shard of whole windows per core (`DataParallel`); the same mean loss and gradients.
             let length = batch.inputs.count / batch.batchSize
             loss = DataParallel.backward(rows: batch.batchSize) { windows in
@@ -118,7 +157,9 @@ public final class TextTrainer {
         return noGrad {
             var total: Float = 0
             for _ in 0..<options.evaluationBatches {
-                let batch = dataset.randomBatch(split, batchSize: options.batchSize, generator: &evaluationGenerator)
+                // The global batch (every rank evaluates the same windows), so the estimates match a single process's.
+                let batch = dataset.randomBatch(split, batchSize: options.batchSize * (ddp?.communicator.size ?? 1),
+                                                generator: &evaluationGenerator)
                 total += model.logits(tokens: batch.inputs, batchSize: batch.batchSize).crossEntropy(targets: batch.targets).item
             }
             return total / Float(options.evaluationBatches)
@@ -140,6 +181,14 @@ public final class TextTrainer {
         if let checkpoint, checkpoint.resume, FileManager.default.fileExists(atPath: checkpoint.url.path) {
             (start, evaluations, trainSeconds) = try restore(from: checkpoint.url)
         }
+        if let ddp {
+            // Every rank continues from the same iteration (a checkpoint only some of them can see would split the
+            // job), from rank 0's weights.
+            try ddp.communicator.requireAgreement(on: UInt64(start), "the iteration to resume from") {
+                $0 == 0 ? "a fresh start" : "iteration \($0)"
+            }
+            try ddp.broadcastState(of: model)
+        }
         func evaluate(_ iteration: Int) {
             let (train, validation) = (estimateLoss(.train), estimateLoss(.validation))
             evaluations.append((iteration, train, validation))
@@ -148,7 +197,7 @@ public final class TextTrainer {
         let every = checkpointInterval * (checkpoint?.everyEpochs ?? 1)
         for iteration in start..<Swift.max(start, options.iterations) {
             let begin = Stopwatch.now()
-            let loss = step(iteration: iteration)
+            let loss = try step(iteration: iteration)
             trainSeconds += Stopwatch.now() - begin
             let done = iteration + 1
             guard loss.isFinite else { throw TrainingError.nonFiniteLoss(epoch: 1, batch: done, step: iteration, loss: loss) }
@@ -156,16 +205,23 @@ public final class TextTrainer {
             if options.evaluationInterval > 0, done % options.evaluationInterval == 0, done < options.iterations {
                 evaluate(done)
             }
-            try Checkpointing.endOfStep(checkpoint, step: done, every: every, position: "iteration \(done)") { url in
-                try save(next: done, evaluations: evaluations, trainSeconds: trainSeconds, to: url)
+            let lead = ddp?.communicator.isLead ?? true
+            try Checkpointing.endOfStep(checkpoint, step: done, every: every, position: "iteration \(done)",
+                                        interrupted: ddp == nil ? Runtime.interruptSignal : (interruptedEverywhere ? 15 : nil)) { url in
+                if lead { try save(next: done, evaluations: evaluations, trainSeconds: trainSeconds, to: url) }
             }
         }
         evaluate(options.iterations)
         let last = evaluations[evaluations.count - 1]
         let timed = options.iterations - start
-        return Result(iterations: options.iterations, trainSeconds: trainSeconds,
-                      millisecondsPerIteration: timed > 0 ? 1000 * trainSeconds / Double(timed) : 0,
-                      trainLoss: last.trainLoss, validationLoss: last.validationLoss, evaluations: evaluations)
+        var result = Result(iterations: options.iterations, trainSeconds: trainSeconds,
+                            millisecondsPerIteration: timed > 0 ? 1000 * trainSeconds / Double(timed) : 0,
+                            trainLoss: last.trainLoss, validationLoss: last.validationLoss, evaluations: evaluations)
+        if let ddp {
+            result.parameterChecksum = try ddp.verifyIdenticalParameters()
+            result.communicationWaitSeconds = ddp.waitSeconds
+        }
+        return result
     }
 
     private func save(next iteration: Int, evaluations: [(iteration: Int, trainLoss: Float, validationLoss: Float)],
@@ -176,6 +232,7 @@ public final class TextTrainer {
         metadata[p + "iteration"] = String(iteration)
         metadata[p + "seed"] = String(options.seed)
         metadata[p + "batch_size"] = String(options.batchSize)
+        metadata[p + "ranks"] = String(ddp?.communicator.size ?? 1)
         metadata[p + "batch_generator"] = TrainingCheckpoint.encode(batchGenerator)
         metadata[p + "evaluation_generator"] = TrainingCheckpoint.encode(evaluationGenerator)
         metadata[p + "train_seconds"] = String(trainSeconds)
@@ -200,6 +257,10 @@ public final class TextTrainer {
         }
         guard m[p + "seed"] == String(options.seed), m[p + "batch_size"] == String(options.batchSize) else {
             throw TrainingError.badCheckpoint(path: name, reason: "it was written with seed \(m[p + "seed"] ?? "?") and batch size \(m[p + "batch_size"] ?? "?"); resume with the same settings, or start afresh without --resume")
+        }
+        let ranks = ddp?.communicator.size ?? 1
+        guard (m[p + "ranks"] ?? "1") == String(ranks) else {
+            throw TrainingError.badCheckpoint(path: name, reason: "it was written by a job of \(m[p + "ranks"] ?? "?") processes, this one has \(ranks) (the global batch would differ); resume with the same -np")
         }
         let all = try file.floatTensors()
         try TrainingCheckpoint.restoreModelState(model, optimizer, from: file, tensors: all, name: name)

@@ -35,6 +35,17 @@ public final class Trainer {
     /// When set, gradients are clipped to this global norm before every step (`GradientClipping.clipByGlobalNorm`),
     /// and a NaN or infinite norm stops training with `TrainingError.nonFiniteGradient` before the step.
     public var gradientClipNorm: Float?
+    /// Distributed data parallelism: with a communicator of more than one rank, `batchSize` is each rank's share,
+    /// every rank walks the same order of global batches of `batchSize × size` and takes its own rows, gradients
+    /// are averaged over the ranks (`DistributedDataParallel`) and losses and accuracies are the global batch's.
+    /// Only rank 0 writes checkpoints; each rank's callbacks run (give the others a quiet progress display).
+    public var communicator: Communicator?
+    /// Gradient bucket size for the distributed reduction.
+    public var bucketBytes = DistributedDataParallel.defaultBucketBytes
+    /// After a distributed `fit`: the parameters' checksum, verified equal on every rank.
+    public private(set) var parameterChecksum: UInt64?
+    /// After a distributed `fit`: seconds the steps spent waiting for gradient reductions to finish.
+    public private(set) var communicationWaitSeconds = 0.0
 
     /// The optimizer should hold the model's parameters (`model.parameters()`); the trainer steps it as it is.
     public init(model: Module, optimizer: Optimizer, loss: TrainingLoss, callbacks: [TrainingCallback] = [],
@@ -72,9 +83,11 @@ public final class Trainer {
         if let validation { try check(validation, role: "validation") }
 
         let n = data.count
-        let batchSize = Swift.min(batchSize, n)
+        let world = communicator.flatMap { $0.size > 1 ? $0 : nil }
+        let ddp = world.map { DistributedDataParallel(parameters: optimizer.parameters, communicator: $0, bucketBytes: bucketBytes) }
+        let batchSize = Swift.min(batchSize * (world?.size ?? 1), n)
         let loader = DataLoader(inputs: data.inputs, labels: data.labels, targets: data.targets, batchSize: batchSize,
-                                shuffle: shuffle, seed: seed)
+                                shuffle: shuffle, seed: seed, shard: world.map { ($0.rank, $0.size) })
         let context = TrainingContext(model: model, optimizer: optimizer, epochs: epochs,
                                       batchesPerEpoch: loader.batchCount, exampleCount: n)
         let hasLabels = data.labels != nil
@@ -90,8 +103,17 @@ public final class Trainer {
             context.globalStep = resumed!.globalStep
             context.history = resumed!.history
         }
+        if let ddp {
+            // Every rank must continue from the same place (a checkpoint only some ranks can see would split them),
+            // and from rank 0's weights.
+            let position = UInt64(resumed?.epoch ?? 0) << 40 | UInt64(resumed?.batchesDone ?? 0) << 20 | UInt64(context.globalStep)
+            try ddp.communicator.requireAgreement(on: position, "the resume position") { value in
+                value == 0 ? "a fresh start" : "epoch \(value >> 40), batch \((value >> 20) & 0xFFFFF), step \(value & 0xFFFFF)"
+            }
+            try ddp.broadcastState(of: model)
+        }
         let save = { (position: TrainingPosition) throws in
-            guard let checkpoint else { return }
+            guard let checkpoint, world?.isLead ?? true else { return }
             try TrainingCheckpoint.write(position, fingerprint: fingerprint, model: self.model, optimizer: self.optimizer,
                                          callbacks: self.callbacks, to: checkpoint.url)
         }
@@ -104,7 +126,7 @@ public final class Trainer {
             var partial = (batches: 0, lossSum: 0.0, correct: 0, examples: 0)
             if let r = resumed, r.epoch == epoch { partial = (r.batchesDone, r.lossSum, r.correct, r.examplesSeen) }
             context.examplesSeen = partial.examples
-            let (lossSum, correct) = try trainOneEpoch(loader, context: context, resuming: partial) { position in
+            let (lossSum, correct) = try trainOneEpoch(loader, context: context, resuming: partial, ddp: ddp) { position in
                 try save(position)
                 throw TrainingError.interrupted(signal: Runtime.interruptSignal ?? 2,
                                                 after: "epoch \(position.epoch), batch \(position.batchesDone)",
@@ -135,6 +157,10 @@ public final class Trainer {
         }
         model.train()
         for callback in callbacks { try callback.trainingDidEnd(context) }
+        if let ddp {
+            parameterChecksum = try ddp.verifyIdenticalParameters()
+            communicationWaitSeconds = ddp.waitSeconds
+        }
         return context.history
     }
 
@@ -145,7 +171,11 @@ public final class Trainer {
     /// the step just finished (and throws).
     private func trainOneEpoch(_ loader: DataLoader, context: TrainingContext,
                                resuming: (batches: Int, lossSum: Double, correct: Int, examples: Int),
+                               ddp: DistributedDataParallel? = nil,
                                interrupted: (TrainingPosition) throws -> Void) throws -> (lossSum: Double, correct: Int) {
+        if let ddp {
+            return try trainOneDistributedEpoch(loader, context: context, resuming: resuming, ddp: ddp, interrupted: interrupted)
+        }
         let epoch = context.epoch
         let parameters = optimizer.parameters
         var lossSum = resuming.lossSum
@@ -176,6 +206,59 @@ public final class Trainer {
             context.examplesSeen += batch.count
             for callback in callbacks { callback.batchDidEnd(context, loss: value) }
             if Runtime.interruptSignal != nil {
+                try interrupted(TrainingPosition(epoch: epoch, batchesDone: b + 1, globalStep: context.globalStep,
+                                                 lossSum: lossSum, correct: correct, examplesSeen: context.examplesSeen,
+                                                 history: context.history))
+            }
+        }
+        return (lossSum, correct)
+    }
+
+    /// `trainOneEpoch` for one rank of a distributed job: its share of each global batch, gradients averaged over
+    /// the ranks, and the loss, accuracy, non-finite check and interrupt all decided on the global batch (summed
+    /// with the last gradient bucket), so every rank takes the same decisions at the same step.
+    private func trainOneDistributedEpoch(_ loader: DataLoader, context: TrainingContext,
+                                          resuming: (batches: Int, lossSum: Double, correct: Int, examples: Int),
+                                          ddp: DistributedDataParallel,
+                                          interrupted: (TrainingPosition) throws -> Void) throws -> (lossSum: Double, correct: Int) {
+        let epoch = context.epoch
+        let parameters = optimizer.parameters
+        var lossSum = resuming.lossSum
+        var correct = resuming.correct
+        let examples = loader.sampleCount
+        for (b, batch) in loader.batches(epoch: epoch).enumerated() where b >= resuming.batches {
+            context.batch = b + 1
+            for callback in callbacks { callback.batchWillBegin(context) }
+            optimizer.zeroGrad()
+            let globalRows = Swift.min(loader.batchSize, examples - b * loader.batchSize)
+            let sums = try ddp.backward(weight: Float(batch.count) / Float(globalRows)) {
+                var local: [Float] = [0, 0, 0, Runtime.interruptSignal == nil ? 0 : 1]
+                guard batch.count > 0 else { return local }
+                let output = model(batch.inputs)
+                let lossTensor = loss.compute(output, batch)
+                let value = lossTensor.item
+                local[0] = value * Float(batch.count)
+                if value.isFinite { lossTensor.backward() } else { local[2] = 1 }
+                if !batch.labels.isEmpty { local[1] = Float(Self.correctPredictions(output, batch.labels)) }
+                return local
+            }
+            let value = sums[0] / Float(globalRows)
+            guard sums[2] == 0, value.isFinite else {
+                throw TrainingError.nonFiniteLoss(epoch: epoch, batch: b + 1, step: context.globalStep, loss: sums[2] == 0 ? value : .nan)
+            }
+            if let gradientClipNorm {
+                let norm = GradientClipping.clipByGlobalNorm(parameters, maxNorm: gradientClipNorm)
+                guard norm.isFinite else {
+                    throw TrainingError.nonFiniteGradient(epoch: epoch, batch: b + 1, step: context.globalStep, norm: norm)
+                }
+            }
+            optimizer.step()
+            lossSum += Double(sums[0])
+            correct += Int(sums[1])
+            context.globalStep += 1
+            context.examplesSeen += globalRows
+            for callback in callbacks { callback.batchDidEnd(context, loss: value) }
+            if sums[3] > 0 {
                 try interrupted(TrainingPosition(epoch: epoch, batchesDone: b + 1, globalStep: context.globalStep,
                                                  lossSum: lossSum, correct: correct, examplesSeen: context.examplesSeen,
                                                  history: context.history))

@@ -29,10 +29,10 @@ public struct Checkpointing: Sendable {
 
     /// The end of a step in a loop that checkpoints (text, GCN, PPO, REINFORCE): `save` writes to the checkpoint every
     /// `every` steps and whenever a signal asked to stop; then, if one did, `TrainingError.interrupted` names
-    /// `position`. The signal is read once, so a stop is never thrown without its save.
+    /// `position`. The signal is read once, so a stop is never thrown without its save; distributed loops pass the
+    /// one the ranks agreed on.
     static func endOfStep(_ checkpoint: Checkpointing?, step: Int, every: Int, position: @autoclosure () -> String,
-                          save: (URL) throws -> Void) throws {
-        let signal = Runtime.interruptSignal
+                          interrupted signal: Int32? = Runtime.interruptSignal, save: (URL) throws -> Void) throws {
         if let checkpoint, signal != nil || step % every == 0 { try save(checkpoint.url) }
         if let signal { throw TrainingError.interrupted(signal: signal, after: position(), checkpoint: checkpoint?.url.path) }
     }

@@ -11,6 +11,11 @@ let package = Package(
         .library(name: "Synapse", targets: ["Synapse"]),
         .executable(name: "synapse", targets: ["SynapseCLI"]),
     ],
+    // Off by default, so that a machine without MPI builds and runs everything else; scripts/swift-traits turns it
+    // on where Open MPI is installed (DEVELOPERS.md, "Why MPI is a trait").
+    traits: [
+        .trait(name: "MPI", description: "Distributed data-parallel training over MPI (`synapse train … --distributed`); needs libopenmpi-dev"),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // The HTTP server behind `synapse serve` (SynapseServer only); its optional swift-configuration support is off.
@@ -24,9 +29,14 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
+        // MPI_COMM_WORLD and friends are macros: the shim hands them over as functions.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"]), .brew(["open-mpi"])]),
         // The few kernels that need an instruction set chosen per function (AVX-512 VNNI int8 products).
         .target(name: "CSynapseKernels"),
         .target(name: "Synapse", dependencies: blasDependency + ["CZlib", "CPNG", "CSynapseKernels"]),
+        // `Communicator` over MPI; the library itself knows only the protocol.
+        .target(name: "SynapseMPI", dependencies: ["Synapse", "CMPI"]),
         // The workloads behind `synapse bench`: they reach the library only through its public API.
         .target(name: "SynapseBenchmarks", dependencies: ["Synapse"] + blasDependency),
         // `synapse serve`: models over HTTP (OpenAI's API shapes, a classifier API, the drawing page), on Hummingbird.
@@ -37,6 +47,7 @@ let package = Package(
         ], exclude: ["Page"]),
         .executableTarget(name: "SynapseCLI", dependencies: [
             "Synapse", "SynapseBenchmarks", "SynapseServer",
+            .target(name: "SynapseMPI", condition: .when(traits: ["MPI"])),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SynapseTests", dependencies: ["Synapse"], resources: [.copy("Fixtures")]),

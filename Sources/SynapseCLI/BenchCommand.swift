@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure Synapse's speed (build with -c release). PyTorch/NumPy sides: scripts/bench_*.py.",
         subcommands: [SGEMM.self, Elementwise.self, MNISTBench.self, CNN.self, TextBench.self, EmbedBench.self,
-                      BenchQuant.self, LLMBench.self, FinetuneBench.self, RLBench.self])
+                      BenchQuant.self, LLMBench.self, FinetuneBench.self, RLBench.self, DDPBench.self])
 
     struct SGEMM: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Square Float32 matrix products on BLAS, in GFLOP/s.")

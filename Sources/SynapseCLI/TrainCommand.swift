@@ -58,15 +58,26 @@ struct TrainMNIST: ParsableCommand {
     @Flag(help: "Plain progress lines even on a terminal.")
     var plain = false
 
+    @Option(help: "Train on the first N training images only (a quick run); the validation images are held out of those.")
+    var trainLimit: Int?
+
     @OptionGroup var checkpoints: CheckpointOptions
 
+    @OptionGroup var parallel: DistributedOptions
+
     func validate() throws {
+        if let trainLimit { try OptionLimits.check("--train-limit", trainLimit, limit: 60_000) }
         if let epochs { try OptionLimits.check("--epochs", epochs, limit: OptionLimits.epochs) }
         if let batchSize { try OptionLimits.check("--batch-size", batchSize, limit: OptionLimits.batchSize) }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
     }
 
     func run() throws {
+        let world = try parallel.start()
+        try exitingOnInterrupt { try runDistributed(world) { try train(world) } }
+    }
+
+    private func train(_ world: Communicator?) throws {
         try AtomicFile.checkWritable(directory: URL(fileURLWithPath: out))
         var options = MNISTTraining.Options(architecture: model, epochs: epochs, batchSize: batchSize,
                                             optimizer: optimizer, learningRate: lr)
@@ -75,6 +86,7 @@ struct TrainMNIST: ParsableCommand {
         options.seed = seed
         options.quantizationAware = qat != nil
         options.checkpoint = try checkpoints.checkpointing(in: out)
+        options.trainingLimit = trainLimit
         if let from {
             let (start, info) = try ClassifierFile.load(from: URL(fileURLWithPath: from))
             guard info.architecture == model, info.metadata["synapse.quantization"] == nil else {
@@ -85,10 +97,17 @@ struct TrainMNIST: ParsableCommand {
         let directory = try data ?? MNIST.defaultDirectory(variant: dataset.variant)
         let mnist = try MNIST(directory: directory, variant: dataset.variant)
         print("data: \(mnist.train.count) training and \(mnist.test.count) test images from \(directory)")
-        print("model: \(model) — \(options.epochs) epochs, batch \(options.batchSize), \(options.optimizer.rawValue) lr \(options.learningRate)\(cosine ? " (cosine decay)" : ""), seed \(seed)")
-        let run = try exitingOnInterrupt {
-            try MNISTTraining(options: options, progress: plain ? .plain : .automatic).run(on: mnist)
+        let size = world?.size ?? 1
+        let batch = size > 1 ? "batch \(options.batchSize) per rank × \(size) ranks" : "batch \(options.batchSize)"
+        print("model: \(model) — \(options.epochs) epochs, \(batch), \(options.optimizer.rawValue) lr \(options.learningRate)\(cosine ? " (cosine decay)" : ""), seed \(seed)")
+        let lead = world?.isLead ?? true
+        let run = try MNISTTraining(options: options, progress: lead ? (plain ? .plain : .automatic) : .off,
+                                    communicator: world).run(on: mnist)
+        if let checksum = run.parameterChecksum {
+            print(String(format: "distributed: %d ranks, weights identical on every rank (checksum %016llx); %.2f s of %.1f waiting on gradient reductions",
+                         size, checksum, run.communicationWaitSeconds, run.trainingSeconds))
         }
+        guard lead else { return }
         print(String(format: "test accuracy%@: %.2f%% (%d/%d) after %.1f s of training", qat == nil ? "" : " (int8 export)",
                      100 * run.testMetrics.accuracy, run.testMetrics.correct, run.testMetrics.total, run.trainingSeconds))
         let files = try run.writeReport(to: URL(fileURLWithPath: out), sampleDigit: mnist.test.images[row: 0])

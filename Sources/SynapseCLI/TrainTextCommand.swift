@@ -41,6 +41,7 @@ struct TrainText: ParsableCommand {
     var checkpointEvery: Int = 250
     @Flag(help: "Continue the run whose checkpoint is in --out (same settings), ending as if it had never stopped.")
     var resume = false
+    @OptionGroup var parallel: DistributedOptions
 
     func validate() throws {
         for (name, value, limit) in [("--embedding", embedding, OptionLimits.width), ("--hidden", hidden, OptionLimits.width),
@@ -65,6 +66,11 @@ struct TrainText: ParsableCommand {
     }
 
     func run() throws {
+        let world = try parallel.start()
+        try exitingOnInterrupt { try runDistributed(world) { try train(world) } }
+    }
+
+    private func train(_ world: Communicator?) throws {
         try AtomicFile.checkWritable(directory: URL(fileURLWithPath: out))
         let url = data.map { URL(fileURLWithPath: $0) } ?? defaultTextFile()
         let initial = try initialModel.map { try LanguageModelFile.load(from: URL(fileURLWithPath: $0)) }
@@ -81,10 +87,17 @@ struct TrainText: ParsableCommand {
         options.checkpoint = try CheckpointOptions.checkpointing(in: out, every: 1, resume: resume)
         options.checkpointInterval = checkpointEvery
         let progress = TextProgressPrinter(total: iterations)
-        let run = try exitingOnInterrupt {
-            try TextTraining(options: options, continuing: initial?.model)
-                .run(on: dataset, onStart: { print("model: \($0)") }, onEvent: progress.handle)
+        var training = TextTraining(options: options, continuing: initial?.model)
+        training.communicator = world
+        let size = world?.size ?? 1
+        let run = try training.run(on: dataset, onStart: {
+            print("model: \($0)" + (size > 1 ? " (per rank; \(size) ranks, global batch \(batchSize * size))" : ""))
+        }, onEvent: progress.handle)
+        if let checksum = run.training.parameterChecksum {
+            print(String(format: "distributed: %d ranks, weights identical on every rank (checksum %016llx); %.2f s of %.1f waiting on gradient reductions",
+                         size, checksum, run.training.communicationWaitSeconds, run.training.trainSeconds))
         }
+        guard world?.isLead ?? true else { return }
         let written = try run.writeReport(to: URL(fileURLWithPath: out))
         let t = run.training
         print(String(format: "done: %d iterations, %.1f ms/iteration, train loss %.4f, validation loss %.4f",

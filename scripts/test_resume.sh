@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-.build/release/synapse}
-[ -x "$bin" ] || swift build -c release --product synapse
+[ -x "$bin" ] || swift build -c release --product synapse $(scripts/swift-traits)
 work=$(mktemp -d /tmp/synapse-resume.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 failures=0

@@ -34,6 +34,7 @@ import Testing
     @Test func onlyTheRuntimeSetsTheEnvironment() throws {
         for (path, text) in try Self.files() where path != "Runtime/Runtime.swift" {
             #expect(!text.contains("setenv("), "\(path) calls setenv: process-wide set-up belongs in Runtime/Runtime.swift")
+            #expect(!text.contains("getenv("), "\(path) reads the environment: every switch is read in Runtime/Runtime.swift")
         }
     }
 

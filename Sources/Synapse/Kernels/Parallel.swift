@@ -7,10 +7,7 @@ enum Parallel {
 
     /// Number of worker chunks used for large loops: the processors, or fewer (`SYNAPSE_THREADS`,
     /// `Runtime.limitThreads`). Written only at start-up, before the first op.
-    nonisolated(unsafe) static var coreCount: Int = {
-        guard let text = getenv("SYNAPSE_THREADS"), let n = Int(String(cString: text)), n >= 1 else { return processorCount }
-        return min(n, processorCount)
-    }()
+    nonisolated(unsafe) static var coreCount: Int = min(Runtime.threadsFromEnvironment ?? processorCount, processorCount)
 
     /// Below this many elements a memory-bound loop runs on the calling thread (`Runtime.elementwiseParallelThreshold`).
     static var elementwiseThreshold: Int { Runtime.elementwiseParallelThreshold }

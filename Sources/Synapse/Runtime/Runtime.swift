@@ -53,6 +53,9 @@ public enum Runtime {
         BLASThreads.set(Parallel.coreCount)
     }
 
+    /// `SYNAPSE_THREADS`, when it is a positive count.
+    static let threadsFromEnvironment: Int? = getenv("SYNAPSE_THREADS").flatMap { Int(String(cString: $0)) }.flatMap { $0 >= 1 ? $0 : nil }
+
     /// How long a distributed collective may wait for the other ranks before the job ends with a timeout: long
     /// enough for the slowest step, short enough that a rank stuck without dying does not hang the job for ever.
     nonisolated(unsafe) public static var collectiveTimeout: Double =

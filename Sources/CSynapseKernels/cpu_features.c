@@ -39,8 +39,17 @@ int synapse_cpu_has_avx512_vnni(void) {
     return avx512_features(&c) && ((c >> 11) & 1);
 }
 
+// AVX512_BF16 is CPUID leaf 7, sub-leaf 1, EAX bit 5 (Cooper Lake, Sapphire Rapids, Zen 4).
+int synapse_cpu_has_avx512_bf16(void) {
+    unsigned c = 0, a, b, cc, d;
+    if (!avx512_features(&c)) return 0;
+    if (!__get_cpuid_count(7, 1, &a, &b, &cc, &d)) return 0;
+    return (a >> 5) & 1;
+}
+
 #else
 
+int synapse_cpu_has_avx512_bf16(void) { return 0; }
 int synapse_cpu_has_avx2(void) { return 0; }
 int synapse_cpu_has_avx512(void) { return 0; }
 int synapse_cpu_has_avx512_vnni(void) { return 0; }

@@ -15,6 +15,9 @@ int synapse_cpu_has_avx2(void);
 /// 1 when `synapse_cpu_has_avx512()` and the CPU also has AVX-512 VNNI (int8 dot products), else 0.
 int synapse_cpu_has_avx512_vnni(void);
 
+/// 1 when `synapse_cpu_has_avx512()` and the CPU also has AVX512_BF16 (`vdpbf16ps`), else 0.
+int synapse_cpu_has_avx512_bf16(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,6 +14,17 @@ extern "C" {
 void synapse_sgemm_avx512(int transposeA, int transposeB, long m, long n, long k, float alpha,
                           const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc);
 
+/// BF16 mixed-precision products (call only when `synapse_cpu_has_avx512_bf16()`): the operands are rounded to
+/// bfloat16 (round to nearest even) as they are packed, the products summed in Float32 by `vdpbf16ps`, two steps of
+/// k per instruction. First `synapse_bf16_pack_a` writes op(A) (m×k) as bfloat16 pairs along k, row after row
+/// (`synapse_bf16_pairs(k)` words per row, the last pair padded with zero); then any number of threads may each call
+/// `synapse_bf16_gemm_columns` for their own columns [j0, j1) of C = alpha · op(A) · op(B) + beta · C. With beta = 0,
+/// C is only written.
+long synapse_bf16_pairs(long k);
+void synapse_bf16_pack_a(int transposeA, long m, long k, const float *a, long lda, unsigned *packed);
+void synapse_bf16_gemm_columns(int transposeB, long m, long n, long k, float alpha, const unsigned *packedA,
+                               const float *b, long ldb, float beta, float *c, long ldc, long j0, long j1);
+
 #ifdef __cplusplus
 }
 #endif

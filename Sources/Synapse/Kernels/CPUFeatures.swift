@@ -19,12 +19,20 @@ enum CPUFeatures {
     private static let hasAVX512 = synapse_cpu_has_avx512() != 0
     private static let hasAVX512VNNI = synapse_cpu_has_avx512_vnni() != 0
     private static let hasAVX2 = synapse_cpu_has_avx2() != 0
+    private static let hasAVX512BF16 = synapse_cpu_has_avx512_bf16() != 0
 
     /// AVX-512 F/DQ/BW/VL, with the zmm state saved by the operating system.
     static var avx512: Bool { Runtime.kernels == .best && hasAVX512 }
 
     /// AVX-512 VNNI (int8 dot products) on top of `avx512`.
     static var avx512VNNI: Bool { Runtime.kernels == .best && hasAVX512VNNI }
+
+    /// AVX512_BF16 (`vdpbf16ps`: bfloat16 pairs into Float32 sums) on top of `avx512`: Cooper Lake, Sapphire Rapids,
+    /// Zen 4. Not a kernel switch alone: the BF16 products also need `Runtime.matmulPrecision = .bfloat16`.
+    static var avx512BF16: Bool { Runtime.kernels == .best && hasAVX512BF16 }
+
+    /// Whether the CPU has AVX512_BF16, whatever `Runtime.kernels` says.
+    static var cpuHasAVX512BF16: Bool { hasAVX512BF16 }
 
     /// AVX2 with FMA and F16C, with the ymm state saved (every x86-64 CPU of the last decade).
     static var avx2: Bool { Runtime.kernels == .best && hasAVX2 }

@@ -4,6 +4,7 @@ import Accelerate
 import CBLAS
 #endif
 import CSynapseKernels
+import Dispatch
 
 /// Matrix products go to BLAS (OpenBLAS on Linux, Accelerate on Apple platforms), or to Synapse's AVX-512 kernel
 /// when one core runs them on its own (`goesToSynapseSGEMM`).
@@ -29,6 +30,10 @@ extension Kernels {
     static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                      _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                      beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if Runtime.matmulPrecision == .bfloat16 && goesToBF16(m: m, n: n, k: k) {
+            bf16gemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
         if goesToSynapseSGEMM(transposeB: transposeB, m: m, n: n, k: k, ldb: ldb) {
             synapse_sgemm_avx512(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
@@ -48,6 +53,37 @@ extension Kernels {
     static func goesToSynapseSGEMM(transposeB: Bool, m: Int, n: Int, k: Int, ldb: Int) -> Bool {
         CPUFeatures.avx512 && m >= (transposeB ? 64 : 16) && (16...4096).contains(k) && ldb < 1 << 26
             && (Parallel.isInsideWorker || m * n * k <= 1 << 18)
+    }
+
+    /// BF16 products need the instructions, and enough work to repay packing op(A) once more: products with fewer than
+    /// 4 rows or a k below 8 (a single token's step, a 3×3 kernel of one channel) stay Float32, as autocast's would
+    /// barely differ there.
+    @inline(__always)
+    static func goesToBF16(m: Int, n: Int, k: Int) -> Bool {
+        CPUFeatures.avx512BF16 && m >= 4 && k >= 8 && n >= 1
+    }
+
+    /// C = alpha · op(A) · op(B) + beta · C with bfloat16 operands and Float32 sums: op(A) packed once, the columns of
+    /// C split over the cores in 32-column panels (or all on this thread inside a worker or for a small product).
+    static func bf16gemm(_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        let pairs = synapse_bf16_pairs(k)
+        let packed = UnsafeMutablePointer<UInt32>.allocate(capacity: m * pairs)
+        defer { packed.deallocate() }
+        synapse_bf16_pack_a(transposeA ? 1 : 0, m, k, a, lda, packed)
+        let panels = (n + 31) / 32
+        let chunks = Parallel.isInsideWorker || m * n * k < 1 << 20 ? 1 : min(Parallel.availableCores, panels)
+        if chunks <= 1 {
+            synapse_bf16_gemm_columns(transposeB ? 1 : 0, m, n, k, alpha, packed, b, ldb, beta, c, ldc, 0, n)
+            return
+        }
+        let shared = UncheckedSendable((UnsafePointer(packed), b, c))
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let (packed, b, c) = shared.value
+            let first = panels * chunk / chunks * 32, last = min(n, panels * (chunk + 1) / chunks * 32)
+            synapse_bf16_gemm_columns(transposeB ? 1 : 0, m, n, k, alpha, packed, b, ldb, beta, c, ldc, first, last)
+        }
     }
 
     @inline(__always)

@@ -17,6 +17,7 @@ import Darwin
 /// | OpenBLAS's kernel set             | `OPENBLAS_CORETYPE` (wins)   | OpenBLAS's own choice            | `Runtime.configureBLAS()`               |
 /// | OpenBLAS's idle-thread timeout    | `OPENBLAS_THREAD_TIMEOUT`    | OpenBLAS's 2^28 cycles           | `Runtime.configureBLAS()`               |
 /// | SIGINT/SIGTERM stop training      | —                            | the default action (exit)        | `Runtime.stopTrainingOnInterrupt()`     |
+/// | Matrix products' operand precision| `SYNAPSE_PRECISION=bf16`     | `.float32`                       | `Runtime.matmulPrecision = .bfloat16`   |
 /// | Threads per process               | `SYNAPSE_THREADS`            | the active processors            | `Runtime.limitThreads(_:)`              |
 /// | A collective's deadline (MPI)     | `SYNAPSE_COLLECTIVE_TIMEOUT` | 300 s                            | `Runtime.collectiveTimeout`             |
 ///
@@ -33,6 +34,24 @@ public enum Runtime {
     /// Which kernels run. Read at every kernel call, so it may be switched at any time (tests pin both paths).
     nonisolated(unsafe) public static var kernels: KernelChoice =
         getenv("SYNAPSE_KERNELS").map { String(cString: $0) == "portable" ? .portable : .best } ?? .best
+
+    /// The precision of the operands of matrix products (linear layers, attention, convolutions; forward and backward).
+    public enum MatmulPrecision: String, Sendable, CaseIterable {
+        /// Float32 operands and sums: the reference.
+        case float32
+        /// BF16 mixed precision, as `torch.autocast("cpu", dtype=torch.bfloat16)` runs matrix products: operands
+        /// rounded to bfloat16 (8 bits of mantissa), products summed in Float32. Tensors, master weights, optimizer
+        /// state, norms, softmax and losses stay Float32. Used where the CPU has AVX512_BF16
+        /// (`Runtime.bfloat16IsAccelerated`); elsewhere the products stay Float32.
+        case bfloat16
+    }
+
+    /// Which precision matrix products use; read at every product, so it may be switched at any time.
+    nonisolated(unsafe) public static var matmulPrecision: MatmulPrecision =
+        getenv("SYNAPSE_PRECISION").map { String(cString: $0) == "bf16" ? .bfloat16 : .float32 } ?? .float32
+
+    /// Whether this CPU runs BF16 products in hardware (AVX512_BF16 and the C kernels on).
+    public static var bfloat16IsAccelerated: Bool { CPUFeatures.avx512BF16 }
 
     /// Below this many elements a memory-bound loop runs on the calling thread: handing a chunk to a sleeping worker
     /// costs a wake-up, which the char-gpt step's [768, 128] tensors did not pay back at 2^16 (docs/BENCHMARKS.md).

@@ -1,0 +1,110 @@
+import CSynapseKernels
+import Testing
+@testable import Synapse
+
+/// The BF16 products (`vdpbf16ps`) against their definition: the operands rounded to bfloat16 (round to nearest
+/// even), the products summed in double precision. Only the order of the Float32 sums may differ, so the error must
+/// stay at Float32's level relative to the terms' magnitudes — a wrong pair, a lost odd k or a mis-packed panel
+/// shows as an error of order 1. Shapes cross the tile edges (12 rows, 16 and 32 columns) and odd k.
+@Suite(.synapseRuntime) struct BF16GEMMTests {
+    /// Float32 → bfloat16 → Float32 with round-to-nearest-even: the value the kernel multiplies.
+    static func bf16(_ x: Float) -> Float {
+        let u = x.bitPattern
+        let rounded = (u &+ 0x7FFF &+ ((u >> 16) & 1)) & 0xFFFF_0000
+        return Float(bitPattern: rounded)
+    }
+
+    static let shapes = [(1, 1, 1), (4, 8, 8), (5, 17, 9), (12, 32, 64), (13, 33, 31), (25, 65, 130), (64, 96, 257), (100, 40, 3)]
+
+    @Test(arguments: DirectGEMMTests.transposes)
+    func matchesTheDefinitionWithRoundedOperands(transposeA: Bool, transposeB: Bool) {
+        guard CPUFeatures.avx512BF16 else {
+            print("BF16GEMMTests: this CPU has no AVX512_BF16; the Float32 fallback is tested below")
+            return
+        }
+        var rng = RandomGenerator(seed: 11)
+        for (m, n, k) in Self.shapes {
+            let (aRows, aCols) = transposeA ? (k, m) : (m, k)
+            let (bRows, bCols) = transposeB ? (n, k) : (k, n)
+            let (lda, ldb, ldc) = (aCols + 3, bCols + 5, n + 2)
+            let a = (0..<(aRows * lda)).map { _ in Float.random(in: -1...1, using: &rng) }
+            let b = (0..<(bRows * ldb)).map { _ in Float.random(in: -1...1, using: &rng) }
+            let c0 = (0..<(m * ldc)).map { _ in Float.random(in: -1...1, using: &rng) }
+            for (alpha, beta) in [(Float(1), Float(0)), (0.5, -2)] {
+                var c = beta == 0 ? c0.enumerated().map { $0.offset % ldc < n ? .nan : $0.element } : c0
+                c.withUnsafeMutableBufferPointer { cp in
+                    Kernels.bf16gemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, cp.baseAddress!, ldc)
+                }
+                var worst = 0.0
+                for i in 0..<m {
+                    for j in 0..<ldc {
+                        guard j < n else {
+                            #expect(c[i * ldc + j] == c0[i * ldc + j], "padding column \(j) untouched")
+                            continue
+                        }
+                        var (sum, magnitude) = (0.0, 0.0)
+                        for p in 0..<k {
+                            let x = Double(Self.bf16(transposeA ? a[p * lda + i] : a[i * lda + p]))
+                            let y = Double(Self.bf16(transposeB ? b[j * ldb + p] : b[p * ldb + j]))
+                            sum += x * y
+                            magnitude += abs(x * y)
+                        }
+                        let old = beta == 0 ? 0 : Double(beta) * Double(c0[i * ldc + j])
+                        let expected = Double(alpha) * sum + old
+                        let scale = abs(Double(alpha)) * magnitude + abs(old)
+                        let error = abs(Double(c[i * ldc + j]) - expected) / max(scale, 1e-30)
+                        worst = max(worst, error.isNaN ? .infinity : error)
+                    }
+                }
+                #expect(worst < 2e-6, "m \(m) n \(n) k \(k) alpha \(alpha) beta \(beta): relative error \(worst)")
+            }
+        }
+    }
+
+    /// Split over the cores or not, the columns come out the same (each thread packs its own panels).
+    @Test func threadedColumnsMatchOneThread() {
+        guard CPUFeatures.avx512BF16 else { return }
+        let (m, n, k) = (96, 200, 128)
+        let a = Tensor.randn([m, k], generator: &Self.rng), b = Tensor.randn([k, n], generator: &Self.rng)
+        var whole = [Float](repeating: 0, count: m * n), split = whole
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                whole.withUnsafeMutableBufferPointer { c in
+                    let pairs = synapse_bf16_pairs(k)
+                    let packed = UnsafeMutablePointer<UInt32>.allocate(capacity: m * pairs)
+                    defer { packed.deallocate() }
+                    synapse_bf16_pack_a(0, m, k, a.baseAddress!, k, packed)
+                    synapse_bf16_gemm_columns(0, m, n, k, 1, packed, b.baseAddress!, n, 0, c.baseAddress!, n, 0, n)
+                }
+                split.withUnsafeMutableBufferPointer { c in
+                    Kernels.bf16gemm(false, false, m, n, k, 1, a.baseAddress!, k, b.baseAddress!, n, 0, c.baseAddress!, n)
+                }
+            }
+        }
+        #expect(whole == split)
+    }
+
+    /// BF16 asked for where the kernels are off (or on a CPU without AVX512_BF16): the products stay Float32, bit
+    /// for bit the Float32 path's.
+    @Test func fallsBackToFloat32WithoutTheInstructions() {
+        let a = Tensor.randn([40, 70], generator: &Self.rng), b = Tensor.randn([70, 50], generator: &Self.rng)
+        let saved = (Runtime.matmulPrecision, Runtime.kernels)
+        defer { (Runtime.matmulPrecision, Runtime.kernels) = saved }
+        Runtime.kernels = .portable
+        let portable = a.matmul(b)
+        Runtime.matmulPrecision = .bfloat16
+        #expect(a.matmul(b).scalars == portable.scalars, "bf16 without the kernels must be the Float32 product")
+        Runtime.kernels = saved.1
+        Runtime.matmulPrecision = .float32
+        let reference = a.matmul(b)
+        // With the instructions, the same product rounds its operands: close to Float32, not equal.
+        if CPUFeatures.avx512BF16 {
+            Runtime.matmulPrecision = .bfloat16
+            let mixed = a.matmul(b)
+            #expect(mixed.scalars != reference.scalars, "bf16 products must round their operands")
+            expectClose(mixed, reference, rtol: 0.05, atol: 0.1, "bf16 against float32")
+        }
+    }
+
+    nonisolated(unsafe) static var rng = RandomGenerator(seed: 3)
+}

@@ -158,7 +158,8 @@ public enum LoRAAdapterFile {
         guard !pairs.isEmpty else { throw fail("holds no LoRA weights") }
         var layers = [[LlamaProjection: LoRAAdapter]](repeating: [:], count: model.layers)
         var targets = Set<LlamaProjection>()
-        for (module, pair) in pairs {
+        // In name order, so that the first problem reported is the same on every run (a Dictionary's order is not).
+        for (module, pair) in pairs.sorted(by: { $0.key < $1.key }) {
             guard let (layer, kind) = parseModule(module), layer < model.layers else {
                 throw fail("\"\(module)\" is not a projection of a layer of this \(model.layers)-layer model")
             }

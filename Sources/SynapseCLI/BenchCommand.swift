@@ -56,16 +56,19 @@ struct MNISTBench: ParsableCommand {
     @Flag(help: "Print one JSON line (as the PyTorch reference does).")
     var json = false
 
+    @OptionGroup var precision: PrecisionOptions
+
     func validate() throws {
         guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
     }
 
     func run() throws {
         warnIfDebug()
+        precision.apply()
         let mnist = try MNIST(directory: data ?? MNIST.defaultDirectory())
         let r = MNISTBenchmark.run(workload, epochs: epochs, data: mnist)
         if json {
-            print("{\"workload\": \"\(r.workload.rawValue)\", \"impl\": \"synapse\", \"epochs\": \(r.epochs), \"train_s\": \(String(format: "%.3f", r.trainSeconds)), \"samples_per_s\": \(String(format: "%.1f", r.samplesPerSecond)), \"test_acc\": \(String(format: "%.4f", r.testAccuracy))}")
+            print("{\"workload\": \"\(r.workload.rawValue)\", \"impl\": \"synapse\", \"precision\": \"\(precision.precision.rawValue)\", \"epochs\": \(r.epochs), \"train_s\": \(String(format: "%.3f", r.trainSeconds)), \"samples_per_s\": \(String(format: "%.1f", r.samplesPerSecond)), \"test_acc\": \(String(format: "%.4f", r.testAccuracy))}")
         } else {
             print(String(format: "%@: %d epoch(s) in %.2f s, %.0f samples/s, test accuracy %.2f%%",
                          r.workload.rawValue, r.epochs, r.trainSeconds, r.samplesPerSecond, 100 * r.testAccuracy))

@@ -22,6 +22,7 @@ struct DDPBench: ParsableCommand {
     @Option(help: "Gradient bucket size in MB (PyTorch's DDP: 25).") var bucketMb: Double = 25
     @Flag(help: "Print one JSON line.") var json = false
     @OptionGroup var parallel: DistributedOptions
+    @OptionGroup var precision: PrecisionOptions
 
     func validate() throws {
         try OptionLimits.check("--epochs", epochs, limit: OptionLimits.epochs)
@@ -31,6 +32,7 @@ struct DDPBench: ParsableCommand {
 
     func run() throws {
         warnIfDebug()
+        precision.apply()
         let world = try parallel.start()
         try runDistributed(world) {
             if let world, workload.globalBatch % world.size != 0 {

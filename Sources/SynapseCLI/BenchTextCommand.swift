@@ -26,6 +26,8 @@ struct TextBench: ParsableCommand {
     @Flag(help: "Print one JSON line (as the PyTorch reference does).")
     var json = false
 
+    @OptionGroup var precision: PrecisionOptions
+
     func validate() throws {
         if let iterations, iterations <= 0 { throw ValidationError("--iterations must be positive, got \(iterations)") }
         if evalBatches <= 0 { throw ValidationError("--eval-batches must be positive, got \(evalBatches)") }
@@ -33,12 +35,13 @@ struct TextBench: ParsableCommand {
 
     func run() throws {
         warnIfDebug()
+        precision.apply()
         let url = data.map { URL(fileURLWithPath: $0) } ?? defaultTextFile()
         let text = try TextDataset.readText(url)
         let r = try TextBenchmark.run(workload, text: text, iterations: iterations ?? workload.defaultIterations,
                                        seed: seed, evaluationBatches: evalBatches, source: url.path)
         if json {
-            print("{\"workload\": \"\(r.workload.rawValue)\", \"impl\": \"synapse\", \"iters\": \(r.iterations), \"params\": \(r.parameters), \"ms_per_iter\": \(String(format: "%.2f", r.millisecondsPerIteration)), \"train_loss\": \(String(format: "%.4f", r.trainLoss)), \"val_loss\": \(String(format: "%.4f", r.validationLoss))}")
+            print("{\"workload\": \"\(r.workload.rawValue)\", \"impl\": \"synapse\", \"precision\": \"\(precision.precision.rawValue)\", \"iters\": \(r.iterations), \"params\": \(r.parameters), \"ms_per_iter\": \(String(format: "%.2f", r.millisecondsPerIteration)), \"train_loss\": \(String(format: "%.4f", r.trainLoss)), \"val_loss\": \(String(format: "%.4f", r.validationLoss))}")
         } else {
             print(String(format: "%@: %d iterations, %.2f ms/iteration, train loss %.4f, validation loss %.4f (%d parameters)",
                          r.workload.rawValue, r.iterations, r.millisecondsPerIteration, r.trainLoss, r.validationLoss, r.parameters))

@@ -14,6 +14,7 @@ struct EmbedCommand: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
 
     @Option(help: "The model folder.") var model: String
+    @OptionGroup var precision: PrecisionOptions
     @Argument(help: "Sentences to embed.") var sentences: [String] = []
     @Option(help: "Also embed every non-empty line of this file.") var file: String?
     @Option(help: "Output format: text, json or csv.") var format: Format = .text
@@ -26,6 +27,7 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
+        precision.apply()
         if let output { try AtomicFile.checkWritable(file: URL(fileURLWithPath: output)) }
         var all = sentences
         if let file {

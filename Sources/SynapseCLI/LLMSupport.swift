@@ -8,6 +8,8 @@ enum LLMPrecision: String, ExpressibleByArgument, CaseIterable {
     case native
     /// Every matrix dequantised to Float32 at load, run on tensor ops (`Llama`, the readable reference).
     case float
+    /// The float path with BF16 mixed-precision products (`Runtime.matmulPrecision = .bfloat16`).
+    case bf16
 }
 
 /// A GGUF language model as the LLM commands use it: the file, the model and its tokenizer.
@@ -28,6 +30,12 @@ struct LoadedLLM {
         let model: any LlamaModel = switch precision {
         case .native: try QuantizedLlama(gguf: gguf, threads: threads, adapter: lora, floatProductTokens: floatProductTokens)
         case .float: try Llama(gguf: gguf, adapter: lora)
+        case .bf16: try { () throws -> Llama in
+            var products = PrecisionOptions()
+            products.precision = .bf16
+            products.apply()
+            return try Llama(gguf: gguf, adapter: lora)
+        }()
         }
         if !quiet {
             let c = model.configuration

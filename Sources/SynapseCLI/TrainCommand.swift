@@ -65,6 +65,8 @@ struct TrainMNIST: ParsableCommand {
 
     @OptionGroup var parallel: DistributedOptions
 
+    @OptionGroup var precision: PrecisionOptions
+
     func validate() throws {
         if let trainLimit { try OptionLimits.check("--train-limit", trainLimit, limit: 60_000) }
         if let epochs { try OptionLimits.check("--epochs", epochs, limit: OptionLimits.epochs) }
@@ -73,6 +75,7 @@ struct TrainMNIST: ParsableCommand {
     }
 
     func run() throws {
+        precision.apply()
         let world = try parallel.start()
         try exitingOnInterrupt { try runDistributed(world) { try train(world) } }
     }

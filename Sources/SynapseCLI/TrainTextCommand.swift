@@ -42,6 +42,7 @@ struct TrainText: ParsableCommand {
     @Flag(help: "Continue the run whose checkpoint is in --out (same settings), ending as if it had never stopped.")
     var resume = false
     @OptionGroup var parallel: DistributedOptions
+    @OptionGroup var precision: PrecisionOptions
 
     func validate() throws {
         for (name, value, limit) in [("--embedding", embedding, OptionLimits.width), ("--hidden", hidden, OptionLimits.width),
@@ -66,6 +67,7 @@ struct TrainText: ParsableCommand {
     }
 
     func run() throws {
+        precision.apply()
         let world = try parallel.start()
         try exitingOnInterrupt { try runDistributed(world) { try train(world) } }
     }

@@ -30,7 +30,7 @@ extension Kernels {
     static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                      _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                      beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if Runtime.matmulPrecision == .bfloat16 && goesToBF16(m: m, n: n, k: k) {
+        if goesToBF16(precision: Runtime.effectiveMatmulPrecision, accelerated: CPUFeatures.avx512BF16, m: m, n: n, k: k) {
             bf16gemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
@@ -59,8 +59,8 @@ extension Kernels {
     /// 4 rows or a k below 8 (a single token's step, a 3×3 kernel of one channel) stay Float32, as autocast's would
     /// barely differ there.
     @inline(__always)
-    static func goesToBF16(m: Int, n: Int, k: Int) -> Bool {
-        CPUFeatures.avx512BF16 && m >= 4 && k >= 8 && n >= 1
+    static func goesToBF16(precision: Runtime.MatmulPrecision, accelerated: Bool, m: Int, n: Int, k: Int) -> Bool {
+        precision == .bfloat16 && accelerated && m >= 4 && k >= 8 && n >= 1
     }
 
     /// C = alpha · op(A) · op(B) + beta · C with bfloat16 operands and Float32 sums: op(A) packed once, the columns of

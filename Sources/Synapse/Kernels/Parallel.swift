@@ -60,12 +60,17 @@ extension Parallel {
                 body(0, 0..<count)
                 return
             }
+            // A scoped precision (`Runtime.withMatmulPrecision`) follows the work onto the workers.
+            let precision = Runtime.matmulPrecisionOverride
             withoutActuallyEscaping(body) { body in
                 // Chunks touch disjoint parts of the shared buffers, so handing the closure across threads is race-free.
                 let work = UncheckedSendable(body)
                 DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                     let start = chunk * count / chunks, end = (chunk + 1) * count / chunks
-                    if start < end { $isInsideWorker.withValue(true) { work.value(chunk, start..<end) } }
+                    guard start < end else { return }
+                    Runtime.$matmulPrecisionOverride.withValue(precision) {
+                        $isInsideWorker.withValue(true) { work.value(chunk, start..<end) }
+                    }
                 }
             }
         }

@@ -50,6 +50,18 @@ public enum Runtime {
     nonisolated(unsafe) public static var matmulPrecision: MatmulPrecision =
         getenv("SYNAPSE_PRECISION").map { String(cString: $0) == "bf16" ? .bfloat16 : .float32 } ?? .float32
 
+    /// The precision set for the current task by `withMatmulPrecision`, if any (it wins over `matmulPrecision`).
+    @TaskLocal static var matmulPrecisionOverride: MatmulPrecision?
+
+    /// The precision products use here: the scoped one, else the process-wide one.
+    static var effectiveMatmulPrecision: MatmulPrecision { matmulPrecisionOverride ?? matmulPrecision }
+
+    /// Runs `body` with matrix products in `precision`, for this task and the per-core workers it starts, whatever
+    /// the process-wide setting — as `with torch.autocast("cpu", dtype=torch.bfloat16):` scopes PyTorch's.
+    public static func withMatmulPrecision<R>(_ precision: MatmulPrecision, _ body: () throws -> R) rethrows -> R {
+        try $matmulPrecisionOverride.withValue(precision, operation: body)
+    }
+
     /// Whether this CPU runs BF16 products in hardware (AVX512_BF16 and the C kernels on).
     public static var bfloat16IsAccelerated: Bool { CPUFeatures.avx512BF16 }
 

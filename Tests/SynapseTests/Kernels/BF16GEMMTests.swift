@@ -84,26 +84,34 @@ import Testing
         #expect(whole == split)
     }
 
-    /// BF16 asked for where the kernels are off (or on a CPU without AVX512_BF16): the products stay Float32, bit
-    /// for bit the Float32 path's.
-    @Test func fallsBackToFloat32WithoutTheInstructions() {
+    /// BF16 goes to the kernel only where the CPU has it (elsewhere, or with the C kernels off, the products stay on
+    /// the Float32 path) and only for products big enough to repay the packing.
+    @Test func choosesTheKernelOnlyWhereItRuns() {
+        #expect(Kernels.goesToBF16(precision: .bfloat16, accelerated: true, m: 64, n: 64, k: 64))
+        #expect(!Kernels.goesToBF16(precision: .bfloat16, accelerated: false, m: 64, n: 64, k: 64))
+        #expect(!Kernels.goesToBF16(precision: .float32, accelerated: true, m: 64, n: 64, k: 64))
+        #expect(!Kernels.goesToBF16(precision: .bfloat16, accelerated: true, m: 1, n: 64, k: 64))
+        #expect(!Kernels.goesToBF16(precision: .bfloat16, accelerated: true, m: 64, n: 64, k: 4))
+    }
+
+    /// A scoped precision reaches the product — also inside per-core workers — and leaves the rest of the process
+    /// alone: the same product is Float32 outside the scope, close to it but rounded inside.
+    @Test func scopedPrecisionReachesTheProductsAndTheWorkers() {
+        guard CPUFeatures.avx512BF16 else { return }
         let a = Tensor.randn([40, 70], generator: &Self.rng), b = Tensor.randn([70, 50], generator: &Self.rng)
-        let saved = (Runtime.matmulPrecision, Runtime.kernels)
-        defer { (Runtime.matmulPrecision, Runtime.kernels) = saved }
-        Runtime.kernels = .portable
-        let portable = a.matmul(b)
-        Runtime.matmulPrecision = .bfloat16
-        #expect(a.matmul(b).scalars == portable.scalars, "bf16 without the kernels must be the Float32 product")
-        Runtime.kernels = saved.1
-        Runtime.matmulPrecision = .float32
         let reference = a.matmul(b)
-        // With the instructions, the same product rounds its operands: close to Float32, not equal.
-        if CPUFeatures.avx512BF16 {
-            Runtime.matmulPrecision = .bfloat16
-            let mixed = a.matmul(b)
-            #expect(mixed.scalars != reference.scalars, "bf16 products must round their operands")
-            expectClose(mixed, reference, rtol: 0.05, atol: 0.1, "bf16 against float32")
+        let mixed = Runtime.withMatmulPrecision(.bfloat16) { a.matmul(b) }
+        #expect(mixed.scalars != reference.scalars, "bf16 products must round their operands")
+        expectClose(mixed, reference, rtol: 0.05, atol: 0.1, "bf16 against float32")
+        #expect(a.matmul(b).scalars == reference.scalars, "outside the scope the product is Float32 again")
+        var inWorkers = [[Float]](repeating: [], count: 2)
+        Runtime.withMatmulPrecision(.bfloat16) {
+            inWorkers.withUnsafeMutableBufferPointer { slots in
+                let shared = UncheckedSendable(slots)
+                Parallel.perCore(2) { chunk, _ in shared.value[chunk] = a.matmul(b).scalars }
+            }
         }
+        for result in inWorkers where !result.isEmpty { #expect(result == mixed.scalars) }
     }
 
     nonisolated(unsafe) static var rng = RandomGenerator(seed: 3)

@@ -64,6 +64,18 @@ struct MiniLMTests {
         #expect(food > horse)
     }
 
+    @Test("BF16 products keep every embedding within cosine 0.999 of sentence-transformers' (AVX512_BF16 only)",
+          .enabled(if: MiniLMFolder.available && Runtime.bfloat16IsAccelerated, MiniLMFolder.skipMessage))
+    func bfloat16Embeddings() throws {
+        let embedder = try SentenceEmbedder(folder: MiniLMFolder.url)
+        let cases = try MiniLMFolder.cases().filter { $0.ids.count <= 64 }
+        let vectors = Runtime.withMatmulPrecision(.bfloat16) { embedder.embed(cases.map(\.text), batchSize: 8) }
+        var worst: Float = 1
+        for (c, v) in zip(cases, vectors) { worst = min(worst, SentenceEmbedder.cosineSimilarity(v, c.embedding)) }
+        #expect(worst >= 0.999, "smallest cosine \(worst)")
+        #expect(worst < 0.9999999, "bf16 products should move the embeddings a little (were they used?)")
+    }
+
     @Test("A broken model folder gives one error naming the problem",
           .enabled(if: MiniLMFolder.available, MiniLMFolder.skipMessage))
     func badFolders() throws {

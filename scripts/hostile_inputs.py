@@ -880,6 +880,7 @@ class Suite:
                      ["train", "mnist", "--distributed", "--out", self.path("out", "not-launched")],
                      ["train", "text", "--distributed", "--out", self.path("out", "not-launched")],
                      ["bench", "ddp", "--workload", "nosuch"],
+                     ["train", "mnist", "--precision", "fp8"], ["generate", "--model", self.gguf, "--precision", "int3", "--prompt", "x"],
                      ["train", "mnist", "--resume", "--out", self.path("out", "never-ran")],
                      ["train", "text", "--resume", "--out", self.path("out", "never-ran")],
                      ["train", "text", "--init", m["classifier"], "--iterations", "1", "--out", self.path("out", "init-wrong")],

@@ -2,6 +2,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "gemm_avx512_common.h"
 #include <stdlib.h>
 #include <pthread.h>
 
@@ -21,18 +22,6 @@
 #define NR 32
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
 #define INLINE static inline __attribute__((always_inline)) AVX512
-
-// Lanes of a 16-float vector that hold columns below `count` (count may exceed 16 or be negative).
-INLINE __mmask16 lanes_below(long count) {
-    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
-}
-
-// Writes alpha·acc (+ beta·C) into the first 16 (or 32) columns of one row of C's panel.
-INLINE void store_vector(float *c, __m512 acc, __mmask16 lanes, float alpha, float beta) {
-    __m512 x = _mm512_mul_ps(acc, _mm512_set1_ps(alpha));
-    if (beta != 0) x = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, c), _mm512_set1_ps(beta), x);
-    _mm512_mask_storeu_ps(c, lanes, x);
-}
 
 #define DECLARE(r) __m512 c##r##a = _mm512_setzero_ps(), c##r##b = _mm512_setzero_ps();
 #define UPDATE(r) if (rows > r) { \

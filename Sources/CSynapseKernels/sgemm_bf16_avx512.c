@@ -2,6 +2,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "gemm_avx512_common.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <pthread.h>
@@ -19,10 +20,6 @@
 #define INLINE static inline __attribute__((always_inline)) BF16
 
 long synapse_bf16_pairs(long k) { return (k + 1) / 2; }
-
-INLINE __mmask16 lanes_below(long count) {
-    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
-}
 
 // Round to nearest even, as vcvtne2ps2bf16 does (used for the scattered tails; NaN stays NaN).
 static inline uint16_t to_bf16(float x) {
@@ -105,12 +102,6 @@ INLINE void pack_panel(int transposed, long k, long n, long j, const float *b, l
             for (long q = 0; q < count; q++) panel[(p + q) * NR + c] = pairs[q];
         }
     }
-}
-
-INLINE void store_vector(float *c, __m512 acc, __mmask16 lanes, float alpha, float beta) {
-    __m512 x = _mm512_mul_ps(acc, _mm512_set1_ps(alpha));
-    if (beta != 0) x = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, c), _mm512_set1_ps(beta), x);
-    _mm512_mask_storeu_ps(c, lanes, x);
 }
 
 #define DECLARE(r) __m512 c##r##a = _mm512_setzero_ps(), c##r##b = _mm512_setzero_ps();

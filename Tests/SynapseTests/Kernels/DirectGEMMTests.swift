@@ -13,7 +13,10 @@ import Testing
 
     static let transposes = [(false, false), (false, true), (true, false), (true, true)]
 
+    /// `operand` is what the kernel multiplies for each stored value (the identity, or bfloat16 rounding for the BF16
+    /// kernel); the reference sums those in double precision, so only the kernel's Float32 sums may differ.
     static func expectMatchesDefinition(transposeA: Bool, transposeB: Bool, shapes: [(Int, Int, Int)],
+                                        operand: (Float) -> Float = { $0 }, tolerance: Double = 1e-6,
                                         kernel: Kernel) {
         var rng = RandomGenerator(seed: 7)
         for (m, n, k) in shapes {
@@ -38,8 +41,8 @@ import Testing
                         }
                         var (sum, magnitude) = (0.0, 0.0)
                         for p in 0..<k {
-                            let x = transposeA ? a[p * lda + i] : a[i * lda + p]
-                            let y = transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                            let x = operand(transposeA ? a[p * lda + i] : a[i * lda + p])
+                            let y = operand(transposeB ? b[j * ldb + p] : b[p * ldb + j])
                             sum += Double(x) * Double(y)
                             magnitude += abs(Double(x) * Double(y))
                         }
@@ -51,7 +54,7 @@ import Testing
                         worst = max(worst, error.isNaN ? .infinity : error)
                     }
                 }
-                #expect(worst < 1e-6, "m \(m) n \(n) k \(k) alpha \(alpha) beta \(beta): relative error \(worst)")
+                #expect(worst < tolerance, "m \(m) n \(n) k \(k) alpha \(alpha) beta \(beta): relative error \(worst)")
             }
         }
     }

@@ -5,7 +5,8 @@
 #   - a rank that throws, dies (SIGKILL) or hangs (SIGSTOP) ends the whole job within a bounded time, named;
 #   - a job killed in the middle and resumed with --resume ends with the weights of one never interrupted (MNIST
 #     epoch checkpoints, text iteration checkpoints).
-# The ranks talk over TCP (--mca btl tcp,self), as they would across hosts.
+# The ranks talk over TCP (--mca btl tcp,self), as they would across hosts. The text runs train on README.md, so the
+# script needs nothing outside the repository.
 #   scripts/test_distributed.sh [synapse binary]     (default: .build/release/synapse, built with the MPI trait)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,12 +35,12 @@ mnist=(train mnist --model mlp --train-limit 1422 --epochs 2 --seed 3 --plain)  
 "${mpi[@]}" -np 2 "$bin" "${mnist[@]}" --batch-size 64 --distributed --out "$work/mlp-2" > "$work/mlp-2.log" 2>&1
 same "mlp, 2 ranks × 64 against 1 × 128, 20 steps" "$work/mlp-1/model.safetensors" "$work/mlp-2/model.safetensors" 1e-5
 identical_ranks "$work/mlp-2.log" mlp
-gpt=(train text --model gpt --layers 2 --embedding 64 --heads 4 --block 32 --iterations 20 --eval-interval 0 --eval-batches 2 --seed 5)
+gpt=(train text --data README.md --model gpt --layers 2 --embedding 64 --heads 4 --block 32 --iterations 20 --eval-interval 0 --eval-batches 2 --seed 5)
 "$bin" "${gpt[@]}" --batch-size 8 --out "$work/gpt-1" > "$work/gpt-1.log" 2>&1
 "${mpi[@]}" -np 2 "$bin" "${gpt[@]}" --batch-size 4 --distributed --out "$work/gpt-2" > "$work/gpt-2.log" 2>&1
 same "gpt, 2 ranks × 4 against 1 × 8, 20 steps" "$work/gpt-1/model.safetensors" "$work/gpt-2/model.safetensors" 1e-5
 identical_ranks "$work/gpt-2.log" gpt
-lstm=(train text --model lstm --hidden 64 --iterations 20 --eval-interval 0 --eval-batches 2 --seed 5)
+lstm=(train text --data README.md --model lstm --hidden 64 --iterations 20 --eval-interval 0 --eval-batches 2 --seed 5)
 "$bin" "${lstm[@]}" --batch-size 8 --out "$work/lstm-1" > "$work/lstm-1.log" 2>&1
 "${mpi[@]}" -np 2 "$bin" "${lstm[@]}" --batch-size 4 --distributed --out "$work/lstm-2" > "$work/lstm-2.log" 2>&1
 same "lstm, 2 ranks × 4 against 1 × 8, 20 steps" "$work/lstm-1/model.safetensors" "$work/lstm-2/model.safetensors" 1e-5

@@ -21,13 +21,6 @@
 
 long synapse_bf16_pairs(long k) { return (k + 1) / 2; }
 
-// Round to nearest even, as vcvtne2ps2bf16 does (used for the scattered tails; NaN stays NaN).
-static inline uint16_t to_bf16(float x) {
-    union { float f; uint32_t u; } v = {x};
-    if ((v.u & 0x7FFFFFFF) > 0x7F800000) return (uint16_t)((v.u >> 16) | 0x40);
-    return (uint16_t)((v.u + 0x7FFF + ((v.u >> 16) & 1)) >> 16);
-}
-
 // 16 pairs (x0[i], x1[i]) as bfloat16, x0 in the low half of each 32-bit lane.
 INLINE __m512i interleave(__m512 x0, __m512 x1) {
     static const uint16_t table[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
@@ -139,6 +132,27 @@ static BF16 void any_tile(int rows, int wide, long kp, const uint32_t *a, const 
     }
 }
 
+// The packed op(A) of the calling thread's product, kept and grown rather than allocated per product: an activation
+// of a few MB would otherwise come back from mmap, page by page, on every call.
+static _Thread_local uint32_t *packedBuffer;
+static _Thread_local long packedCapacity;
+static pthread_key_t packedKey;
+static pthread_once_t packedKeyOnce = PTHREAD_ONCE_INIT;
+static void free_packed(void *buffer) { free(buffer); }
+static void make_packed_key(void) { pthread_key_create(&packedKey, free_packed); }
+
+unsigned *synapse_bf16_packed_buffer(long words) {
+    if (words > packedCapacity) {
+        pthread_once(&packedKeyOnce, make_packed_key);
+        free(packedBuffer);
+        packedBuffer = aligned_alloc(64, (size_t)((words + 15) / 16 * 16) * sizeof(uint32_t));
+        if (!packedBuffer) abort();
+        pthread_setspecific(packedKey, packedBuffer);
+        packedCapacity = words;
+    }
+    return packedBuffer;
+}
+
 static _Thread_local uint32_t *panelBuffer;
 static _Thread_local long panelCapacity;
 static pthread_key_t panelKey;
@@ -180,6 +194,10 @@ BF16 void synapse_bf16_gemm_columns(int transposeB, long m, long n, long k, floa
 #include <stdlib.h>
 
 long synapse_bf16_pairs(long k) { return (k + 1) / 2; }
+unsigned *synapse_bf16_packed_buffer(long words) {
+    (void)words;
+    abort();
+}
 void synapse_bf16_pack_a(int transposeA, long m, long k, const float *a, long lda, unsigned *packed) {
     (void)transposeA; (void)m; (void)k; (void)a; (void)lda; (void)packed;
     abort();

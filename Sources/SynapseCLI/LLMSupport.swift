@@ -27,15 +27,14 @@ struct LoadedLLM {
         let configuration = try LlamaConfiguration(gguf: gguf)   // the architecture and shapes first: the most telling error
         let lora = try adapter.map { try LoRAAdapterFile.load(URL(fileURLWithPath: $0), model: configuration) }
         let tokenizer = try BPETokenizer(gguf: gguf)
-        let model: any LlamaModel = switch precision {
-        case .native: try QuantizedLlama(gguf: gguf, threads: threads, adapter: lora, floatProductTokens: floatProductTokens)
-        case .float: try Llama(gguf: gguf, adapter: lora)
-        case .bf16: try { () throws -> Llama in
+        if precision == .bf16 {
             var products = PrecisionOptions()
             products.precision = .bf16
             products.apply()
-            return try Llama(gguf: gguf, adapter: lora)
-        }()
+        }
+        let model: any LlamaModel = switch precision {
+        case .native: try QuantizedLlama(gguf: gguf, threads: threads, adapter: lora, floatProductTokens: floatProductTokens)
+        case .float, .bf16: try Llama(gguf: gguf, adapter: lora)
         }
         if !quiet {
             let c = model.configuration

@@ -62,18 +62,20 @@ public final class MPICommunicator: Communicator {
 
     public func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws(DistributedError) {
         guard let base = values.baseAddress, !values.isEmpty else { return }
-        var request = synapse_mpi_request_null()
-        try Self.check(MPI_Iallreduce(synapse_mpi_in_place(), base, try Self.count(values.count), synapse_mpi_double(),
-                                      synapse_mpi_sum(), world, &request), "MPI_Iallreduce")
-        requests.append(request)
+        try startSum(base, count: values.count, type: synapse_mpi_double())
         try waitAll(operation: "allreduce")
     }
 
     public func startAllreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws(DistributedError) {
         guard let base = values.baseAddress, !values.isEmpty else { return }
+        try startSum(base, count: values.count, type: synapse_mpi_float())
+    }
+
+    /// Starts an in-place sum of `count` values of `type` at `base` over the ranks.
+    private func startSum(_ base: UnsafeMutableRawPointer, count: Int, type: MPI_Datatype?) throws(DistributedError) {
         var request = synapse_mpi_request_null()
-        try Self.check(MPI_Iallreduce(synapse_mpi_in_place(), base, try Self.count(values.count), synapse_mpi_float(),
-                                      synapse_mpi_sum(), world, &request), "MPI_Iallreduce")
+        try Self.check(MPI_Iallreduce(synapse_mpi_in_place(), base, try Self.count(count), type, synapse_mpi_sum(), world,
+                                      &request), "MPI_Iallreduce")
         requests.append(request)
     }
 

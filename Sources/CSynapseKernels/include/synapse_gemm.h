@@ -21,6 +21,9 @@ void synapse_sgemm_avx512(int transposeA, int transposeB, long m, long n, long k
 /// `synapse_bf16_gemm_columns` for their own columns [j0, j1) of C = alpha · op(A) · op(B) + beta · C. With beta = 0,
 /// C is only written.
 long synapse_bf16_pairs(long k);
+/// The calling thread's buffer for a packed op(A) of `words` words (m · pairs), grown as needed and kept; valid until
+/// the thread's next call.
+unsigned *synapse_bf16_packed_buffer(long words);
 void synapse_bf16_pack_a(int transposeA, long m, long k, const float *a, long lda, unsigned *packed);
 void synapse_bf16_gemm_columns(int transposeB, long m, long n, long k, float alpha, const unsigned *packedA,
                                const float *b, long ldb, float beta, float *c, long ldc, long j0, long j1);

@@ -153,7 +153,10 @@ public final class DistributedDataParallel {
         waitSeconds += Stopwatch.now() - started
         for (index, parameter) in parameters.enumerated() {
             let (b, offset) = slots[index]
-            var grad = Tensor(uninitializedShape: parameter.shape)
+            // Into the gradient backward left (taken out first, so it is uniquely held and written in place; storage
+            // shared with another tensor is copied on write as usual), or a new one where there was none.
+            var grad = parameter.grad ?? Tensor(uninitializedShape: parameter.shape)
+            parameter.grad = nil
             grad.withUnsafeMutableBufferPointer { destination in
                 if destination.count > 0 { destination.baseAddress!.update(from: storage[b].baseAddress! + offset, count: destination.count) }
             }

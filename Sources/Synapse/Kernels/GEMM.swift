@@ -68,9 +68,7 @@ extension Kernels {
     static func bf16gemm(_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                          _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                          _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        let pairs = synapse_bf16_pairs(k)
-        let packed = UnsafeMutablePointer<UInt32>.allocate(capacity: m * pairs)
-        defer { packed.deallocate() }
+        let packed = synapse_bf16_packed_buffer(m * synapse_bf16_pairs(k))!
         synapse_bf16_pack_a(transposeA ? 1 : 0, m, k, a, lda, packed)
         let panels = (n + 31) / 32
         let chunks = Parallel.isInsideWorker || m * n * k < 1 << 20 ? 1 : min(Parallel.availableCores, panels)

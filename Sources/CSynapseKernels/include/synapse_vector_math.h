@@ -13,6 +13,8 @@ extern "C" {
 #endif
 
 void synapse_exp_avx512(const float *x, float *y, size_t count);
+/// y = 1 / (1 + e^−x), accurate in relative terms on both tails.
+void synapse_sigmoid_avx512(const float *x, float *y, size_t count);
 void synapse_erf_avx512(const float *x, float *y, size_t count);
 void synapse_tanh_avx512(const float *x, float *y, size_t count);
 /// y = x · Φ(x) with Φ(x) = 0.5 · (1 + erf(x / √2)); also writes Φ(x) to `cdf` unless it is NULL.

@@ -6,6 +6,7 @@ import CBLAS
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSynapseKernels
 
 /// The buffer work of the recurrent ops (Ops/Recurrent): strided products, bias rows, and each cell's per-step
 /// arithmetic. A time step's rows of a batch-first [B, T, F] buffer are T rows apart, so the per-step products read
@@ -90,10 +91,15 @@ enum RecurrentKernels {
 
     /// One sequence's LSTM step: `gates` [4H] holds the pre-activations (i, f, g, o) and is activated in place;
     /// writes c_t = f ⊙ c_{t−1} + i ⊙ g (c_{t−1} = 0 when nil), tanh(c_t) and h_t = o ⊙ tanh(c_t).
+    /// The AVX-512 kernel (`synapse_lstm_cell_avx512`) does it in one pass; this loop is its reference and the
+    /// portable path (`allowAVX512: false` runs it anywhere, for the tests).
     @inline(__always)
     static func lstmCell(hidden h: Int, gates: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>?,
                          cell: UnsafeMutablePointer<Float>, tanhCell: UnsafeMutablePointer<Float>,
-                         output y: UnsafeMutablePointer<Float>) {
+                         output y: UnsafeMutablePointer<Float>, allowAVX512: Bool = true) {
+        if allowAVX512 && CPUFeatures.avx512 {
+            return synapse_lstm_cell_avx512(h, gates, previousCell, cell, tanhCell, y)
+        }
         VectorMath.sigmoid(gates, gates, 2 * h)
         VectorMath.tanh(gates + 2 * h, gates + 2 * h, h)
         VectorMath.sigmoid(gates + 3 * h, gates + 3 * h, h)
@@ -115,11 +121,18 @@ enum RecurrentKernels {
     /// below 1.2e-38) make subnormal gradients, and every product that reads one — the per-step GEMMs included —
     /// takes x86's slow microcode path (char-lstm slowed down over a few hundred iterations before this). No normal
     /// value changes.
+    ///
+    /// The AVX-512 kernel (`synapse_lstm_gate_gradients_avx512`) does the same operations in the same order, so it
+    /// gives these bits; this loop is the portable path (`allowAVX512: false` runs it anywhere).
     @inline(__always)
     static func lstmGateGradients(hidden h: Int, gates: UnsafePointer<Float>, tanhCell: UnsafePointer<Float>,
                                   previousCell: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
                                   hiddenGrad: UnsafePointer<Float>, cellGrad: UnsafeMutablePointer<Float>,
-                                  gateGrads d: UnsafeMutablePointer<Float>) {
+                                  gateGrads d: UnsafeMutablePointer<Float>, allowAVX512: Bool = true) {
+        if allowAVX512 && CPUFeatures.avx512 {
+            return synapse_lstm_gate_gradients_avx512(h, gates, tanhCell, previousCell, outputGrad, hiddenGrad,
+                                                      cellGrad, d)
+        }
         typealias V = FusedLoop.Vector
         let flush = FusedLoop.flushingSubnormals
         FusedLoop.blocks(0..<h) { j, lanes in

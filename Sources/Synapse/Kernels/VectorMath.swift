@@ -60,6 +60,7 @@ enum VectorMath {
 
     /// `y[i] = 1 / (1 + e^-x[i])`, accurate in relative terms on both tails (tiny values for very negative `x`).
     static func sigmoid(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+        if CPUFeatures.avx512 { return synapse_sigmoid_avx512(x, y, count) }
         map(x, y, count) { sigmoid($0) }
     }
 

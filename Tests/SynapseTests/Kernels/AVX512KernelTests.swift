@@ -47,6 +47,48 @@ struct AVX512KernelTests {
         Self.expectAgree("exp", Self.c { synapse_exp_avx512($0, $1, $2) }, Self.swift { VectorMath.exp($0) }, ulps: 2)
         Self.expectAgree("erf", Self.c { synapse_erf_avx512($0, $1, $2) }, Self.swift { VectorMath.erf($0) }, ulps: 2)
         Self.expectAgree("tanh", Self.c { synapse_tanh_avx512($0, $1, $2) }, Self.swift { VectorMath.tanh($0) }, ulps: 2)
+        Self.expectAgree("sigmoid", Self.c { synapse_sigmoid_avx512($0, $1, $2) }, Self.swift { VectorMath.sigmoid($0) },
+                         ulps: 2)
+    }
+
+    /// One LSTM step on both paths, over hidden sizes with and without a partial last block, pre-activations from
+    /// saturated to small (so σ underflows and the gradients go subnormal and are flushed), with and without c_{t−1}.
+    @Test func lstmCellAndGateGradientsMatchTheSwiftLoops() {
+        var rng = RandomGenerator(seed: 21)
+        for h in [1, 16, 37, 256] {
+            let preactivations = (0..<(4 * h)).map { j in j % 11 == 0 ? Float(j % 2 == 0 ? 95 : -95) : rng.nextNormal() * 4 }
+            let previous = (0..<h).map { _ in rng.nextNormal() }
+            for hasPrevious in [true, false] {
+                func forward(_ avx512: Bool) -> [[Float]] {
+                    var (gates, cell, tanhCell, y) = (preactivations, [Float](repeating: 0, count: h),
+                                                      [Float](repeating: 0, count: h), [Float](repeating: 0, count: h))
+                    previous.withUnsafeBufferPointer { p in
+                        RecurrentKernels.lstmCell(hidden: h, gates: &gates, previousCell: hasPrevious ? p.baseAddress! : nil,
+                                                  cell: &cell, tanhCell: &tanhCell, output: &y, allowAVX512: avx512)
+                    }
+                    return [gates, cell, tanhCell, y]
+                }
+                let (fast, portable) = (forward(true), forward(false))
+                // σ, tanh and the products built on them: a few ulp from the two exp roundings.
+                for (name, (a, b)) in zip(["gates", "cell", "tanh cell", "output"], zip(fast, portable)) {
+                    Self.expectAgree("lstm \(name), H = \(h)", a, b, ulps: 4) { _ in 1e-30 }
+                }
+                let outputGrad = (0..<h).map { _ in rng.nextNormal() }, hiddenGrad = (0..<h).map { _ in rng.nextNormal() }
+                let carried = (0..<h).map { _ in rng.nextNormal() * 1e-37 }          // products of it go subnormal
+                func backward(_ avx512: Bool) -> [[Float]] {
+                    var (cellGrad, d) = (carried, [Float](repeating: 0, count: 4 * h))
+                    RecurrentKernels.lstmGateGradients(hidden: h, gates: portable[0], tanhCell: portable[2],
+                                                       previousCell: previous, outputGrad: outputGrad,
+                                                       hiddenGrad: hiddenGrad, cellGrad: &cellGrad, gateGrads: &d,
+                                                       allowAVX512: avx512)
+                    return [d, cellGrad]
+                }
+                let (fastGrads, portableGrads) = (backward(true), backward(false))
+                #expect(fastGrads[0].map(\.bitPattern) == portableGrads[0].map(\.bitPattern), "gate gradients, H = \(h)")
+                #expect(fastGrads[1].map(\.bitPattern) == portableGrads[1].map(\.bitPattern), "cell gradient, H = \(h)")
+                #expect(fastGrads[0].allSatisfy { $0 == 0 || $0.isNormal || !$0.isFinite }, "subnormals flushed")
+            }
+        }
     }
 
     @Test func geluForwardAndBackwardMatchTheSwiftBlocks() {

@@ -41,6 +41,11 @@ public final class TensorStorage: @unchecked Sendable {
 /// whole huge pages cost up to 70% more memory: a 2.4 MB activation of a Llama layer took 4 MB.) Freed blocks are
 /// kept for reuse, so a training step or a benchmark loop does not pay the faults again. (The per-image column
 /// buffers of a convolution, 140 KB each, faulted ~50 pages per cnn training step before they were pooled.)
+///
+/// A request whose size class is not cached takes the smallest cached block up to an eighth larger: batches of
+/// sentences of varying length (MiniLM embeddings) ask for a slightly different size every time, and exact classes
+/// alone missed, paid fresh page faults (2–3% of the time) and filled the cache with near-duplicates. Each pooled
+/// block's real class is remembered while it is out, so it goes back under that class.
 enum StoragePool {
     static let pooledThreshold = 128 << 10
     static let largeThreshold = 1 << 20
@@ -58,6 +63,8 @@ enum StoragePool {
     nonisolated(unsafe) private static var mutex = pthread_mutex_t()
     nonisolated(unsafe) private static var cache: [Int: [UnsafeMutableRawPointer]] = [:]
     nonisolated(unsafe) private static var cachedBytes = 0
+    /// The size class of every pooled block handed out and not yet released, by address.
+    nonisolated(unsafe) private static var outstanding: [Int: Int] = [:]
     private static let initialised: Bool = {
         pthread_mutex_init(&mutex, nil)
         return true
@@ -70,8 +77,9 @@ enum StoragePool {
         let rounded = sizeClass(byteCount)
         _ = initialised
         pthread_mutex_lock(&mutex)
-        if let block = cache[rounded]?.popLast() {
-            cachedBytes -= rounded
+        if let size = cachedClass(fitting: rounded), let block = cache[size]?.popLast() {
+            cachedBytes -= size
+            outstanding[Int(bitPattern: block)] = size
             pthread_mutex_unlock(&mutex)
             return block
         }
@@ -84,7 +92,22 @@ enum StoragePool {
         #if os(Linux)
         if huge { _ = madvise(block, rounded, 14) }  // MADV_HUGEPAGE: fewer page faults and TLB misses on big tensors
         #endif
+        pthread_mutex_lock(&mutex)
+        outstanding[Int(bitPattern: block)] = rounded
+        pthread_mutex_unlock(&mutex)
         return block
+    }
+
+    /// The cached size class to serve a request of class `rounded` from: its own, or else the smallest cached one up
+    /// to an eighth larger. Call with the mutex held.
+    private static func cachedClass(fitting rounded: Int) -> Int? {
+        if cache[rounded]?.isEmpty == false { return rounded }
+        let limit = rounded + rounded / 8
+        var best: Int? = nil
+        for (size, blocks) in cache where size > rounded && size <= limit && !blocks.isEmpty && size < (best ?? .max) {
+            best = size
+        }
+        return best
     }
 
     static func release(_ block: UnsafeMutableRawPointer, byteCount: Int) {
@@ -92,9 +115,9 @@ enum StoragePool {
             block.deallocate()
             return
         }
-        let rounded = sizeClass(byteCount)
         _ = initialised
         pthread_mutex_lock(&mutex)
+        let rounded = outstanding.removeValue(forKey: Int(bitPattern: block)) ?? sizeClass(byteCount)
         if cachedBytes + rounded <= cacheLimit {
             cache[rounded, default: []].append(block)
             cachedBytes += rounded

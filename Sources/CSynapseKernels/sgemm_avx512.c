@@ -29,16 +29,21 @@
         c##r##a = _mm512_fmadd_ps(av, b0, c##r##a); \
         if (wide) c##r##b = _mm512_fmadd_ps(av, b1, c##r##b); }
 #define STORE(r) if (rows > r) { \
-        store_vector(c + r * ldc, c##r##a, m0, alpha, beta); \
-        if (wide) store_vector(c + r * ldc + 16, c##r##b, m1, alpha, beta); }
+        if (bias) { \
+            _mm512_mask_storeu_ps(c + r * ldc, m0, _mm512_fmadd_ps(c##r##a, alphaVector, bias0)); \
+            if (wide) _mm512_mask_storeu_ps(c + r * ldc + 16, m1, _mm512_fmadd_ps(c##r##b, alphaVector, bias1)); \
+        } else { \
+            store_vector(c + r * ldc, c##r##a, m0, alpha, beta); \
+            if (wide) store_vector(c + r * ldc + 16, c##r##b, m1, alpha, beta); } }
 
 // C[0..<rows, 0..<32 (or 16 when not wide)] from rows of A and the matching columns of op(B), which sit at
 // `panel + p·panelStride` for step p (a packed panel, or B itself). `rows`, `transposed`, `wide` and `packed` are
 // constants at every call site, so the compiler drops the unused accumulators and keeps the rest in registers.
-// A packed panel is aligned and zero-padded, so it is read with plain loads.
+// A packed panel is aligned and zero-padded, so it is read with plain loads. With `bias` (the tile's columns of a
+// row vector), C = alpha·acc + bias instead of alpha·acc + beta·C.
 INLINE void tile(const int rows, const int transposed, const int wide, const int packed, long k, const float *a,
                  long lda, const float *panel, long panelStride, float *c, long ldc, __mmask16 m0, __mmask16 m1,
-                 float alpha, float beta) {
+                 float alpha, float beta, const float *bias) {
     DECLARE(0) DECLARE(1) DECLARE(2) DECLARE(3) DECLARE(4) DECLARE(5)
     DECLARE(6) DECLARE(7) DECLARE(8) DECLARE(9) DECLARE(10) DECLARE(11)
     const long kStep = transposed ? lda : 1, rowStep = transposed ? 1 : lda;
@@ -50,11 +55,14 @@ INLINE void tile(const int rows, const int transposed, const int wide, const int
         UPDATE(0) UPDATE(1) UPDATE(2) UPDATE(3) UPDATE(4) UPDATE(5)
         UPDATE(6) UPDATE(7) UPDATE(8) UPDATE(9) UPDATE(10) UPDATE(11)
     }
+    const __m512 alphaVector = _mm512_set1_ps(alpha);
+    const __m512 bias0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : alphaVector;
+    const __m512 bias1 = bias && wide ? _mm512_maskz_loadu_ps(m1, bias + 16) : alphaVector;
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
     STORE(6) STORE(7) STORE(8) STORE(9) STORE(10) STORE(11)
 }
 
-#define TILE(r, t, w) tile(r, t, w, 0, k, a, lda, panel, panelStride, c, ldc, m0, m1, alpha, beta)
+#define TILE(r, t, w) tile(r, t, w, 0, k, a, lda, panel, panelStride, c, ldc, m0, m1, alpha, beta, bias)
 #define TILES(r) case r: \
     if (transposed) { if (wide) TILE(r, 1, 1); else TILE(r, 1, 0); } \
     else { if (wide) TILE(r, 0, 1); else TILE(r, 0, 0); } \
@@ -63,7 +71,7 @@ INLINE void tile(const int rows, const int transposed, const int wide, const int
 // One tile of any height up to 12, for either layout of A and either panel width.
 static AVX512 void any_tile(int rows, int transposed, int wide, long k, const float *a, long lda, const float *panel,
                             long panelStride, float *c, long ldc, __mmask16 m0, __mmask16 m1, float alpha,
-                            float beta) {
+                            float beta, const float *bias) {
     switch (rows) {
         TILES(1) TILES(2) TILES(3) TILES(4) TILES(5) TILES(6) TILES(7) TILES(8) TILES(9) TILES(10) TILES(11) TILES(12)
         default: break;
@@ -102,12 +110,13 @@ static pthread_once_t panelKeyOnce = PTHREAD_ONCE_INIT;
 static void free_panel(void *buffer) { free(buffer); }
 static void make_panel_key(void) { pthread_key_create(&panelKey, free_panel); }
 
-AVX512 void synapse_sgemm_avx512(int transposeA, int transposeB, long m, long n, long k, float alpha,
-                                 const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
+// C = alpha·op(A)·op(B) + (bias ? bias broadcast over the rows : beta·C).
+static AVX512 void sgemm(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
+                         const float *b, long ldb, float beta, const float *bias, float *c, long ldc) {
     if (m <= 0 || n <= 0) return;
-    if (k <= 0) {  // an empty sum: C = beta·C
+    if (k <= 0) {  // an empty sum: C = beta·C or the bias
         for (long i = 0; i < m; i++)
-            for (long j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
+            for (long j = 0; j < n; j++) c[i * ldc + j] = bias ? bias[j] : beta == 0 ? 0 : beta * c[i * ldc + j];
         return;
     }
     const int packs = transposeB || m > 4 * MR;
@@ -138,16 +147,27 @@ AVX512 void synapse_sgemm_avx512(int transposeA, int transposeB, long m, long n,
             const int rows = left >= 2 * MR ? MR : left > MR ? (int)((left + 1) / 2) : (int)left;
             const float *ai = a + i * step;
             float *ci = c + i * ldc + j;
+            const float *bj = bias ? bias + j : NULL;
             if (rows == MR && wide && packs && transposeA) {
-                tile(MR, 1, 1, 1, k, ai, lda, panel, panelStride, ci, ldc, m0, m1, alpha, beta);
+                tile(MR, 1, 1, 1, k, ai, lda, panel, panelStride, ci, ldc, m0, m1, alpha, beta, bj);
             } else if (rows == MR && wide && packs) {
-                tile(MR, 0, 1, 1, k, ai, lda, panel, panelStride, ci, ldc, m0, m1, alpha, beta);
+                tile(MR, 0, 1, 1, k, ai, lda, panel, panelStride, ci, ldc, m0, m1, alpha, beta, bj);
             } else {
-                any_tile(rows, transposeA, wide, k, ai, lda, panel, panelStride, ci, ldc, m0, m1, alpha, beta);
+                any_tile(rows, transposeA, wide, k, ai, lda, panel, panelStride, ci, ldc, m0, m1, alpha, beta, bj);
             }
             i += rows;
         }
     }
+}
+
+AVX512 void synapse_sgemm_avx512(int transposeA, int transposeB, long m, long n, long k, float alpha,
+                                 const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
+    sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, NULL, c, ldc);
+}
+
+AVX512 void synapse_sgemm_bias_avx512(int transposeA, int transposeB, long m, long n, long k, const float *a, long lda,
+                                      const float *b, long ldb, const float *bias, float *c, long ldc) {
+    sgemm(transposeA, transposeB, m, n, k, 1, a, lda, b, ldb, 0, bias, c, ldc);
 }
 
 #else
@@ -158,6 +178,13 @@ void synapse_sgemm_avx512(int transposeA, int transposeB, long m, long n, long k
                           const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
     (void)transposeA; (void)transposeB; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda; (void)b;
     (void)ldb; (void)beta; (void)c; (void)ldc;
+    abort();
+}
+
+void synapse_sgemm_bias_avx512(int transposeA, int transposeB, long m, long n, long k, const float *a, long lda,
+                               const float *b, long ldb, const float *bias, float *c, long ldc) {
+    (void)transposeA; (void)transposeB; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)b; (void)ldb; (void)bias;
+    (void)c; (void)ldc;
     abort();
 }
 

@@ -14,6 +14,11 @@ extern "C" {
 void synapse_sgemm_avx512(int transposeA, int transposeB, long m, long n, long k, float alpha,
                           const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc);
 
+/// The same with C = op(A) · op(B) + bias, `bias` [n] added to every row as the tiles are stored (a dense layer's
+/// y = x·Wᵀ + b without first filling C with the bias and reading it back).
+void synapse_sgemm_bias_avx512(int transposeA, int transposeB, long m, long n, long k, const float *a, long lda,
+                               const float *b, long ldb, const float *bias, float *c, long ldc);
+
 /// BF16 mixed-precision products (call only when `synapse_cpu_has_avx512_bf16()`): the operands are rounded to
 /// bfloat16 (round to nearest even) as they are packed, the products summed in Float32 by `vdpbf16ps`, two steps of
 /// k per instruction. First `synapse_bf16_pack_a` writes op(A) (m×k) as bfloat16 pairs along k, row after row

@@ -25,6 +25,21 @@ extension Kernels {
              a, lda: transposeA ? m : k, b, ldb: transposeB ? k : n, beta: beta, c, ldc: n)
     }
 
+    /// C [m, n] = op(A) · op(B) + bias, `bias` [n] on every row (a dense layer). The AVX-512 kernel adds the bias as
+    /// it stores each tile; elsewhere C starts at the bias and the product is added onto it (beta = 1).
+    static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>,
+                     _ b: UnsafePointer<Float>, bias: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
+        if m == 0 || n == 0 { return }
+        let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
+        if k > 0 && !goesToBF16(precision: Runtime.effectiveMatmulPrecision, accelerated: CPUFeatures.avx512BF16, m: m, n: n, k: k)
+            && goesToSynapseSGEMM(transposeB: transposeB, m: m, n: n, k: k, ldb: ldb) {
+            synapse_sgemm_bias_avx512(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, a, lda, b, ldb, bias, c, n)
+            return
+        }
+        for r in 0..<m { (c + r * n).update(from: bias, count: n) }
+        gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, b, beta: 1, c)
+    }
+
     /// The same with explicit leading dimensions (strided views such as one head's columns of a [T, H·D] matrix).
     @inline(__always)
     static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,

@@ -1,5 +1,5 @@
-/// The affine map of a dense layer, y = x·Wᵀ + b, fused into one sgemm (W passed transposed as a flag) plus a bias
-/// add, with a backward that computes only the gradients that are needed.
+/// The affine map of a dense layer, y = x·Wᵀ + b, fused into one sgemm (W passed transposed as a flag) that adds the
+/// bias as it stores (`Kernels.gemm(…, bias:)`), with a backward that computes only the gradients that are needed.
 extension Tensor {
     /// `x.linear(weight:bias:)` for x of shape [..., in], weight [out, in] (PyTorch's layout), bias [out].
     ///
@@ -15,13 +15,13 @@ extension Tensor {
         let rows = count / Swift.max(inFeatures, 1)
         let outShape = Array(shape.dropLast()) + [outFeatures]
         let out = Tensor(uninitializedShape: outShape)
-        let (o, bp) = (out.storage.pointer, bias?.storage.pointer)
-        if let bp {
-            // Start C at the bias so sgemm adds the product onto it (beta = 1): no second pass over the output.
-            for r in 0..<rows { (o + r * outFeatures).update(from: bp, count: outFeatures) }
+        if let bias {
+            Kernels.gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures, storage.pointer,
+                         weight.storage.pointer, bias: bias.storage.pointer, out.storage.pointer)
+        } else {
+            Kernels.gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures, storage.pointer,
+                         weight.storage.pointer, out.storage.pointer)
         }
-        Kernels.gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
-                     storage.pointer, weight.storage.pointer, beta: bias == nil ? 0 : 1, o)
         let (x, w) = (detached(), weight.detached())
         let (needX, needW, needB) = (requiresGrad, weight.requiresGrad, bias?.requiresGrad ?? false)
         let inputs = bias.map { [self, weight, $0] } ?? [self, weight]

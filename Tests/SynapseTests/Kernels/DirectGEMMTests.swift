@@ -78,6 +78,33 @@ import Testing
         }
     }
 
+    /// The bias entry (a dense layer's y = x·Wᵀ + b, the bias added as tiles are stored) gives the bits of the plain
+    /// kernel run on C filled with the bias and beta = 1 — one rounding of acc + b either way — which the test above
+    /// checks against the definition; C is only written (NaN there does not leak). `Kernels.gemm(…, bias:)` gives
+    /// the same inside a worker (this kernel) and outside (BLAS on C filled with the bias), to rounding.
+    @Test(.enabled(if: synapse_cpu_has_avx512() != 0, "needs AVX-512"), arguments: transposes)
+    func biasKernelAddsTheBiasToEveryRow(transposeA: Bool, transposeB: Bool) {
+        var rng = RandomGenerator(seed: 9)
+        for (m, n, k) in [(1, 1, 1), (12, 32, 3), (11, 15, 2), (25, 33, 7), (37, 65, 64), (96, 128, 33)] {
+            let a = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &rng) }
+            let b = (0..<(k * n)).map { _ in Float.random(in: -1...1, using: &rng) }
+            let bias = (0..<n).map { _ in Float.random(in: -1...1, using: &rng) }
+            let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
+            var fused = [Float](repeating: .nan, count: m * n)
+            synapse_sgemm_bias_avx512(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, a, lda, b, ldb, bias, &fused, n)
+            var filled = (0..<(m * n)).map { bias[$0 % n] }
+            synapse_sgemm_avx512(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, 1, a, lda, b, ldb, 1, &filled, n)
+            #expect(fused.map(\.bitPattern) == filled.map(\.bitPattern), "m \(m) n \(n) k \(k)")
+            var (outside, inside) = ([Float](repeating: .nan, count: m * n), [Float](repeating: .nan, count: m * n))
+            Kernels.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, b, bias: bias, &outside)
+            Parallel.$isInsideWorker.withValue(true) {
+                Kernels.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a, b, bias: bias, &inside)
+            }
+            for (x, y) in zip(outside, inside) { #expect(abs(x - y) <= 1e-5 * max(1, abs(x))) }
+            for (x, y) in zip(inside, filled) { #expect(abs(x - y) <= 1e-5 * max(1, abs(x))) }
+        }
+    }
+
     /// `Kernels.gemm` sends single-core products to the AVX-512 kernel and the rest to BLAS; both give the same
     /// products (to rounding), so a model's results do not depend on which cores it ran on.
     @Test func routingKeepsTheProduct() {

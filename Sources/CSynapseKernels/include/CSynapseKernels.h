@@ -5,6 +5,7 @@
 #include "synapse_optim.h"
 #include "synapse_vector_math.h"
 #include "synapse_recurrent.h"
+#include "synapse_conv.h"
 #include "synapse_ggml.h"
 #include "synapse_team.h"
 #include "synapse_signals.h"

@@ -1,3 +1,5 @@
+import CSynapseKernels
+
 /// Layout kernels that lower a 2-D convolution to one matrix product (im2col) and scatter the product's gradient
 /// back onto the input (col2im).
 ///
@@ -46,17 +48,31 @@ extension Kernels {
         Swift.max(2, Parallel.elementwiseThreshold / Swift.max(work, 1))
     }
 
+    /// Whether the AVX-512 plane kernels (`synapse_im2col_plane_avx512`, `synapse_col2im_plane_avx512`) take this
+    /// geometry: stride 1 and dilation 1, where every column row is a shifted run of an input row.
+    static func usesAVX512PlaneKernels(_ g: ConvGeometry, allowAVX512: Bool) -> Bool {
+        allowAVX512 && CPUFeatures.avx512 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1
+    }
+
     /// x [N, C, H, W] → col [C·kh·kw, N·Ho·Wo] (padding reads as zero). Parallel over (image, channel) planes,
     /// which write disjoint blocks of the column matrix, unless `parallel` is false (the caller already is).
+    /// The loops below are the portable path and the reference of the AVX-512 plane kernel (`allowAVX512: false`
+    /// runs them anywhere).
     static func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<Float>,
-                       parallel: Bool = true) {
+                       parallel: Bool = true, allowAVX512: Bool = true) {
         let ld = g.columns
         let units = g.batch * g.channels
         let threshold = parallel ? unitThreshold(work: g.kernelArea * g.outPlane) : Int.max
+        let vectorised = usesAVX512PlaneKernels(g, allowAVX512: allowAVX512)
         Parallel.forRanges(units, threshold: threshold) { range in
             for unit in range {
                 let (n, c) = (unit / g.channels, unit % g.channels)
                 let src = x + unit * g.inPlane
+                if vectorised {
+                    synapse_im2col_plane_avx512(src, g.height, g.width, g.kernelH, g.kernelW, g.padTop, g.padLeft,
+                                                g.outH, g.outW, col + c * g.kernelArea * ld + n * g.outPlane, ld)
+                    continue
+                }
                 for ki in 0..<g.kernelH {
                     let rows = g.validRows(ki: ki)
                     let rowOffset = ki * g.dilationH - g.padTop
@@ -94,16 +110,23 @@ extension Kernels {
     }
 
     /// The adjoint of `im2col`: dx [N, C, H, W] = Σ over kernel taps of the column gradient (overwrites dx).
-    /// Parallel over (image, channel) planes; each plane is accumulated by one thread.
+    /// Parallel over (image, channel) planes; each plane is accumulated by one thread. The AVX-512 plane kernel adds
+    /// in the same order as these loops, so both paths give the same bits.
     static func col2im(_ col: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>,
-                       parallel: Bool = true) {
+                       parallel: Bool = true, allowAVX512: Bool = true) {
         let ld = g.columns
         let units = g.batch * g.channels
         let threshold = parallel ? unitThreshold(work: g.kernelArea * g.outPlane) : Int.max
+        let vectorised = usesAVX512PlaneKernels(g, allowAVX512: allowAVX512)
         Parallel.forRanges(units, threshold: threshold) { range in
             for unit in range {
                 let (n, c) = (unit / g.channels, unit % g.channels)
                 let plane = dx + unit * g.inPlane
+                if vectorised {
+                    synapse_col2im_plane_avx512(col + c * g.kernelArea * ld + n * g.outPlane, ld, g.height, g.width,
+                                                g.kernelH, g.kernelW, g.padTop, g.padLeft, g.outH, g.outW, plane)
+                    continue
+                }
                 plane.update(repeating: 0, count: g.inPlane)
                 for ki in 0..<g.kernelH {
                     let rows = g.validRows(ki: ki)

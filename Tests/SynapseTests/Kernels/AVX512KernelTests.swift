@@ -121,6 +121,38 @@ struct AVX512KernelTests {
         Self.expectAgree("gelu backward", grad, expected, ulps: 8) { 6 * phiUlp * (1 + Self.xs[$0].magnitude) }
     }
 
+    /// im2col and col2im's AVX-512 plane kernels against the Swift loops, bit for bit (im2col copies; col2im adds in
+    /// the same order): planes narrower and wider than a vector, padding on either side and wider than the kernel,
+    /// several images and channels (so the column offsets of each plane are exercised).
+    @Test func im2colAndCol2imPlaneKernelsMatchTheSwiftLoops() {
+        var rng = RandomGenerator(seed: 4)
+        // (batch, channels, height, width, kernel, padding)
+        for (n, c, h, w, k, p) in [(2, 3, 13, 13, 3, 0), (1, 2, 5, 40, 3, 1), (3, 1, 28, 28, 5, 2), (1, 1, 4, 4, 3, 4),
+                                   (2, 2, 7, 17, 1, 0), (1, 3, 9, 33, 2, 1)] {
+            let (outH, outW) = (h + 2 * p - k + 1, w + 2 * p - k + 1)
+            let g = ConvGeometry(batch: n, channels: c, height: h, width: w, kernelH: k, kernelW: k, strideH: 1,
+                                 strideW: 1, padTop: p, padLeft: p, dilationH: 1, dilationW: 1, outH: outH, outW: outW)
+            #expect(Kernels.usesAVX512PlaneKernels(g, allowAVX512: true))
+            let x = (0..<(n * c * h * w)).map { _ in rng.nextNormal() }
+            let rows = c * k * k
+            func lower(_ avx512: Bool) -> [Float] {
+                var col = [Float](repeating: .nan, count: rows * g.columns)
+                Kernels.im2col(x, g, &col, parallel: false, allowAVX512: avx512)
+                return col
+            }
+            let (fast, portable) = (lower(true), lower(false))
+            #expect(fast.map(\.bitPattern) == portable.map(\.bitPattern), "im2col \(n)×\(c)×\(h)×\(w), k \(k), pad \(p)")
+            let grads = (0..<(rows * g.columns)).map { _ in rng.nextNormal() }
+            func scatter(_ avx512: Bool) -> [Float] {
+                var dx = [Float](repeating: .nan, count: x.count)
+                Kernels.col2im(grads, g, &dx, parallel: false, allowAVX512: avx512)
+                return dx
+            }
+            #expect(scatter(true).map(\.bitPattern) == scatter(false).map(\.bitPattern),
+                    "col2im \(n)×\(c)×\(h)×\(w), k \(k), pad \(p)")
+        }
+    }
+
     /// The Adam kernel does the Swift loop's operations in the same order without fusing any (IEEE sqrt and divide
     /// are exactly rounded in both), so the results are bit for bit the same, subnormal flushing included.
     @Test func adamStepIsBitIdenticalToTheScalarFormula() {

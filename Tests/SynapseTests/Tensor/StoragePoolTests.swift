@@ -3,7 +3,7 @@ import Testing
 
 /// The storage pool's reuse rules, on sizes no other test allocates (around 90 MB, so concurrent tests do not take
 /// the blocks in between).
-struct StoragePoolTests {
+@Suite(.synapseRuntime) struct StoragePoolTests {
     static let base = 90 << 20 + 12_345
 
     @Test func aMissingClassTakesACachedBlockAnEighthLargerAtMost() {

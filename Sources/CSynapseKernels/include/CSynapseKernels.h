@@ -6,6 +6,7 @@
 #include "synapse_vector_math.h"
 #include "synapse_recurrent.h"
 #include "synapse_conv.h"
+#include "synapse_pooling.h"
 #include "synapse_ggml.h"
 #include "synapse_team.h"
 #include "synapse_signals.h"

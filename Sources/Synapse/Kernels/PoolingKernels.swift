@@ -1,3 +1,5 @@
+import CSynapseKernels
+
 /// Pooling over the spatial planes of NCHW tensors. Every kernel runs over (image, channel) planes in parallel: each
 /// plane is read and written by one thread only, so overlapping windows need no synchronisation.
 ///
@@ -48,11 +50,20 @@ extension Kernels {
         }
     }
 
-    /// The common 2×2, stride-2, unpadded case with the window unrolled (same results as the general loop).
+    /// The common 2×2, stride-2, unpadded case with the window unrolled (same results as the general loop). On
+    /// AVX-512, `synapse_maxpool2x2_avx512` does 16 windows at a time with these selects; this loop is its
+    /// reference and the portable path (`allowAVX512: false`).
     static func maxPool2x2(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ out: UnsafeMutablePointer<Float>,
-                           _ indices: UnsafeMutablePointer<Int32>) {
+                           _ indices: UnsafeMutablePointer<Int32>, allowAVX512: Bool = true) {
         let (width, outH, outW) = (g.width, g.outH, g.outW)
+        let vectorised = allowAVX512 && CPUFeatures.avx512
         Parallel.forRanges(g.batch * g.channels, threshold: unitThreshold(work: g.inPlane)) { range in
+            if vectorised {
+                synapse_maxpool2x2_avx512(x + range.lowerBound * g.inPlane, range.count, width, g.inPlane, outH, outW,
+                                          g.outPlane, out + range.lowerBound * g.outPlane,
+                                          indices + range.lowerBound * g.outPlane)
+                return
+            }
             for plane in range {
                 let src = x + plane * g.inPlane
                 for oh in 0..<outH {

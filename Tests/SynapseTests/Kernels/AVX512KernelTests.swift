@@ -153,6 +153,29 @@ struct AVX512KernelTests {
         }
     }
 
+    /// The 2×2 max-pool kernel against the Swift loop: same maxima and winners, bit for bit, over odd and even
+    /// planes, rows past one vector, ties (the earlier element wins), infinities and NaN windows (PyTorch's rule).
+    @Test func maxPool2x2KernelMatchesTheSwiftLoop() {
+        var rng = RandomGenerator(seed: 8)
+        for (n, c, h, w) in [(2, 3, 26, 26), (1, 2, 11, 11), (1, 1, 4, 70), (3, 2, 9, 33), (1, 1, 2, 2)] {
+            var x = (0..<(n * c * h * w)).map { _ in Float(Int.random(in: -4...4, using: &rng)) }   // many ties
+            let specials: [Float] = [.nan, .infinity, -.infinity, .nan, -0.0]
+            for (i, v) in specials.enumerated() { x[(i * 7919 + 13) % x.count] = v }
+            let g = ConvGeometry(batch: n, channels: c, height: h, width: w, kernelH: 2, kernelW: 2, strideH: 2,
+                                 strideW: 2, padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1, outH: h / 2, outW: w / 2)
+            func pool(_ avx512: Bool) -> ([Float], [Int32]) {
+                var out = [Float](repeating: 7, count: n * c * g.outPlane)
+                var indices = [Int32](repeating: -1, count: out.count)
+                Kernels.maxPool2x2(x, g, &out, &indices, allowAVX512: avx512)
+                return (out, indices)
+            }
+            let (fast, portable) = (pool(true), pool(false))
+            #expect(fast.0.map(\.bitPattern) == portable.0.map(\.bitPattern), "maxima \(n)×\(c)×\(h)×\(w)")
+            #expect(fast.1 == portable.1, "winners \(n)×\(c)×\(h)×\(w)")
+            #expect(portable.0.contains { $0.isNaN })
+        }
+    }
+
     /// The Adam kernel does the Swift loop's operations in the same order without fusing any (IEEE sqrt and divide
     /// are exactly rounded in both), so the results are bit for bit the same, subnormal flushing included.
     @Test func adamStepIsBitIdenticalToTheScalarFormula() {

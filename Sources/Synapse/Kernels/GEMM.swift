@@ -32,7 +32,7 @@ extension Kernels {
         if m == 0 || n == 0 { return }
         let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
         if k > 0 && !goesToBF16(precision: Runtime.effectiveMatmulPrecision, accelerated: CPUFeatures.avx512BF16, m: m, n: n, k: k)
-            && goesToSynapseSGEMM(transposeB: transposeB, m: m, n: n, k: k, ldb: ldb) {
+            && goesToSynapseSGEMM(transposeB: transposeB, m: m, n: n, k: k) {
             synapse_sgemm_bias_avx512(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, a, lda, b, ldb, bias, c, n)
             return
         }
@@ -49,7 +49,7 @@ extension Kernels {
             bf16gemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
-        if goesToSynapseSGEMM(transposeB: transposeB, m: m, n: n, k: k, ldb: ldb) {
+        if goesToSynapseSGEMM(transposeB: transposeB, m: m, n: n, k: k) {
             synapse_sgemm_avx512(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
@@ -62,11 +62,11 @@ extension Kernels {
     /// cblas_sgemm because it packs only B and never zeroes C first (docs/BENCHMARKS.md, "Measurements behind design choices").
     ///
     /// The rest stays with OpenBLAS: products of fewer than 16 rows or a k below 16 (batch-1 inference, a 3×3
-    /// convolution of one channel), where the tile's set-up is not repaid and OpenBLAS's small kernels win; a transposed B under 64 rows, whose gathered panel is used too few times; k above 4096, whose panel
-    /// (k × 32 floats) no longer fits the core's L2 cache; and ldb past the packing's 32-bit gather offsets.
+    /// convolution of one channel), where the tile's set-up is not repaid and OpenBLAS's small kernels win; a transposed B under 64 rows, whose transposed panel is used too few times; and k above 4096,
+    /// whose panel (k × 32 floats) no longer fits the core's L2 cache.
     @inline(__always)
-    static func goesToSynapseSGEMM(transposeB: Bool, m: Int, n: Int, k: Int, ldb: Int) -> Bool {
-        CPUFeatures.avx512 && m >= (transposeB ? 64 : 16) && (16...4096).contains(k) && ldb < 1 << 26
+    static func goesToSynapseSGEMM(transposeB: Bool, m: Int, n: Int, k: Int) -> Bool {
+        CPUFeatures.avx512 && m >= (transposeB ? 64 : 16) && (16...4096).contains(k)
             && (Parallel.isInsideWorker || m * n * k <= 1 << 18)
     }
 

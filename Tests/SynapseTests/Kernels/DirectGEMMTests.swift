@@ -114,9 +114,9 @@ import Testing
         let b = (0..<(k * n)).map { _ in Float.random(in: -1...1, using: &rng) }
         var outside = [Float](repeating: 0, count: m * n), inside = outside
         Kernels.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a, b, &outside)
-        #expect(!Kernels.goesToSynapseSGEMM(transposeB: false, m: m, n: n, k: k, ldb: n))
+        #expect(!Kernels.goesToSynapseSGEMM(transposeB: false, m: m, n: n, k: k))
         Parallel.$isInsideWorker.withValue(true) {
-            #expect(Kernels.goesToSynapseSGEMM(transposeB: false, m: m, n: n, k: k, ldb: n) == CPUFeatures.avx512)
+            #expect(Kernels.goesToSynapseSGEMM(transposeB: false, m: m, n: n, k: k) == CPUFeatures.avx512)
             Kernels.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a, b, &inside)
         }
         for (x, y) in zip(outside, inside) { #expect(abs(x - y) <= 1e-5 * max(1, abs(x))) }

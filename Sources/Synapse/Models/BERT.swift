@@ -49,6 +49,11 @@ public final class BERTSelfAttention: Module {
     public func callAsFunction(_ x: Tensor, keyLengths: [Int]?) -> Tensor {
         proj(query(x).scaledDotProductAttention(key: key(x), value: value(x), heads: heads, keyLengths: keyLengths))
     }
+
+    /// Sequences packed end to end: x [N, C] holds sequences of `lengths` tokens one after another.
+    public func callAsFunction(packed x: Tensor, lengths: [Int]) -> Tensor {
+        proj(query(x).packedAttention(key: key(x), value: value(x), heads: heads, lengths: lengths))
+    }
 }
 
 /// One post-norm BERT layer: x = LN(x + Attention(x)), then x = LN(x + FeedForward(x)) with exact GELU.
@@ -76,6 +81,12 @@ public final class BERTLayer: Module {
 
     public func callAsFunction(_ x: Tensor, keyLengths: [Int]?) -> Tensor {
         let h = ln1(x + attention(x, keyLengths: keyLengths))
+        return ln2(h + mlp(h))
+    }
+
+    /// Sequences packed end to end: x [N, C] holds sequences of `lengths` tokens one after another.
+    public func callAsFunction(packed x: Tensor, lengths: [Int]) -> Tensor {
+        let h = ln1(x + attention(packed: x, lengths: lengths))
         return ln2(h + mlp(h))
     }
 }
@@ -137,6 +148,19 @@ public final class BERTModel: Module {
         x = ln(x)
         let masked = lengths.allSatisfy { $0 == length } ? nil : lengths
         for layer in layers { x = layer(x, keyLengths: masked) }
+        return x
+    }
+
+    /// Hidden states [N, hidden] for sequences packed end to end without padding: `ids` holds sequence b's
+    /// `lengths[b]` tokens after those of the sequences before it, N = lengths.reduce(0, +). The same vectors, row
+    /// for row, as the padded call's real tokens, without computing any padding (`SentenceEmbedder` uses it).
+    public func callAsFunction(packedIDs ids: [Int], lengths: [Int]) -> Tensor {
+        precondition(lengths.allSatisfy { $0 > 0 && $0 <= configuration.maximumPositions } && lengths.reduce(0, +) == ids.count,
+                     "BERTModel: sequence lengths \(lengths) must be in 1...\(configuration.maximumPositions) and add up to the \(ids.count) ids")
+        let positions = lengths.flatMap { 0..<$0 }
+        var x = tok(tokens: ids) + pos(tokens: positions) + type.weight[row: 0]
+        x = ln(x)
+        for layer in layers { x = layer(packed: x, lengths: lengths) }
         return x
     }
 }

@@ -28,8 +28,8 @@ public final class SentenceEmbedder {
 
     /// Unit-length embeddings of `sentences`, in order.
     ///
-    /// Sentences are sorted by token count and encoded `batchSize` at a time (as sentence-transformers does), so a
-    /// batch pads to similar lengths and little work is spent on padding.
+    /// Sentences are sorted by token count and encoded `batchSize` at a time, as sentence-transformers does (there
+    /// it keeps padding low; here batches are packed without padding either way).
     public func embed(_ sentences: [String], batchSize: Int = 32) -> [[Float]] {
         precondition(batchSize > 0, "SentenceEmbedder.embed: batch size must be positive")
         let encoded = sentences.map { tokenizer.encode($0) }
@@ -47,10 +47,10 @@ public final class SentenceEmbedder {
 
     /// One batch of token-id sequences (with [CLS]/[SEP]) → normalised mean-pooled embeddings.
     ///
-    /// On several cores the batch is cut into one shard per core, each padded to its own longest sequence and
-    /// encoded with single-threaded BLAS on its own core: the [tokens, 384] products of a batch are too small for
-    /// two BLAS threads to share well, and shorter shards pad less. Every sequence's embedding is the same either way
-    /// (padding is masked), up to the rounding of differently blocked products.
+    /// On several cores the batch is cut into one shard per core with about the same number of tokens, each encoded
+    /// with its sequences packed end to end (no padding) and single-threaded products on its own core: the
+    /// [tokens, 384] products of a batch are too small for two BLAS threads to share well. Every sequence's embedding
+    /// is the same either way, up to the rounding of differently blocked products.
     public func embedBatch(_ sequences: [[Int]]) -> [[Float]] {
         let shards = Self.shards(lengths: sequences.map(\.count), parts: Parallel.perCoreChunks(sequences.count))
         if shards.count <= 1 { return encodeShard(sequences) }
@@ -64,18 +64,17 @@ public final class SentenceEmbedder {
         return results.flatMap { $0 }
     }
 
-    /// Contiguous shards of `lengths` for `parts` cores with about equal padded work (shard size × its longest
-    /// sequence), found by bisecting on the largest shard's work.
+    /// Contiguous shards of `lengths` for `parts` cores with about equal token counts, found by bisecting on the
+    /// largest shard's count.
     static func shards(lengths: [Int], parts: Int) -> [Range<Int>] {
         guard parts > 1, lengths.count > 1 else { return lengths.isEmpty ? [] : [0..<lengths.count] }
         func split(limit: Int) -> [Range<Int>]? {
             var result: [Range<Int>] = [], start = 0
             while start < lengths.count {
-                var end = start, longest = 0
+                var end = start, tokens = 0
                 while end < lengths.count {
-                    let candidate = Swift.max(longest, lengths[end])
-                    if (end - start + 1) * candidate > limit && end > start { break }
-                    longest = candidate
+                    if tokens + lengths[end] > limit && end > start { break }
+                    tokens += lengths[end]
                     end += 1
                 }
                 result.append(start..<end)
@@ -84,7 +83,7 @@ public final class SentenceEmbedder {
             }
             return result
         }
-        var low = lengths.max()!, high = lengths.count * lengths.max()!
+        var low = lengths.max()!, high = lengths.reduce(0, +)
         while low < high {
             let middle = (low + high) / 2
             if split(limit: middle) != nil { high = middle } else { low = middle + 1 }
@@ -92,23 +91,20 @@ public final class SentenceEmbedder {
         return split(limit: low)!
     }
 
-    /// Encodes one shard on the calling thread.
+    /// Encodes one shard on the calling thread, its sequences packed end to end (no padding is computed).
     private func encodeShard(_ sequences: [[Int]]) -> [[Float]] {
         guard !sequences.isEmpty else { return [] }
-        let length = sequences.map(\.count).max() ?? 0
         let lengths = sequences.map(\.count)
-        var ids = [Int](repeating: tokenizer.paddingID, count: sequences.count * length)
-        for (b, sequence) in sequences.enumerated() {
-            for (t, id) in sequence.enumerated() { ids[b * length + t] = id }
-        }
-        let hidden = noGrad { model(ids: ids, lengths: lengths) }
+        let hidden = noGrad { model(packedIDs: sequences.flatMap { $0 }, lengths: lengths) }
         let c = dimension
         return hidden.withUnsafeBufferPointer { h in
-            sequences.indices.map { b in
+            var offset = 0
+            return sequences.indices.map { b in
+                defer { offset += lengths[b] }
                 var pooled = [Float](repeating: 0, count: c)
                 pooled.withUnsafeMutableBufferPointer { p in
                     for t in 0..<lengths[b] {
-                        let row = h.baseAddress! + (b * length + t) * c
+                        let row = h.baseAddress! + (offset + t) * c
                         for j in 0..<c { p[j] += row[j] }
                     }
                     var norm: Float = 0

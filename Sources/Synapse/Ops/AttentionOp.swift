@@ -44,6 +44,57 @@ extension Tensor {
         }
     }
 
+    /// Attention over sequences packed end to end, without padding: `self` (queries), `key` and `value` are [N, C]
+    /// with sequence s in rows offset(s) ..< offset(s) + lengths[s] (offsets are the running sums of `lengths`), and
+    /// each sequence attends only within itself — what FlashAttention's variable-length call (cu_seqlens) and
+    /// PyTorch's nested tensors do. A batch of sentences of different lengths then costs its real tokens only, where
+    /// the padded form pays every sequence at the longest one's length. The result is [N, C]; the same as running
+    /// `scaledDotProductAttention` on each sequence alone (or on the padded batch with its key lengths), row for row.
+    ///
+    /// ```swift
+    /// let y = q.packedAttention(key: k, value: v, heads: 12, lengths: [27, 9, 14])   // q, k, v: [50, 384]
+    /// ```
+    public func packedAttention(key: Tensor, value: Tensor, heads: Int, lengths: [Int], causal: Bool = false,
+                                scale: Float? = nil) -> Tensor {
+        precondition(rank == 2 && key.shape == shape && value.shape == shape,
+                     "packedAttention: query, key and value must be the same [tokens, features], got \(shape), \(key.shape), \(value.shape)")
+        let (n, c) = (shape[0], shape[1])
+        precondition(lengths.allSatisfy { $0 >= 0 } && lengths.reduce(0, +) == n,
+                     "packedAttention: sequence lengths \(lengths) do not add up to the \(n) packed tokens")
+        let geometries = lengths.map {
+            Tensor.attentionGeometry(batch: 1, heads: heads, queryLength: $0, keyLength: $0, features: c, causal: causal,
+                                     keyLengths: nil, scale: scale)
+        }
+        var offsets = [0], probabilityOffsets = [0]
+        for length in lengths {
+            offsets.append(offsets.last! + length)
+            probabilityOffsets.append(probabilityOffsets.last! + heads * length * length)
+        }
+        let operand = { (t: Tensor, s: Int) in
+            AttentionOperand(base: t.storage.pointer + offsets[s] * c, rowStride: c, batchStride: lengths[s] * c)
+        }
+        let out = Tensor(uninitializedShape: [n, c])
+        let needsGrad = GradMode.isEnabled && (requiresGrad || key.requiresGrad || value.requiresGrad)
+        let probabilities = needsGrad ? Tensor(uninitializedShape: [probabilityOffsets.last!]) : nil
+        for (s, g) in geometries.enumerated() where lengths[s] > 0 {
+            Kernels.attentionForward(g, query: operand(self, s), key: operand(key, s), value: operand(value, s),
+                                     out: operand(out, s), probabilities: probabilities.map { $0.storage.pointer + probabilityOffsets[s] })
+        }
+        guard let probabilities else { return out }
+        let (q, k, v) = (detached(), key.detached(), value.detached())
+        return Tensor.record(out, op: "packed_attention", inputs: [self, key, value]) { grad in
+            let gq = Tensor(uninitializedShape: q.shape), gk = Tensor(uninitializedShape: k.shape)
+            let gv = Tensor(uninitializedShape: v.shape)
+            for (s, g) in geometries.enumerated() where lengths[s] > 0 {
+                Kernels.attentionBackward(g, query: operand(q, s), key: operand(k, s), value: operand(v, s),
+                                          probabilities: probabilities.storage.pointer + probabilityOffsets[s],
+                                          gradOut: operand(grad, s), gradQuery: operand(gq, s), gradKey: operand(gk, s),
+                                          gradValue: operand(gv, s))
+            }
+            return [gq, gk, gv]
+        }
+    }
+
     /// Self-attention straight from a fused projection: `self` is [B, T, 3·C] holding Q, K and V side by side (the
     /// output of one Linear(C, 3·C)); the result is [B, T, C]. The gradient comes back in the same fused layout, so
     /// the projection's backward is a single product too.

@@ -122,16 +122,16 @@ struct MiniLMTests {
 }
 
 @Suite(.synapseRuntime) struct SentenceEmbedderShardTests {
-    /// Shards are contiguous, cover every sequence once, and balance padded work (size × longest) across cores.
-    @Test func shardsCoverTheBatchAndBalancePaddedWork() {
+    /// Shards are contiguous, cover every sequence once, and balance tokens (the packed work) across cores.
+    @Test func shardsCoverTheBatchAndBalanceTokens() {
         let lengths = [120, 90, 64, 60, 41, 40, 33, 30, 30, 12, 12, 9, 8, 8, 7, 5]   // sorted longest first, as embed does
         let shards = SentenceEmbedder.shards(lengths: lengths, parts: 2)
         #expect(shards.count == 2)
         #expect(shards.first?.lowerBound == 0 && shards.last?.upperBound == lengths.count)
         #expect(zip(shards, shards.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
-        let work = shards.map { $0.count * lengths[$0.lowerBound] }
-        // The whole batch padded to 120 is 1920; the best two-way contiguous split is 4 × 120 and 12 × 41 (492).
-        #expect(work == [480, 492], "padded work per shard \(work)")
+        let work = shards.map { lengths[$0].reduce(0, +) }
+        // 569 tokens; the best two-way contiguous split is 120 + 90 + 64 and the other 13 (295).
+        #expect(work == [274, 295], "tokens per shard \(work)")
         #expect(SentenceEmbedder.shards(lengths: [7], parts: 2) == [0..<1])
         #expect(SentenceEmbedder.shards(lengths: [], parts: 2).isEmpty)
         #expect(SentenceEmbedder.shards(lengths: [5, 5, 5], parts: 1) == [0..<3])

@@ -72,6 +72,46 @@ import Testing
         expectClose(fusedGrads[0], oracleGrads[0], rtol: 1e-4, atol: 1e-5, "\(c) ∂L/∂QKV")
     }
 
+    /// Packed sequences (no padding) against the reference run on each sequence alone: output and ∂L/∂Q, K, V, with
+    /// an empty sequence among them; and, on a small case, the gradients against finite differences.
+    @Test(arguments: 0..<8)
+    func packedAttentionEqualsReferencePerSequence(seed: Int) {
+        var rng = RandomGenerator(seed: UInt64(300 + seed))
+        let (heads, headSize, causal) = (1 + rng.nextInt(below: 3), 1 + rng.nextInt(below: 6), seed % 2 == 1)
+        var lengths = (0..<(1 + rng.nextInt(below: 4))).map { _ in 1 + rng.nextInt(below: 9) }
+        if seed == 4 { lengths.insert(0, at: 1) }
+        let (n, c) = (lengths.reduce(0, +), heads * headSize)
+        let leaves = (0..<3).map { _ in Tensor.randn([n, c], generator: &rng) }
+        let weight = Tensor.randn([n, c], generator: &rng)
+        let label = "lengths \(lengths) H=\(heads) d=\(headSize) causal=\(causal)"
+        let (packed, packedGrads) = Self.run(leaves, weight: weight) { v in
+            v[0].packedAttention(key: v[1], value: v[2], heads: heads, lengths: lengths, causal: causal)
+        }
+        let (oracle, oracleGrads) = Self.run(leaves, weight: weight) { v in
+            var start = 0, pieces: [Tensor] = []
+            for length in lengths where length > 0 {
+                let part = v.map { $0.slice(axis: 0, start..<(start + length)).reshaped([1, length, c]) }
+                pieces.append(part[0].referenceAttention(key: part[1], value: part[2], heads: heads, causal: causal)
+                    .reshaped([length, c]))
+                start += length
+            }
+            return Tensor.concat(pieces, axis: 0)
+        }
+        expectClose(packed, oracle, rtol: 1e-4, atol: 1e-5, "\(label) output")
+        for (name, (a, b)) in zip(["Q", "K", "V"], zip(packedGrads, oracleGrads)) {
+            expectClose(a, b, rtol: 1e-4, atol: 1e-5, "\(label) ∂L/∂\(name)")
+        }
+        if seed < 2 {
+            let small = [2, 3]
+            let inputs = (0..<3).map { _ in Tensor.randn([5, 4], generator: &rng) }
+            let w = Tensor.randn([5, 4], generator: &rng)
+            let report = GradCheck.check(inputs) { v in
+                (v[0].packedAttention(key: v[1], value: v[2], heads: 2, lengths: small, causal: causal) * w).sum()
+            }
+            #expect(report.passed, "finite differences, causal=\(causal): \(report)")
+        }
+    }
+
     /// The cache path: the last T of L tokens attend over a cache holding all L keys and values.
     @Test(arguments: 0..<6)
     func cachedAttentionEqualsReference(seed: Int) {

@@ -7,6 +7,7 @@ out=${1:-runs/bench}
 mkdir -p "$out"
 run() { local name=$1; shift; echo "== $name (load: $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$out/all.txt"; "$@" 2>&1 | tee "$out/$name.txt" | tee -a "$out/all.txt"; }
 run kernels python3 scripts/bench_numpy.py
+run fp32 python3 scripts/bench_fp32.py --reps 3
 run mnist-mlps python3 scripts/bench_mnist.py --workloads seed-mlp,mlp --epochs 5
 run mnist-cnn-1 python3 scripts/bench_mnist.py --workloads cnn --epochs 1
 run char-lstm python3 scripts/bench_text.py --iters 1000

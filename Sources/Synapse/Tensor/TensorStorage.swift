@@ -77,7 +77,8 @@ enum StoragePool {
         let rounded = sizeClass(byteCount)
         _ = initialised
         pthread_mutex_lock(&mutex)
-        if let size = cachedClass(fitting: rounded), let block = cache[size]?.popLast() {
+        if let size = cachedClass(fitting: rounded, available: cache.lazy.filter { !$0.value.isEmpty }.map(\.key)),
+           let block = cache[size]?.popLast() {
             cachedBytes -= size
             outstanding[Int(bitPattern: block)] = size
             pthread_mutex_unlock(&mutex)
@@ -98,13 +99,12 @@ enum StoragePool {
         return block
     }
 
-    /// The cached size class to serve a request of class `rounded` from: its own, or else the smallest cached one up
-    /// to an eighth larger. Call with the mutex held.
-    private static func cachedClass(fitting rounded: Int) -> Int? {
-        if cache[rounded]?.isEmpty == false { return rounded }
+    /// The cached size class to serve a request of class `rounded` from, among the classes that have a block
+    /// `available`: its own, or else the smallest one up to an eighth larger.
+    static func cachedClass(fitting rounded: Int, available: some Sequence<Int>) -> Int? {
         let limit = rounded + rounded / 8
         var best: Int? = nil
-        for (size, blocks) in cache where size > rounded && size <= limit && !blocks.isEmpty && size < (best ?? .max) {
+        for size in available where size >= rounded && size <= limit && size < (best ?? .max) {
             best = size
         }
         return best

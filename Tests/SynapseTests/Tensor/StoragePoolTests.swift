@@ -1,31 +1,22 @@
 import Testing
 @testable import Synapse
 
-/// The storage pool's reuse rules, on sizes no other test allocates (around 90 MB, so concurrent tests do not take
-/// the blocks in between).
+/// The storage pool's reuse rule. (The pool itself is process-wide and shared by tests running in parallel, so the
+/// rule is checked on its own.)
 @Suite(.synapseRuntime) struct StoragePoolTests {
-    static let base = 90 << 20 + 12_345
-
-    @Test func aMissingClassTakesACachedBlockAnEighthLargerAtMost() {
-        let block = StoragePool.allocate(byteCount: Self.base)
-        StoragePool.release(block, byteCount: Self.base)
-        // 5% smaller: another size class, served from the cached block.
-        let smaller = Self.base - Self.base / 20
-        let reused = StoragePool.allocate(byteCount: smaller)
-        #expect(reused == block)
-        // Released under its own (larger) class, so the original size finds it again.
-        StoragePool.release(reused, byteCount: smaller)
-        let again = StoragePool.allocate(byteCount: Self.base)
-        #expect(again == block)
-        StoragePool.release(again, byteCount: Self.base)
-        // Past an eighth smaller, a request does not take it.
-        let tooSmall = Self.base - Self.base / 5
-        let fresh = StoragePool.allocate(byteCount: tooSmall)
-        #expect(fresh != block)
-        StoragePool.release(fresh, byteCount: tooSmall)
-        // A larger request never takes a smaller block.
-        let larger = StoragePool.allocate(byteCount: Self.base + (1 << 20))
-        #expect(larger != block && larger != fresh)
-        StoragePool.release(larger, byteCount: Self.base + (1 << 20))
+    @Test func aMissingClassTakesTheSmallestCachedBlockAnEighthLargerAtMost() {
+        let mb = 1 << 20
+        // Its own class first, even when a slightly larger one is cached.
+        #expect(StoragePool.cachedClass(fitting: 8 * mb, available: [9 * mb, 8 * mb]) == 8 * mb)
+        // Otherwise the smallest that fits within an eighth: 8 MiB serves requests down to 64/9 MiB.
+        #expect(StoragePool.cachedClass(fitting: 7 * mb + mb / 2, available: [8 * mb + mb / 2, 8 * mb, 12 * mb]) == 8 * mb)
+        #expect(StoragePool.cachedClass(fitting: 7 * mb, available: [8 * mb]) == nil)
+        // Never a smaller block, and nothing when nothing is cached.
+        #expect(StoragePool.cachedClass(fitting: 8 * mb, available: [7 * mb, 4 * mb]) == nil)
+        #expect(StoragePool.cachedClass(fitting: 8 * mb, available: []) == nil)
+        // The 64 KiB granule: a 2.6 MB activation's class and its neighbours one granule either side.
+        let granule = StoragePool.mediumGranule
+        let activation = StoragePool.sizeClass(432 * 1536 * 4)
+        #expect(StoragePool.cachedClass(fitting: activation - granule, available: [activation, activation + granule]) == activation)
     }
 }

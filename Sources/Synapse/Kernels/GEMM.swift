@@ -62,8 +62,9 @@ extension Kernels {
     /// cblas_sgemm because it packs only B and never zeroes C first (docs/BENCHMARKS.md, "Measurements behind design choices").
     ///
     /// The rest stays with OpenBLAS: products of fewer than 16 rows or a k below 16 (batch-1 inference, a 3×3
-    /// convolution of one channel), where the tile's set-up is not repaid and OpenBLAS's small kernels win; a transposed B under 64 rows, whose transposed panel is used too few times; and k above 4096,
-    /// whose panel (k × 32 floats) no longer fits the core's L2 cache.
+    /// convolution of one channel), where the tile's set-up is not repaid and OpenBLAS's small kernels win; a
+    /// transposed B under 64 rows, whose transposed panel is used too few times; and k above 4096, whose panel
+    /// (k × 32 floats) no longer fits the core's L2 cache.
     @inline(__always)
     static func goesToSynapseSGEMM(transposeB: Bool, m: Int, n: Int, k: Int) -> Bool {
         CPUFeatures.avx512 && m >= (transposeB ? 64 : 16) && (16...4096).contains(k)

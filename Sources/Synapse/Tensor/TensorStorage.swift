@@ -77,8 +77,10 @@ enum StoragePool {
         let rounded = sizeClass(byteCount)
         _ = initialised
         pthread_mutex_lock(&mutex)
-        if let size = cachedClass(fitting: rounded, available: cache.lazy.filter { !$0.value.isEmpty }.map(\.key)),
-           let block = cache[size]?.popLast() {
+        // Its own class in one lookup; only a miss scans the other cached classes.
+        let size = cache[rounded]?.isEmpty == false
+            ? rounded : cachedClass(fitting: rounded, available: cache.lazy.filter { !$0.value.isEmpty }.map(\.key))
+        if let size, let block = cache[size]?.popLast() {
             cachedBytes -= size
             outstanding[Int(bitPattern: block)] = size
             pthread_mutex_unlock(&mutex)

@@ -10,7 +10,8 @@ repetition; the table gives each side's median and its peak resident memory:
   MiniLM    320 sentences at batch 32 (sentences/s)             synapse bench embed --precision P
 PyTorch runs the same models (imported from ../shared/bench, or transformers for MiniLM) in Float32 and under
 torch.autocast("cpu", dtype=torch.bfloat16) — the forward pass in autocast, backward and the optimizer outside it,
-as PyTorch's documentation recommends — with its default threads. Needs the release binary and torch +
+as PyTorch's documentation recommends — with its default threads. Peak RSS is each process's high-water mark,
+except that synapse bench embed reports its own taken before the BF16 run's extra Float32 pass (for the cosine). Needs the release binary and torch +
 transformers. Check that nothing else runs: the load average is printed.
 """
 import argparse, json, os, statistics, subprocess, sys, time
@@ -174,7 +175,9 @@ def main():
                 print(f"{workload} rep {rep + 1} {name}: {r} rss {rss:.0f} MB", file=sys.stderr)
         key, unit, higher = metric[workload]
         med = {n: statistics.median(r[key] for r, _ in rs) for n, rs in runs.items()}
-        rss = {n: max(m for _, m in rs) for n, rs in runs.items()}
+        # The workload's own peak where the side reports it (synapse bench embed: before its BF16 run's extra
+        # Float32 pass for the cosine), else the whole process's.
+        rss = {n: max(r.get("peak_rss_mb", m) for r, m in rs) for n, rs in runs.items()}
         q = {n: rs[-1][0].get(quality[workload], "") for n, rs in runs.items()}
         speed = {n: (med[n] if higher else 1 / med[n]) for n in med}
         for n in sides:

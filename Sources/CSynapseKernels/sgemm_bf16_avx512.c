@@ -81,18 +81,20 @@ INLINE void pack_panel(int transposed, long k, long n, long j, const float *b, l
         }
         return;
     }
-    // op(B)[q][j + c] = B[j + c][q]: column c of the panel is row j + c of B, whose pairs are consecutive.
-    uint32_t pairs[16];
-    for (long c = 0; c < NR; c++) {
-        if (j + c >= n) {
-            for (long p = 0; p < kp; p++) panel[p * NR + c] = 0;
-            continue;
-        }
-        const float *row = b + (j + c) * ldb;
-        for (long p = 0; p < kp; p += 16) {
-            _mm512_storeu_si512(pairs, consecutive(row + 2 * p, k - 2 * p));
-            const long count = kp - p < 16 ? kp - p : 16;
-            for (long q = 0; q < count; q++) panel[(p + q) * NR + c] = pairs[q];
+    // op(B)[q][j + c] = B[j + c][q]: column c of the panel is row j + c of B, whose pairs are consecutive. Sixteen
+    // such rows × 16 pairs are converted and transposed as 32-bit words in registers, for each half of the panel.
+    // (Copying each pair to its place one word at a time made the packing cost more than the products it fed once
+    // op(A) came in row blocks, which pack each panel again per block.)
+    for (long p0 = 0; p0 < kp; p0 += 16) {
+        const long count = kp - p0 < 16 ? kp - p0 : 16;
+        for (int half = 0; half < 2; half++) {
+            __m512 r[16];
+            for (int q = 0; q < 16; q++) {
+                const long col = j + half * 16 + q;
+                r[q] = col < n ? (__m512)consecutive(b + col * ldb + 2 * p0, k - 2 * p0) : _mm512_setzero_ps();
+            }
+            transpose16(r);
+            for (long c = 0; c < count; c++) _mm512_store_ps((float *)(panel + (p0 + c) * NR + half * 16), r[c]);
         }
     }
 }
@@ -132,8 +134,10 @@ static BF16 void any_tile(int rows, int wide, long kp, const uint32_t *a, const 
     }
 }
 
-// The packed op(A) of the calling thread's product, kept and grown rather than allocated per product: an activation
-// of a few MB would otherwise come back from mmap, page by page, on every call.
+// The packed op(A) of the calling thread's product, kept and grown rather than allocated per product (an activation
+// of a few hundred KB would otherwise come back from mmap, page by page, on every call). It holds one row block
+// (`synapse_bf16_block_rows`), not the whole of op(A): MiniLM's 1536-wide activations packed whole took 1.3 MB per
+// core, which made BF16 inference need more memory than Float32.
 static _Thread_local uint32_t *packedBuffer;
 static _Thread_local long packedCapacity;
 static pthread_key_t packedKey;
@@ -151,6 +155,11 @@ unsigned *synapse_bf16_packed_buffer(long words) {
         packedCapacity = words;
     }
     return packedBuffer;
+}
+
+long synapse_bf16_block_rows(long k) {
+    const long rows = SYNAPSE_BF16_PACKED_A_BYTES / (4 * synapse_bf16_pairs(k > 0 ? k : 1)) / MR * MR;
+    return rows > MR ? rows : MR;
 }
 
 static _Thread_local uint32_t *panelBuffer;
@@ -189,6 +198,19 @@ BF16 void synapse_bf16_gemm_columns(int transposeB, long m, long n, long k, floa
     }
 }
 
+
+BF16 void synapse_bf16_gemm(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a,
+                            long lda, const float *b, long ldb, float beta, float *c, long ldc) {
+    if (m <= 0 || n <= 0) return;
+    const long kp = synapse_bf16_pairs(k), blockRows = synapse_bf16_block_rows(k);
+    uint32_t *packed = synapse_bf16_packed_buffer((m < blockRows ? m : blockRows) * kp);
+    for (long i0 = 0; i0 < m; i0 += blockRows) {
+        const long rows = m - i0 < blockRows ? m - i0 : blockRows;
+        synapse_bf16_pack_a(transposeA, rows, k, transposeA ? a + i0 : a + i0 * lda, lda, packed);
+        synapse_bf16_gemm_columns(transposeB, rows, n, k, alpha, packed, b, ldb, beta, c + i0 * ldc, ldc, 0, n);
+    }
+}
+
 #else
 
 #include <stdlib.h>
@@ -196,6 +218,16 @@ BF16 void synapse_bf16_gemm_columns(int transposeB, long m, long n, long k, floa
 long synapse_bf16_pairs(long k) { return (k + 1) / 2; }
 unsigned *synapse_bf16_packed_buffer(long words) {
     (void)words;
+    abort();
+}
+long synapse_bf16_block_rows(long k) {
+    (void)k;
+    abort();
+}
+void synapse_bf16_gemm(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
+                       const float *b, long ldb, float beta, float *c, long ldc) {
+    (void)transposeA; (void)transposeB; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda; (void)b;
+    (void)ldb; (void)beta; (void)c; (void)ldc;
     abort();
 }
 void synapse_bf16_pack_a(int transposeA, long m, long k, const float *a, long lda, unsigned *packed) {

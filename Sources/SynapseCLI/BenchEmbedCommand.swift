@@ -27,6 +27,7 @@ struct EmbedBench: ParsableCommand {
         let embedder = try SentenceEmbedder(folder: URL(fileURLWithPath: model))
         let list = EmbeddingBenchmark.sentences(from: text, count: sentences)
         let r = EmbeddingBenchmark.run(embedder: embedder, sentences: list, batchSize: batchSize)
+        let peak = PeakMemory.megabytes  // the workload's own, before the Float32 comparison below
         // With bf16 products, how far the embeddings moved: the smallest cosine to the Float32 ones.
         var cosine = 1.0
         if Runtime.matmulPrecision == .bfloat16 {
@@ -40,7 +41,7 @@ struct EmbedBench: ParsableCommand {
         }
         let tag = precision.precision.rawValue
         if json {
-            print("{\"workload\": \"embed\", \"impl\": \"synapse\", \"precision\": \"\(tag)\", \"sentences\": \(r.sentences), \"batch\": \(r.batchSize), \"seconds\": \(String(format: "%.4f", r.seconds)), \"sentences_per_s\": \(String(format: "%.1f", r.sentencesPerSecond)), \"mean_tokens\": \(String(format: "%.1f", r.meanTokens)), \"min_cosine_to_float32\": \(String(format: "%.6f", cosine))}")
+            print("{\"workload\": \"embed\", \"impl\": \"synapse\", \"precision\": \"\(tag)\", \"sentences\": \(r.sentences), \"batch\": \(r.batchSize), \"seconds\": \(String(format: "%.4f", r.seconds)), \"sentences_per_s\": \(String(format: "%.1f", r.sentencesPerSecond)), \"mean_tokens\": \(String(format: "%.1f", r.meanTokens)), \"min_cosine_to_float32\": \(String(format: "%.6f", cosine)), \"peak_rss_mb\": \(String(format: "%.1f", peak))}")
         } else {
             print(String(format: "embed (%@): %d sentences (%.1f tokens on average) at batch %d in %.3f s: %.1f sentences/s%@",
                          tag, r.sentences, r.meanTokens, r.batchSize, r.seconds, r.sentencesPerSecond,

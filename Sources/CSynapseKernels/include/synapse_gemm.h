@@ -31,6 +31,13 @@ unsigned *synapse_bf16_packed_buffer(long words);
 void synapse_bf16_pack_a(int transposeA, long m, long k, const float *a, long lda, unsigned *packed);
 void synapse_bf16_gemm_columns(int transposeB, long m, long n, long k, float alpha, const unsigned *packedA,
                                const float *b, long ldb, float beta, float *c, long ldc, long j0, long j1);
+/// At most this many bytes of packed op(A) per thread: `synapse_bf16_gemm` packs op(A) in blocks of
+/// `synapse_bf16_block_rows(k)` rows (a multiple of the 12-row tile) and runs each block over all of C's columns.
+#define SYNAPSE_BF16_PACKED_A_BYTES (256L << 10)
+long synapse_bf16_block_rows(long k);
+/// C = alpha · op(A) · op(B) + beta · C on the calling thread, op(A) packed one row block at a time.
+void synapse_bf16_gemm(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
+                       const float *b, long ldb, float beta, float *c, long ldc);
 
 #ifdef __cplusplus
 }

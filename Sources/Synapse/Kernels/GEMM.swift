@@ -79,24 +79,42 @@ extension Kernels {
         precision == .bfloat16 && accelerated && m >= 4 && k >= 8 && n >= 1
     }
 
-    /// C = alpha · op(A) · op(B) + beta · C with bfloat16 operands and Float32 sums: op(A) packed once, the columns of
-    /// C split over the cores in 32-column panels (or all on this thread inside a worker or for a small product).
+    /// C = alpha · op(A) · op(B) + beta · C with bfloat16 operands and Float32 sums. On one thread (inside a worker,
+    /// or a small product) op(A) is packed one row block at a time (`synapse_bf16_gemm`). Split over the cores, an
+    /// op(A) that fits one block is packed once and the columns of C are shared out in 32-column panels; a taller
+    /// one is split by rows, each core packing its own blocks.
     static func bf16gemm(_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                          _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                          _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        let packed = synapse_bf16_packed_buffer(m * synapse_bf16_pairs(k))!
-        synapse_bf16_pack_a(transposeA ? 1 : 0, m, k, a, lda, packed)
-        let panels = (n + 31) / 32
-        let chunks = Parallel.isInsideWorker || m * n * k < 1 << 20 ? 1 : min(Parallel.availableCores, panels)
-        if chunks <= 1 {
-            synapse_bf16_gemm_columns(transposeB ? 1 : 0, m, n, k, alpha, packed, b, ldb, beta, c, ldc, 0, n)
+        let (ta, tb) = (transposeA ? Int32(1) : 0, transposeB ? Int32(1) : 0)
+        let cores = Parallel.isInsideWorker || m * n * k < 1 << 20 ? 1 : Parallel.availableCores
+        if cores <= 1 {
+            synapse_bf16_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
+        let blockRows = synapse_bf16_block_rows(k)
+        if m > blockRows {
+            // Row ranges on multiples of the 12-row tile, so each core's blocks are the ones one thread would run.
+            let tiles = (m + 11) / 12
+            let chunks = Swift.min(cores, tiles)
+            let shared = UncheckedSendable((a, b, c))
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let (a, b, c) = shared.value
+                let first = tiles * chunk / chunks * 12, last = Swift.min(m, tiles * (chunk + 1) / chunks * 12)
+                synapse_bf16_gemm(ta, tb, last - first, n, k, alpha, transposeA ? a + first : a + first * lda, lda,
+                                  b, ldb, beta, c + first * ldc, ldc)
+            }
+            return
+        }
+        let packed = synapse_bf16_packed_buffer(m * synapse_bf16_pairs(k))!
+        synapse_bf16_pack_a(ta, m, k, a, lda, packed)
+        let panels = (n + 31) / 32
+        let chunks = Swift.min(cores, panels)
         let shared = UncheckedSendable((UnsafePointer(packed), b, c))
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
             let (packed, b, c) = shared.value
             let first = panels * chunk / chunks * 32, last = min(n, panels * (chunk + 1) / chunks * 32)
-            synapse_bf16_gemm_columns(transposeB ? 1 : 0, m, n, k, alpha, packed, b, ldb, beta, c, ldc, first, last)
+            synapse_bf16_gemm_columns(tb, m, n, k, alpha, packed, b, ldb, beta, c, ldc, first, last)
         }
     }
 

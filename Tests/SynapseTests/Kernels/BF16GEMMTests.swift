@@ -28,6 +28,45 @@ import Testing
         }
     }
 
+    /// Taller than one packed row block (`synapse_bf16_block_rows`: 120 rows at k = 1000), so op(A) is packed in
+    /// several blocks and each panel of op(B) packed again for each; on one thread and split by rows over the cores.
+    static let blockedShapes = [(250, 40, 1000), (133, 70, 999)]
+
+    @Test(arguments: DirectGEMMTests.transposes)
+    func rowBlocksMatchTheDefinition(transposeA: Bool, transposeB: Bool) {
+        guard CPUFeatures.avx512BF16 else { return }
+        #expect(synapse_bf16_block_rows(1000) == 120 && synapse_bf16_block_rows(999) == 120)
+        DirectGEMMTests.expectMatchesDefinition(transposeA: transposeA, transposeB: transposeB,
+                                                shapes: Self.blockedShapes, operand: Self.bf16, tolerance: 2e-6) {
+            synapse_bf16_gemm($0 ? 1 : 0, $1 ? 1 : 0, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        }
+        DirectGEMMTests.expectMatchesDefinition(transposeA: transposeA, transposeB: transposeB,
+                                                shapes: Self.blockedShapes, operand: Self.bf16, tolerance: 2e-6) {
+            Kernels.bf16gemm($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        }
+    }
+
+    /// Every element sums its k products in the same order whatever the blocks, tiles or threads, so the row-split,
+    /// column-split and one-thread products agree bit for bit.
+    @Test(arguments: [(250, 200, 1000), (100, 200, 128)])
+    func splitsMatchOneThread(shape: (Int, Int, Int)) {
+        guard CPUFeatures.avx512BF16 else { return }
+        let (m, n, k) = shape
+        let a = Tensor.randn([k, m], generator: &Self.rng), b = Tensor.randn([n, k], generator: &Self.rng)
+        var one = [Float](repeating: 0, count: m * n), split = one
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                one.withUnsafeMutableBufferPointer { c in
+                    synapse_bf16_gemm(1, 1, m, n, k, 1, a.baseAddress!, m, b.baseAddress!, k, 0, c.baseAddress!, n)
+                }
+                split.withUnsafeMutableBufferPointer { c in
+                    Kernels.bf16gemm(true, true, m, n, k, 1, a.baseAddress!, m, b.baseAddress!, k, 0, c.baseAddress!, n)
+                }
+            }
+        }
+        #expect(one == split)
+    }
+
     /// Split over the cores or not, the columns come out the same (each thread packs its own panels).
     @Test func threadedColumnsMatchOneThread() {
         guard CPUFeatures.avx512BF16 else { return }

@@ -44,6 +44,40 @@ struct AttentionGeometry {
         return Swift.max(0, Swift.min(n, keyLength))
     }
 
+    /// The first query row of sequence b that attends to key j (rows before it have a zero weight there).
+    @inline(__always)
+    func firstQuery(batch b: Int, key j: Int) -> Int {
+        causal ? Swift.max(0, Swift.min(queryLength, j - (keyLength - queryLength))) : 0
+    }
+
+    /// The query rows of sequence b in blocks of `blockRows`, each with the number of leading keys any of its rows
+    /// sees. A causal block needs only the keys up to its last row, so the products that sum over keys (P·V, dS·K)
+    /// skip the masked upper triangle: about a third of their work at 64 tokens.
+    @inline(__always)
+    func forEachRowBlock(batch b: Int, _ body: (_ rows: Range<Int>, _ keys: Int) -> Void) {
+        var r0 = 0
+        while r0 < queryLength {
+            let r1 = causal ? Swift.min(queryLength, r0 + Self.blockRows) : queryLength
+            body(r0..<r1, visibleKeys(batch: b, row: r1 - 1))
+            r0 = r1
+        }
+    }
+
+    /// The keys in blocks of `blockRows`, each with the first query row that sees any of them: the products that
+    /// sum over queries (Pᵀ·dO, dSᵀ·Q) start there.
+    @inline(__always)
+    func forEachKeyBlock(batch b: Int, _ body: (_ keys: Range<Int>, _ firstQuery: Int) -> Void) {
+        var c0 = 0
+        while c0 < keyLength {
+            let c1 = causal ? Swift.min(keyLength, c0 + Self.blockRows) : keyLength
+            body(c0..<c1, firstQuery(batch: b, key: c0))
+            c0 = c1
+        }
+    }
+
+    /// Two 12-row tiles of the AVX-512 kernel.
+    static let blockRows = 24
+
     /// OpenBLAS threads products above roughly this size itself; below it, (batch, head) pairs run on the cores
     /// instead, each with single-threaded products.
     var pairsInParallel: Bool { queryLength * keyLength * headDim < 262_144 && batch * heads > 1 }
@@ -106,8 +140,11 @@ extension Kernels {
                 if n > 0 { softmaxRow(row, row, n, log: false) }
                 if n < tk { (row + n).update(repeating: 0, count: tk - n) }
             }
-            gemm(transposeA: false, transposeB: false, m: tq, n: d, k: tk, alpha: 1,
-                 s, lda: tk, v.head(b, g.keyHead(h), headDim: d), ldb: v.rowStride, beta: 0, outHead, ldc: o.rowStride)
+            let vHead = v.head(b, g.keyHead(h), headDim: d)
+            g.forEachRowBlock(batch: b) { rows, keys in
+                gemmOrZero(transposeA: false, m: rows.count, n: d, k: keys, alpha: 1, s + rows.lowerBound * tk, lda: tk,
+                           vHead, ldb: v.rowStride, outHead + rows.lowerBound * o.rowStride, ldc: o.rowStride)
+            }
         }
     }
 
@@ -133,20 +170,44 @@ extension Kernels {
                 return
             }
             let goHead = go.head(b, h, headDim: d)
-            gemm(transposeA: true, transposeB: false, m: tk, n: d, k: tq, alpha: 1,
-                 p, lda: tk, goHead, ldb: go.rowStride, beta: 0, gvHead, ldc: gv.rowStride)
+            let (qHead, kHead) = (q.head(b, h, headDim: d), k.head(b, h, headDim: d))
+            g.forEachKeyBlock(batch: b) { keys, i0 in
+                gemmOrZero(transposeA: true, m: keys.count, n: d, k: tq - i0, alpha: 1, p + i0 * tk + keys.lowerBound,
+                           lda: tk, goHead + i0 * go.rowStride, ldb: go.rowStride,
+                           gvHead + keys.lowerBound * gv.rowStride, ldc: gv.rowStride)
+            }
             gemm(transposeA: false, transposeB: true, m: tq, n: tk, k: d, alpha: 1,
                  goHead, lda: go.rowStride, v.head(b, h, headDim: d), ldb: v.rowStride, beta: 0, dp, ldc: tk)
+            // dS over each row's visible keys; the masked rest is exactly zero (its weights are).
             for i in 0..<tq {
                 let (pr, dr) = (p + i * tk, dp + i * tk)
-                var dot: Float = 0
-                for j in 0..<tk { dot += pr[j] * dr[j] }
-                for j in 0..<tk { dr[j] = pr[j] * (dr[j] - dot) }
+                let n = g.visibleKeys(batch: b, row: i)
+                let dot = dotContiguous(pr, dr, n)
+                for j in 0..<n { dr[j] = pr[j] * (dr[j] - dot) }
+                if n < tk { (dr + n).update(repeating: 0, count: tk - n) }
             }
-            gemm(transposeA: false, transposeB: false, m: tq, n: d, k: tk, alpha: g.scale,
-                 dp, lda: tk, k.head(b, h, headDim: d), ldb: k.rowStride, beta: 0, gqHead, ldc: gq.rowStride)
-            gemm(transposeA: true, transposeB: false, m: tk, n: d, k: tq, alpha: g.scale,
-                 dp, lda: tk, q.head(b, h, headDim: d), ldb: q.rowStride, beta: 0, gkHead, ldc: gk.rowStride)
+            g.forEachRowBlock(batch: b) { rows, keys in
+                gemmOrZero(transposeA: false, m: rows.count, n: d, k: keys, alpha: g.scale, dp + rows.lowerBound * tk,
+                           lda: tk, kHead, ldb: k.rowStride, gqHead + rows.lowerBound * gq.rowStride, ldc: gq.rowStride)
+            }
+            g.forEachKeyBlock(batch: b) { keys, i0 in
+                gemmOrZero(transposeA: true, m: keys.count, n: d, k: tq - i0, alpha: g.scale, dp + i0 * tk + keys.lowerBound,
+                           lda: tk, qHead + i0 * q.rowStride, ldb: q.rowStride,
+                           gkHead + keys.lowerBound * gk.rowStride, ldc: gk.rowStride)
+            }
         }
+    }
+
+    /// C [m, n] (row stride ldc) = alpha · op(A) · B, or zeros when the sum is empty (rows that see no keys).
+    @inline(__always)
+    private static func gemmOrZero(transposeA: Bool, m: Int, n: Int, k: Int, alpha: Float, _ a: UnsafePointer<Float>,
+                                   lda: Int, _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>,
+                                   ldc: Int) {
+        guard k > 0 else {
+            for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
+            return
+        }
+        gemm(transposeA: transposeA, transposeB: false, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb,
+             beta: 0, c, ldc: ldc)
     }
 }

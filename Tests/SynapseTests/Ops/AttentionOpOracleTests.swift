@@ -13,14 +13,16 @@ import Testing
             "B=\(batch) Tq=\(queries) Tk=\(keys) H=\(heads) d=\(headSize) causal=\(causal) lengths=\(keyLengths ?? [])"
         }
 
-        init(seed: UInt64, selfAttention: Bool = false) {
+        /// `long`: sequences past the kernel's 24-row blocks (`AttentionGeometry.blockRows`), where causal products
+        /// stop at each block's last visible key.
+        init(seed: UInt64, selfAttention: Bool = false, long: Bool = false) {
             var rng = RandomGenerator(seed: seed)
             func size(_ range: ClosedRange<Int>) -> Int { range.lowerBound + rng.nextInt(below: range.count) }
             (batch, heads, headSize) = (size(1...3), size(1...4), size(1...8))
-            keys = size(1...9)
+            keys = long ? size(25...75) : size(1...9)
             // A causal query sees keys up to its own position, so Tq ≤ Tk keeps every row non-empty.
             causal = seed % 2 == 1
-            queries = selfAttention ? keys : (causal ? size(1...keys) : size(1...7))
+            queries = selfAttention ? keys : (causal ? size(1...keys) : long ? size(1...50) : size(1...7))
             let padded = seed % 3 == 2 && !causal
             let b = batch, tk = keys
             keyLengths = padded ? (0..<b).map { _ in 1 + rng.nextInt(below: tk) } : nil
@@ -40,9 +42,9 @@ import Testing
         return (out, copies.map { $0.grad! })
     }
 
-    @Test(arguments: 0..<12)
-    func scaledDotProductEqualsReference(seed: Int) {
-        let c = Case(seed: UInt64(seed))
+    @Test(arguments: [(0..<12).map { ($0, false) }, (0..<8).map { (200 + $0, true) }].joined().map { $0 })
+    func scaledDotProductEqualsReference(seed: Int, long: Bool) {
+        let c = Case(seed: UInt64(seed), long: long)
         let leaves = [c.query, c.key, c.value]
         let (fused, fusedGrads) = Self.run(leaves, weight: c.outputWeight) { v in
             v[0].scaledDotProductAttention(key: v[1], value: v[2], heads: c.heads, causal: c.causal, keyLengths: c.keyLengths)
@@ -56,9 +58,9 @@ import Testing
         }
     }
 
-    @Test(arguments: 0..<8)
-    func fusedSelfAttentionEqualsReference(seed: Int) {
-        let c = Case(seed: UInt64(100 + seed), selfAttention: true)
+    @Test(arguments: [(0..<8).map { (100 + $0, false) }, (0..<4).map { (300 + $0, true) }].joined().map { $0 })
+    func fusedSelfAttentionEqualsReference(seed: Int, long: Bool) {
+        let c = Case(seed: UInt64(seed), selfAttention: true, long: long)
         let packed = Tensor.concat([c.query, c.key, c.value], axis: 2)                                 // [B, T, 3·C]
         let (fused, fusedGrads) = Self.run([packed], weight: c.outputWeight) { v in
             v[0].fusedSelfAttention(heads: c.heads, causal: c.causal, keyLengths: c.keyLengths)

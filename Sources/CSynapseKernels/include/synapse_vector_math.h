@@ -22,6 +22,8 @@ void synapse_gelu_exact_avx512(const float *x, float *y, float *cdf, size_t coun
 /// gradInput = gradOutput · (Φ(x) + x · φ(x)), φ(x) = e^(−x²/2) / √(2π). `gradInput` may alias any input.
 void synapse_gelu_exact_backward_avx512(const float *x, const float *cdf, const float *gradOutput, float *gradInput,
                                         size_t count);
+/// y = a + b elementwise; `y` may be `a` or `b` (accumulation in place).
+void synapse_add_avx512(const float *a, const float *b, float *y, size_t count);
 
 #ifdef __cplusplus
 }

@@ -140,8 +140,17 @@ extension AutogradNode {
     fileprivate func accumulate(_ gradient: Tensor, sink: (any LeafGradientSink)?) {
         if isLeaf, let sink {
             sink.add(gradient, to: self)
+        } else if grad == nil {
+            grad = gradient
         } else {
-            grad = grad.map { $0 + gradient } ?? gradient
+            // Into the existing sum where it is this node's alone (a tensor used several times, the residual stream):
+            // no new buffer per contribution. A sum shared with another tensor (a backward that returned the same
+            // gradient for two inputs, a leaf's grad the caller holds) is copied first, as any mutation would be.
+            grad!.withUnsafeMutableBufferPointer { sum in
+                gradient.withUnsafeBufferPointer { g in
+                    Kernels.add(sum.baseAddress!, g.baseAddress!, sum.baseAddress!, sum.count)
+                }
+            }
         }
     }
 }

@@ -1,3 +1,5 @@
+import CSynapseKernels
+
 /// Elementwise kernels: a generic loop specialised per op at compile time (no per-element closure calls), run over
 /// contiguous buffers and split across cores when large.
 
@@ -32,6 +34,10 @@ enum Kernels {
         let aCount = aShape.reduce(1, *), bCount = bShape.reduce(1, *)
         // Fast paths: equal shapes, or one operand a single value.
         if aCount == count && bCount == count {
+            if K.self == AddOp.self {
+                add(a, b, out, count)
+                return
+            }
             Parallel.forRanges(count) { r in
                 let lhs = a + r.lowerBound, rhs = b + r.lowerBound, dst = out + r.lowerBound
                 for i in 0..<r.count { dst[i] = K.apply(lhs[i], rhs[i]) }
@@ -73,6 +79,20 @@ enum Kernels {
                 }
                 plan.advance(&counter, &offA, &offB)
             }
+        }
+    }
+}
+
+extension Kernels {
+    /// y = a + b over `count` contiguous elements (y may be a or b), in parallel above the threshold: the AVX-512
+    /// kernel where the CPU has it, else the Swift loop (its reference in `ElementwiseAddTests`).
+    static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int,
+                    allowAVX512: Bool = true) {
+        let vector = allowAVX512 && CPUFeatures.avx512
+        Parallel.forRanges(count) { r in
+            let (lhs, rhs, dst) = (a + r.lowerBound, b + r.lowerBound, y + r.lowerBound)
+            if vector { return synapse_add_avx512(lhs, rhs, dst, r.count) }
+            for i in 0..<r.count { dst[i] = lhs[i] + rhs[i] }
         }
     }
 }

@@ -22,6 +22,19 @@ import Testing
         #expect(x.grad == nil)
     }
 
+    /// A tensor used several times sums its contributions in place, but never into a buffer someone else holds: a
+    /// gradient that two inputs received as the same tensor, or a leaf's grad the caller kept from an earlier pass.
+    @Test func accumulationInPlaceKeepsSharedGradientsIntact() {
+        let x = Tensor([1, 2, 3]).requiringGrad()
+        let h = x * Tensor([2, 2, 2])
+        ((h + h) + h * Tensor([3, 3, 3])).sum().backward()  // ∂/∂h = 1 + 1 + 3, ∂/∂x = 5 · 2
+        #expect(x.grad!.scalars == [10, 10, 10])
+        let kept = x.grad!
+        ((x + x) * Tensor([1, 2, 3])).sum().backward()       // adds 2 · [1, 2, 3] to the leaf's grad
+        #expect(x.grad!.scalars == [12, 14, 16])
+        #expect(kept.scalars == [10, 10, 10], "the caller's copy of the earlier grad is not written")
+    }
+
     @Test func noGradRecordsNothing() {
         let x = Tensor([1, 2]).requiringGrad()
         let y = noGrad { x * x }

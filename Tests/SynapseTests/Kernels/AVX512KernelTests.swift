@@ -153,6 +153,35 @@ struct AVX512KernelTests {
         }
     }
 
+    /// The elementwise add kernel against the Swift loop (`ElementwiseAddTests` names it as the reference): the same
+    /// bits at every length around the 32- and 16-float steps, with special values, into a third buffer and in place.
+    @Test func addMatchesTheSwiftLoop() {
+        var rng = RandomGenerator(seed: 9)
+        for count in [0, 1, 15, 16, 17, 31, 32, 33, 47, 1000, 50_001] {
+            var a = (0..<count).map { _ in Float.random(in: -4...4, using: &rng) }
+            let b = (0..<count).map { _ in Float.random(in: -4...4, using: &rng) }
+            for (i, v) in Self.specials.enumerated() where count > 0 { a[(i * 7919) % count] = v }
+            func sum(_ avx512: Bool, inPlace: Bool) -> [Float] {
+                var y = inPlace ? a : [Float](repeating: 7, count: count)
+                a.withUnsafeBufferPointer { a in
+                    b.withUnsafeBufferPointer { b in
+                        y.withUnsafeMutableBufferPointer { y in
+                            guard count > 0 else { return }
+                            Kernels.add(inPlace ? UnsafePointer(y.baseAddress!) : a.baseAddress!, b.baseAddress!,
+                                        y.baseAddress!, count, allowAVX512: avx512)
+                        }
+                    }
+                }
+                return y
+            }
+            for inPlace in [false, true] {
+                let (fast, portable) = (sum(true, inPlace: inPlace), sum(false, inPlace: inPlace))
+                #expect(fast.map(\.bitPattern) == portable.map(\.bitPattern), "count \(count), in place: \(inPlace)")
+                #expect(portable == zip(a, b).map { $0 + $1 } || portable.contains { $0.isNaN })
+            }
+        }
+    }
+
     /// The 2×2 max-pool kernel against the Swift loop: same maxima and winners, bit for bit, over odd and even
     /// planes, rows past one vector, ties (the earlier element wins), infinities and NaN windows (PyTorch's rule).
     @Test func maxPool2x2KernelMatchesTheSwiftLoop() {

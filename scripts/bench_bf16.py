@@ -11,7 +11,8 @@ repetition; the table gives each side's median and its peak resident memory:
 PyTorch runs the same models (imported from ../shared/bench, or transformers for MiniLM) in Float32 and under
 torch.autocast("cpu", dtype=torch.bfloat16) — the forward pass in autocast, backward and the optimizer outside it,
 as PyTorch's documentation recommends — with its default threads. Peak RSS is each process's high-water mark,
-except that synapse bench embed reports its own taken before the BF16 run's extra Float32 pass (for the cosine). Needs the release binary and torch +
+except that synapse bench embed reports its own, taken before the BF16 run's extra Float32 pass (for the
+cosine). Needs the release binary and torch +
 transformers. Check that nothing else runs: the load average is printed.
 """
 import argparse, json, os, statistics, subprocess, sys, time

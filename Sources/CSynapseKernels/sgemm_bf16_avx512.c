@@ -198,7 +198,6 @@ BF16 void synapse_bf16_gemm_columns(int transposeB, long m, long n, long k, floa
     }
 }
 
-
 BF16 void synapse_bf16_gemm(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a,
                             long lda, const float *b, long ldb, float beta, float *c, long ldc) {
     if (m <= 0 || n <= 0) return;

@@ -91,7 +91,6 @@ AVX512 void synapse_gelu_exact_backward_avx512(const float *x, const float *cdf,
     }
 }
 
-
 // Residual connections and gradient accumulation: a few hundred KB per call, from L2. The Swift loop compiled to SSE
 // at the default target (4 floats per instruction), which left the loads and stores as the bottleneck.
 AVX512 void synapse_add_avx512(const float *a, const float *b, float *y, size_t count) {
@@ -102,7 +101,8 @@ AVX512 void synapse_add_avx512(const float *a, const float *b, float *y, size_t 
     }
     for (; i < count; i += 16) {
         const __mmask16 m = lanes_from(i, count);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i)));
+        const __m512 x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
+        _mm512_mask_storeu_ps(y + i, m, x);
     }
 }
 

@@ -191,8 +191,8 @@ extension Kernels {
                            lda: tk, kHead, ldb: k.rowStride, gqHead + rows.lowerBound * gq.rowStride, ldc: gq.rowStride)
             }
             g.forEachKeyBlock(batch: b) { keys, i0 in
-                gemmOrZero(transposeA: true, m: keys.count, n: d, k: tq - i0, alpha: g.scale, dp + i0 * tk + keys.lowerBound,
-                           lda: tk, qHead + i0 * q.rowStride, ldb: q.rowStride,
+                gemmOrZero(transposeA: true, m: keys.count, n: d, k: tq - i0, alpha: g.scale,
+                           dp + i0 * tk + keys.lowerBound, lda: tk, qHead + i0 * q.rowStride, ldb: q.rowStride,
                            gkHead + keys.lowerBound * gk.rowStride, ldc: gk.rowStride)
             }
         }

@@ -85,9 +85,9 @@ enum Kernels {
 
 extension Kernels {
     /// y = a + b over `count` contiguous elements (y may be a or b), in parallel above the threshold: the AVX-512
-    /// kernel where the CPU has it, else the Swift loop (its reference in `ElementwiseAddTests`).
-    static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int,
-                    allowAVX512: Bool = true) {
+    /// kernel where the CPU has it, else the Swift loop (its reference: `AVX512KernelTests.addMatchesTheSwiftLoop`).
+    static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                    _ count: Int, allowAVX512: Bool = true) {
         let vector = allowAVX512 && CPUFeatures.avx512
         Parallel.forRanges(count) { r in
             let (lhs, rhs, dst) = (a + r.lowerBound, b + r.lowerBound, y + r.lowerBound)

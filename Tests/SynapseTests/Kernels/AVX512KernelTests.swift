@@ -153,7 +153,7 @@ struct AVX512KernelTests {
         }
     }
 
-    /// The elementwise add kernel against the Swift loop (`ElementwiseAddTests` names it as the reference): the same
+    /// The elementwise add kernel against the Swift loop it replaces (`Kernels.add(…, allowAVX512: false)`): the same
     /// bits at every length around the 32- and 16-float steps, with special values, into a third buffer and in place.
     @Test func addMatchesTheSwiftLoop() {
         var rng = RandomGenerator(seed: 9)

@@ -223,6 +223,11 @@ public enum RecurrentActivation: String, CaseIterable, Sendable {
 
 /// Runs a block with OpenBLAS limited to the calling thread (callers parallelise themselves), then restores the
 /// thread count. Looked up at run time so that other BLAS libraries (Accelerate) simply skip it.
+///
+/// The count is process-wide, and blocks run on several threads at once (a server's concurrent requests, tests in
+/// parallel). So entries are counted under a lock: the first sets one thread, the last restores the count. Each
+/// caller reading and restoring the count on its own let one restore two threads while another was still inside
+/// its block, and changed OpenBLAS's thread count from two threads at once.
 enum BLASThreads {
     #if canImport(Glibc)
     private typealias SetThreads = @convention(c) (Int32) -> Void
@@ -233,24 +238,54 @@ enum BLASThreads {
               let get = dlsym(handle, "openblas_get_num_threads") else { return nil }
         return (unsafeBitCast(set, to: SetThreads.self), unsafeBitCast(get, to: GetThreads.self))
     }()
+    nonisolated(unsafe) private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+        return lock
+    }()
+    /// Blocks inside `single` now, and the count to restore when the last one leaves.
+    nonisolated(unsafe) private static var inside = 0
+    nonisolated(unsafe) private static var restore: Int32 = 1
     #endif
 
-    /// Sets OpenBLAS's thread count for good (`Runtime.limitThreads`).
+    /// Sets OpenBLAS's thread count for good (`Runtime.limitThreads`); inside a `single` block, from its end.
     static func set(_ threads: Int) {
         #if canImport(Glibc)
-        functions?.set(Int32(threads))
+        guard let functions else { return }
+        pthread_mutex_lock(lock)
+        if inside > 0 { restore = Int32(threads) } else { functions.set(Int32(threads)) }
+        pthread_mutex_unlock(lock)
         #endif
     }
 
     static func single<R>(_ body: () throws -> R) rethrows -> R {
         #if canImport(Glibc)
         if let functions {
-            let previous = functions.get()
-            if previous != 1 { functions.set(1) }
-            defer { if previous != 1 { functions.set(previous) } }
+            pthread_mutex_lock(lock)
+            if inside == 0 {
+                restore = functions.get()
+                if restore != 1 { functions.set(1) }
+            }
+            inside += 1
+            pthread_mutex_unlock(lock)
+            defer {
+                pthread_mutex_lock(lock)
+                inside -= 1
+                if inside == 0 && restore != 1 { functions.set(restore) }
+                pthread_mutex_unlock(lock)
+            }
             return try body()
         }
         #endif
         return try body()
+    }
+
+    /// OpenBLAS's thread count now (nil without OpenBLAS), for tests.
+    static var current: Int? {
+        #if canImport(Glibc)
+        return functions.map { Int($0.get()) }
+        #else
+        return nil
+        #endif
     }
 }

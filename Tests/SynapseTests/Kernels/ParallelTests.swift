@@ -1,3 +1,4 @@
+import Dispatch
 import Testing
 @testable import Synapse
 
@@ -40,5 +41,34 @@ import Testing
             let same = zip(together, alone).allSatisfy { $0.scalars == $1.scalars }
             #expect(same, "\(name): concurrent step differs from per-parameter steps")
         }
+    }
+
+    /// OpenBLAS's thread count is one per process: while any thread is inside a `BLASThreads.single` block it stays 1,
+    /// even after another block that started earlier has ended. (Each block used to restore the count it had read
+    /// on entry, so the first to leave gave OpenBLAS its threads back under the second one's per-core workers.)
+    @Test func overlappingSingleBlocksKeepOneBLASThreadUntilTheLastLeaves() {
+        guard BLASThreads.current != nil else { return }
+        let (aEntered, bEntered, aLeft, bLeft) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0),
+                                                  DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
+        final class Seen: @unchecked Sendable { var threads = -1 }
+        let seenByB = Seen()
+        DispatchQueue.global().async {
+            BLASThreads.single {
+                aEntered.signal()
+                bEntered.wait()
+            }
+            aLeft.signal()
+        }
+        DispatchQueue.global().async {
+            aEntered.wait()
+            BLASThreads.single {
+                bEntered.signal()
+                aLeft.wait()
+                seenByB.threads = BLASThreads.current ?? -1
+            }
+            bLeft.signal()
+        }
+        bLeft.wait()
+        #expect(seenByB.threads == 1, "OpenBLAS threads inside the later block after the earlier one ended")
     }
 }

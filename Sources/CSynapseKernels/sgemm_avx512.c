@@ -62,7 +62,27 @@ INLINE void tile(const int rows, const int transposed, const int wide, const int
     STORE(6) STORE(7) STORE(8) STORE(9) STORE(10) STORE(11)
 }
 
-#define TILE(r, t, w) tile(r, t, w, 0, k, a, lda, panel, panelStride, c, ldc, m0, m1, alpha, beta, bias)
+// Each variant for any_tile in a function of its own, never inlined there: without optimisation (debug builds) every
+// inlined copy keeps its own stack slots, and the 48 copies made any_tile's frame 4 MB, past the end of a thread's
+// stack (the debug test process crashed with SIGSEGV). Optimised, a call per tile is nothing beside its k steps.
+#define VARIANT(r, t, w) \
+    static AVX512 __attribute__((noinline)) void tile_##r##_##t##_##w(long k, const float *a, long lda, \
+        const float *panel, long panelStride, float *c, long ldc, __mmask16 m0, __mmask16 m1, float alpha, \
+        float beta, const float *bias) { \
+        tile(r, t, w, 0, k, a, lda, panel, panelStride, c, ldc, m0, m1, alpha, beta, bias); }
+#define VARIANTS(r) VARIANT(r, 0, 0) VARIANT(r, 0, 1) VARIANT(r, 1, 0) VARIANT(r, 1, 1)
+VARIANTS(1) VARIANTS(2) VARIANTS(3) VARIANTS(4) VARIANTS(5) VARIANTS(6)
+VARIANTS(7) VARIANTS(8) VARIANTS(9) VARIANTS(10) VARIANTS(11) VARIANTS(12)
+
+// The full tiles over a packed panel, for either layout of A: in functions of their own for the same reason.
+#define PACKED(t) \
+    static AVX512 __attribute__((noinline)) void packed_tile_##t(long k, const float *a, long lda, const float *panel, \
+        long panelStride, float *c, long ldc, __mmask16 m0, __mmask16 m1, float alpha, float beta, \
+        const float *bias) { \
+        tile(MR, t, 1, 1, k, a, lda, panel, panelStride, c, ldc, m0, m1, alpha, beta, bias); }
+PACKED(0) PACKED(1)
+
+#define TILE(r, t, w) tile_##r##_##t##_##w(k, a, lda, panel, panelStride, c, ldc, m0, m1, alpha, beta, bias)
 #define TILES(r) case r: \
     if (transposed) { if (wide) TILE(r, 1, 1); else TILE(r, 1, 0); } \
     else { if (wide) TILE(r, 0, 1); else TILE(r, 0, 0); } \
@@ -155,9 +175,9 @@ static AVX512 void sgemm(int transposeA, int transposeB, long m, long n, long k,
             float *ci = c + i * ldc + j;
             const float *bj = bias ? bias + j : NULL;
             if (rows == MR && wide && packs && transposeA) {
-                tile(MR, 1, 1, 1, k, ai, lda, panel, panelStride, ci, ldc, m0, m1, alpha, beta, bj);
+                packed_tile_1(k, ai, lda, panel, panelStride, ci, ldc, m0, m1, alpha, beta, bj);
             } else if (rows == MR && wide && packs) {
-                tile(MR, 0, 1, 1, k, ai, lda, panel, panelStride, ci, ldc, m0, m1, alpha, beta, bj);
+                packed_tile_0(k, ai, lda, panel, panelStride, ci, ldc, m0, m1, alpha, beta, bj);
             } else {
                 any_tile(rows, transposeA, wide, k, ai, lda, panel, panelStride, ci, ldc, m0, m1, alpha, beta, bj);
             }

@@ -123,8 +123,18 @@ INLINE void tile(const int rows, const int wide, long kp, const uint32_t *a, con
     STORE(6) STORE(7) STORE(8) STORE(9) STORE(10) STORE(11)
 }
 
-#define TILES(r) case r: if (wide) tile(r, 1, kp, a, panel, c, ldc, m0, m1, alpha, beta); \
-                         else tile(r, 0, kp, a, panel, c, ldc, m0, m1, alpha, beta); break;
+// Each variant for any_tile in a function of its own, never inlined there (see sgemm_avx512.c: unoptimised, the
+// inlined copies' stack slots add up to megabytes).
+#define VARIANT(r, w) \
+    static BF16 __attribute__((noinline)) void tile_##r##_##w(long kp, const uint32_t *a, const uint32_t *panel, \
+        float *c, long ldc, __mmask16 m0, __mmask16 m1, float alpha, float beta) { \
+        tile(r, w, kp, a, panel, c, ldc, m0, m1, alpha, beta); }
+#define VARIANTS(r) VARIANT(r, 0) VARIANT(r, 1)
+VARIANTS(1) VARIANTS(2) VARIANTS(3) VARIANTS(4) VARIANTS(5) VARIANTS(6)
+VARIANTS(7) VARIANTS(8) VARIANTS(9) VARIANTS(10) VARIANTS(11) VARIANTS(12)
+
+#define TILES(r) case r: if (wide) tile_##r##_1(kp, a, panel, c, ldc, m0, m1, alpha, beta); \
+                         else tile_##r##_0(kp, a, panel, c, ldc, m0, m1, alpha, beta); break;
 
 static BF16 void any_tile(int rows, int wide, long kp, const uint32_t *a, const uint32_t *panel, float *c, long ldc,
                           __mmask16 m0, __mmask16 m1, float alpha, float beta) {
@@ -191,7 +201,7 @@ BF16 void synapse_bf16_gemm_columns(int transposeB, long m, long n, long k, floa
             const int rows = left >= 2 * MR ? MR : left > MR ? (int)((left + 1) / 2) : (int)left;
             const uint32_t *ai = packedA + i * kp;
             float *ci = c + i * ldc + j;
-            if (rows == MR && wide) tile(MR, 1, kp, ai, panelBuffer, ci, ldc, m0, m1, alpha, beta);
+            if (rows == MR && wide) tile_12_1(kp, ai, panelBuffer, ci, ldc, m0, m1, alpha, beta);
             else any_tile(rows, wide, kp, ai, panelBuffer, ci, ldc, m0, m1, alpha, beta);
             i += rows;
         }
